@@ -1,0 +1,95 @@
+// AckTracker: where the delivery guarantee lives.
+//
+// It keeps the transactions received from the replication stream in commit
+// order, each with its count of events handed to the broker but not yet
+// acknowledged. The confirmable position is the commit end LSN of the longest
+// prefix of transactions that are committed and fully acknowledged; it never
+// moves backwards. When a transaction's delivery fails for good, nothing at or
+// after it ever becomes confirmable.
+//
+// Server positions reported while no transaction is open (keepalives) are
+// kept as empty, already-acknowledged entries: once every transaction before
+// them is acknowledged, the confirmable position moves on to them, so WAL of
+// other tables or an idle database does not pile up behind the slot.
+//
+// Memory: one small entry per transaction with events in flight; consecutive
+// server positions are merged into one entry.
+//
+// Thread safety: none; owned and called by the streaming thread only (the
+// delivery reports are served on that thread too).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+#include "common/types.h"
+
+namespace pgoutbox {
+
+class AckTracker {
+ public:
+  // A transaction's handle; also the opaque value carried by its events.
+  using TxnId = uint64_t;
+
+  // `confirmed` is where the slot stands now (its confirmed_flush_lsn).
+  explicit AckTracker(Lsn confirmed) : confirmed_(confirmed) {}
+
+  // Opens a transaction at the end of the commit order.
+  // REQUIRES: !has_open_transaction().
+  TxnId BeginTransaction();
+
+  // One more event of the open transaction was handed to the broker.
+  // REQUIRES: has_open_transaction().
+  void AddEvent();
+
+  // Closes the open transaction; it becomes confirmable at `end_lsn` once all
+  // its events are acknowledged. REQUIRES: has_open_transaction().
+  void CommitTransaction(Lsn end_lsn);
+
+  // Forgets the open transaction without ever confirming it (the stream broke
+  // before its Commit arrived; the server will send it again). Acks of its
+  // events are still accepted. No-op without an open transaction.
+  void AbandonTransaction();
+
+  // The broker acknowledged one event of transaction `txn`.
+  void Ack(TxnId txn);
+
+  // One event of transaction `txn` failed for good: neither it nor anything
+  // after it will ever be confirmable.
+  void Fail(TxnId txn);
+
+  // The server reported `wal_end` while no transaction was open: every commit
+  // before it has been received. REQUIRES: !has_open_transaction().
+  void ServerPosition(Lsn wal_end);
+
+  // The highest position that is safe to confirm to the server.
+  Lsn confirmable() const { return confirmed_; }
+
+  bool has_open_transaction() const { return open_; }
+  bool failed() const { return failed_; }
+  // Events handed to the broker and not yet acknowledged or failed.
+  uint64_t inflight_events() const { return inflight_; }
+  // Entries kept (transactions and merged server positions) not yet confirmed.
+  size_t pending_entries() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    Lsn end;               // position confirmed once this entry is done; invalid: moves nothing
+    uint64_t pending = 0;  // events not yet acknowledged
+    bool closed = false;   // committed, abandoned, or a server position
+    bool failed = false;
+    bool position_only = false;  // a server position, no events
+  };
+
+  Entry* Find(TxnId txn);
+  void Advance();
+
+  std::deque<Entry> entries_;
+  TxnId first_id_ = 0;  // TxnId of entries_.front()
+  Lsn confirmed_;
+  uint64_t inflight_ = 0;
+  bool open_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace pgoutbox

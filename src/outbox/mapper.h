@@ -1,0 +1,85 @@
+// EventMapper: turns an inserted outbox row (a pgoutput Insert plus the
+// Relation that describes its columns) into an Event.
+//
+// It resolves the ColumnMap against a column layout, both at start-up (from
+// the catalog, to refuse a table that lacks a mapped column or has one of an
+// unusable type) and for every Relation message of the stream (the layout can
+// change mid-stream with ALTER TABLE). It renders the topic template, decodes
+// bytea payloads from PostgreSQL's "\x" hex text form, and parses the headers
+// column (a flat JSON object) with simdjson.
+//
+// Every row that cannot become a record is an error that names the event id
+// and the column: a null mapped column, a null topic placeholder, an invalid
+// Kafka topic name, a headers value that is not a JSON object. Nothing is
+// skipped.
+//
+// Thread safety: none; one instance per streaming session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "common/types.h"
+#include "outbox/column_map.h"
+#include "outbox/event.h"
+#include "pgoutput/messages.h"
+
+namespace pgoutbox::outbox {
+
+// A table column as seen in the catalog or in a Relation message.
+struct ColumnInfo {
+  std::string name;
+  uint32_t type_oid = 0;
+};
+
+struct MapperOptions {
+  std::string schema = "public";
+  std::string table = "outbox";
+  ColumnMap columns;
+  // Placeholders in braces: {id}, {key} (= {aggregate_id}), {event_type},
+  // {aggregate_type}, or the name of any column of the table.
+  std::string topic_template = "outbox.event.{aggregate_type}";
+};
+
+class EventMapper {
+ public:
+  // Validates the options (template syntax, non-empty required column names).
+  static Result<std::unique_ptr<EventMapper>> Create(MapperOptions options);
+
+  // Checks a column layout of the outbox table: every mapped column present
+  // with a usable type, every template placeholder resolvable. Used at
+  // start-up with the catalog's columns, and by OnRelation.
+  Status CheckColumns(const std::vector<ColumnInfo>& columns) const;
+
+  // Records a Relation message. For the outbox table (matched by schema and
+  // name) the layout is resolved at once and an error returned if unusable.
+  // Other relations are remembered as not the outbox.
+  Status OnRelation(const pgoutput::Relation& relation);
+
+  // Forgets every relation (a new replication connection re-sends them).
+  void Reset();
+
+  // Maps one insert. Fails if the relation is unknown or not the outbox
+  // table, or if the row cannot become a record (error names the event id
+  // and the column). On success *out's views stay valid until the next Map
+  // call and while the insert's buffer is alive.
+  Status Map(const pgoutput::Insert& insert, Event* out);
+
+  const MapperOptions& options() const { return options_; }
+
+ private:
+  explicit EventMapper(MapperOptions options);
+  struct Layout;
+  MapperOptions options_;
+  std::unordered_map<RelationId, std::shared_ptr<const Layout>> relations_;
+  std::string scratch_payload_;
+  std::string scratch_topic_;
+  std::vector<std::string> scratch_headers_;  // keeps JSON-unescaped header values alive
+};
+
+}  // namespace pgoutbox::outbox

@@ -1,0 +1,80 @@
+// PgServer: a real, throwaway PostgreSQL 15 server for tests.
+//
+// Start() runs initdb into a fresh temp directory owned by the unprivileged
+// `postgres` user (initdb and postgres refuse to run as root), writes a config
+// with wal_level (logical by default), max_wal_senders/max_replication_slots
+// >= 10, fsync=off, listen_addresses=127.0.0.1 on a free loopback port and
+// unix_socket_directories in the temp dir, a pg_hba.conf that trusts loopback
+// for normal and replication connections except for the role `pwuser`, which
+// must authenticate with a password (scram-sha-256; see CreatePasswordUser),
+// and starts it with pg_ctl -w. The destructor stops it (immediate mode) and
+// removes the directory; if the current gtest test has failed, it first prints
+// the tail of the server log to stderr.
+//
+// Thread safety: the query helpers open their own connection per call and may
+// be used from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pgoutbox::testing {
+
+struct PgServerOptions {
+  std::string wal_level = "logical";
+  std::vector<std::string> extra_settings;  // extra postgresql.conf lines
+};
+
+class PgServer {
+ public:
+  // Starts a server. On failure adds a gtest failure (with initdb/pg_ctl
+  // output) and returns nullptr.
+  static std::unique_ptr<PgServer> Start(const PgServerOptions& options = {});
+  ~PgServer();
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+
+  int port() const;
+  const std::string& data_dir() const;
+
+  // "host=127.0.0.1 port=N dbname=<db> user=<user>" (no replication=).
+  std::string ConnInfo(const std::string& dbname = "postgres",
+                       const std::string& user = "postgres") const;
+
+  // Creates a database (and returns its name); every test uses its own.
+  std::string CreateDatabase(const std::string& name);
+
+  // Creates the role `pwuser` (LOGIN REPLICATION SUPERUSER) with `password`.
+  void CreatePasswordUser(const std::string& password);
+
+  // Runs SQL (may hold several statements) in `dbname`; a gtest failure
+  // (ADD_FAILURE with the server's message) on error, returns false.
+  bool Exec(const std::string& dbname, const std::string& sql) const;
+  // Runs one query and returns all rows, NULL as "" (gtest failure on error).
+  std::vector<std::vector<std::string>> Query(const std::string& dbname,
+                                              const std::string& sql) const;
+  // First column of the first row, or "" if no rows (gtest failure on error).
+  std::string QueryValue(const std::string& dbname, const std::string& sql) const;
+
+  // The slot's confirmed_flush_lsn as text, "" if the slot does not exist.
+  std::string ConfirmedFlushLsn(const std::string& slot) const;
+  // Drops the slot if it exists, retrying for a few seconds while it is
+  // still active (a walsender that has not exited yet).
+  void DropSlot(const std::string& slot) const;
+
+  // Restarts the server (pg_ctl restart -m fast), same port and data.
+  bool Restart();
+  // The whole server log.
+  std::string ServerLog() const;
+
+ private:
+  PgServer() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Compares two LSN texts ("16/B374D848"); returns <0, 0, >0.
+int CompareLsn(const std::string& a, const std::string& b);
+
+}  // namespace pgoutbox::testing
