@@ -1,0 +1,188 @@
+#include "cli/run_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/ack_tracker.h"
+#include "core/streamer.h"
+#include "kafka/mock_cluster.h"
+#include "kafka/publisher.h"
+#include "outbox/mapper.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+#include "replication/stream.h"
+
+namespace pgoutbox::cli {
+
+namespace {
+
+// Hands delivery reports to the streamer, which is built after the publisher.
+class DeliveryForwarder : public kafka::DeliveryHandler {
+ public:
+  void set_target(kafka::DeliveryHandler* target) { target_ = target; }
+  void OnDelivered(uint64_t opaque) override {
+    if (target_ != nullptr) target_->OnDelivered(opaque);
+  }
+  void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
+    if (target_ != nullptr) target_->OnFailed(opaque, event_id, reason);
+  }
+
+ private:
+  kafka::DeliveryHandler* target_ = nullptr;
+};
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Drops optional mapped columns (headers, topic) that the table does not have,
+// unless the user named them explicitly.
+void DropMissingOptionalColumns(const RunConfig& config,
+                                const std::vector<outbox::ColumnInfo>& columns,
+                                outbox::ColumnMap* map) {
+  auto has = [&](const std::string& name) {
+    for (const auto& c : columns) {
+      if (c.name == name) return true;
+    }
+    return false;
+  };
+  if (!map->headers.empty() && !config.headers_column_explicit && !has(map->headers)) {
+    spdlog::info("table {} has no column {}: no headers beyond id, event_type, aggregate_type",
+                 config.table, map->headers);
+    map->headers.clear();
+  }
+  if (!map->topic.empty() && !config.topic_column_explicit && !has(map->topic)) {
+    spdlog::info("table {} has no column {}: every topic comes from the template", config.table,
+                 map->topic);
+    map->topic.clear();
+  }
+}
+
+}  // namespace
+
+Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests) {
+  spdlog::info("pgoutbox {} starting: {}", PGOUTBOX_VERSION, config.Describe());
+
+  // 1. Everything that can be checked without changing anything.
+  ASSIGN_OR_RETURN(pg::TableName table, pg::ParseTableName(config.table));
+  ASSIGN_OR_RETURN(auto mock_brokers, kafka::ParseMockSpec(config.brokers));
+
+  ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
+                                  config.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox"));
+  RETURN_IF_ERROR(pg::CheckWalLevel(*conn));
+  ASSIGN_OR_RETURN(auto columns, pg::TableColumns(*conn, table));
+
+  outbox::MapperOptions mapper_options;
+  mapper_options.schema = table.schema;
+  mapper_options.table = table.name;
+  mapper_options.columns = config.columns;
+  mapper_options.topic_template = config.topic_template;
+  DropMissingOptionalColumns(config, columns, &mapper_options.columns);
+  ASSIGN_OR_RETURN(auto mapper, outbox::EventMapper::Create(mapper_options));
+  RETURN_IF_ERROR(mapper->CheckColumns(columns));
+
+  ASSIGN_OR_RETURN(pg::PublicationInfo pub,
+                   pg::InspectPublication(*conn, config.publication, table));
+  if (pub.exists) {
+    if (!pub.includes_table) {
+      return Status::FailedPrecondition("publication " + config.publication +
+                                        " exists but does not include table " + table.ToString() +
+                                        " (ALTER PUBLICATION " + config.publication +
+                                        " ADD TABLE " + table.ToString() + ")");
+    }
+    if (!pub.publishes_insert) {
+      return Status::FailedPrecondition("publication " + config.publication +
+                                        " does not publish inserts (ALTER PUBLICATION " +
+                                        config.publication + " SET (publish = 'insert'))");
+    }
+    if (!pub.other_tables.empty()) {
+      return Status::FailedPrecondition("publication " + config.publication +
+                                        " also publishes " + Join(pub.other_tables) +
+                                        "; pgoutbox needs a publication of " + table.ToString() +
+                                        " only");
+    }
+  } else if (config.no_create) {
+    return Status::NotFound("publication " + config.publication +
+                            " does not exist and --no-create was given (CREATE PUBLICATION " +
+                            config.publication + " FOR TABLE " + table.ToString() +
+                            " WITH (publish = 'insert'))");
+  }
+
+  ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::InspectSlot(*conn, config.slot));
+  if (slot.exists) {
+    ASSIGN_OR_RETURN(pg::Rows db, conn->Query("SELECT current_database()"));
+    if (slot.slot_type != "logical" || slot.plugin != "pgoutput") {
+      return Status::FailedPrecondition("replication slot " + config.slot + " is a " +
+                                        slot.slot_type + " slot with plugin '" + slot.plugin +
+                                        "'; pgoutbox needs a logical slot with plugin pgoutput");
+    }
+    if (slot.database != db.Get(0, 0)) {
+      return Status::FailedPrecondition("replication slot " + config.slot +
+                                        " belongs to database " + slot.database + ", not " +
+                                        db.Get(0, 0));
+    }
+    if (slot.wal_status == "lost") {
+      return Status::FailedPrecondition(
+          "replication slot " + config.slot +
+          " was invalidated (wal_status = lost): the WAL it needed is gone and events may have "
+          "been lost; drop the slot and recreate it after reconciling");
+    }
+  } else if (config.no_create) {
+    return Status::NotFound("replication slot " + config.slot +
+                            " does not exist and --no-create was given");
+  }
+
+  std::unique_ptr<kafka::MockCluster> mock;
+  std::string brokers = config.brokers;
+  if (mock_brokers) {
+    ASSIGN_OR_RETURN(mock, kafka::MockCluster::Start(*mock_brokers));
+    brokers = mock->bootstraps();
+    spdlog::info("started the mock Kafka cluster with {} brokers at {}", *mock_brokers, brokers);
+  }
+  DeliveryForwarder forwarder;
+  kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
+  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
+  RETURN_IF_ERROR(publisher->CheckReachable(config.startup_timeout));
+
+  // 2. Create what is missing.
+  if (!pub.exists) {
+    RETURN_IF_ERROR(pg::CreatePublication(*conn, config.publication, table));
+    spdlog::info("created publication {} for table {} (publish = 'insert')", config.publication,
+                 table.ToString());
+  }
+  if (!slot.exists) {
+    RETURN_IF_ERROR(pg::CreateSlot(*conn, config.slot));
+    ASSIGN_OR_RETURN(slot, pg::InspectSlot(*conn, config.slot));
+    spdlog::info("created replication slot {} (pgoutput) at {}", config.slot,
+                 slot.confirmed_flush ? slot.confirmed_flush->ToString() : "?");
+  }
+  Lsn confirmed = slot.confirmed_flush.value_or(Lsn());
+
+  core::StreamerOptions streamer_options;
+  streamer_options.feedback_interval = config.feedback_interval;
+  streamer_options.shutdown_timeout = config.shutdown_timeout;
+  streamer_options.end_lsn = config.end_lsn;
+  if (config.exit_when_caught_up) {
+    ASSIGN_OR_RETURN(Lsn now, pg::CurrentWalLsn(*conn));
+    if (!streamer_options.end_lsn || now < *streamer_options.end_lsn) {
+      streamer_options.end_lsn = now;
+    }
+  }
+  conn.reset();  // the ordinary connection is not needed while streaming
+
+  // 3. Stream.
+  replication::StartOptions start{config.slot, config.publication, Lsn()};
+  ASSIGN_OR_RETURN(auto stream, replication::ReplicationStream::Start(config.db, start));
+  spdlog::info("streaming from slot {} at {}{}", config.slot, confirmed.ToString(),
+               streamer_options.end_lsn ? " until " + streamer_options.end_lsn->ToString() : "");
+  AckTracker tracker(confirmed);
+  core::Streamer streamer(streamer_options, stream.get(), publisher.get(), mapper.get(), &tracker,
+                          stop_requests);
+  forwarder.set_target(&streamer);
+  Status result = streamer.Run();
+  forwarder.set_target(nullptr);
+  return result;
+}
+
+}  // namespace pgoutbox::cli

@@ -1,0 +1,17 @@
+// RunCommand: `pgoutbox run`. Checks everything before touching anything
+// (database reachable, wal_level, table and columns, publication and slot,
+// Kafka reachable), then creates the publication and slot if missing, and
+// streams until stopped, the end position, or a failure.
+#pragma once
+
+#include <atomic>
+
+#include "cli/run_config.h"
+#include "common/status.h"
+
+namespace pgoutbox::cli {
+
+// `stop_requests` is incremented by the signal handler (SIGTERM/SIGINT).
+Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests);
+
+}  // namespace pgoutbox::cli

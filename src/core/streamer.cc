@@ -1,0 +1,300 @@
+#include "core/streamer.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "pgoutput/decoder.h"
+
+namespace pgoutbox::core {
+
+namespace {
+
+// Messages handled from libpq's buffer before serving delivery reports and
+// checking whether feedback is due.
+constexpr int kMaxBurst = 1024;
+// Longest single sleep, so stop requests are noticed promptly.
+constexpr std::chrono::milliseconds kMaxSleep{200};
+
+PgTimestamp NowPg() {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return PgTimestamp::FromUnixMicros(us);
+}
+
+}  // namespace
+
+std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_point last_sent,
+                                            std::chrono::milliseconds interval,
+                                            std::chrono::milliseconds max_sleep) {
+  auto due = last_sent + interval;
+  if (now >= due) return std::chrono::milliseconds(0);
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+  return std::min(left, max_sleep);
+}
+
+Streamer::Streamer(const StreamerOptions& options, replication::ReplicationStream* stream,
+                   kafka::Publisher* publisher, outbox::EventMapper* mapper, AckTracker* tracker,
+                   const std::atomic<int>* stop_requests)
+    : options_(options),
+      stream_(stream),
+      publisher_(publisher),
+      mapper_(mapper),
+      tracker_(tracker),
+      stop_requests_(stop_requests) {}
+
+Status Streamer::Run() {
+  last_feedback_ = Clock::now();
+  last_sent_flush_ = tracker_->confirmable();
+  received_ = tracker_->confirmable();
+  if (options_.end_lsn && tracker_->confirmable() >= *options_.end_lsn) reached_end_ = true;
+
+  for (;;) {
+    if (Status st = CheckFailures(); !st.ok()) return Shutdown(st);
+    if (StopRequested()) {
+      spdlog::info("stop requested: finishing in-flight events");
+      return Shutdown(Status::Ok());
+    }
+    if (reached_end_) {
+      spdlog::info("reached the end position {}", options_.end_lsn->ToString());
+      return Shutdown(Status::Ok());
+    }
+    if (Status st = SendFeedback(false); !st.ok()) return Shutdown(st);
+
+    // Handle everything libpq has buffered, in one burst.
+    int handled = 0;
+    while (handled < kMaxBurst && !reached_end_) {
+      auto msg = stream_->TryRead();
+      if (!msg.ok()) return Shutdown(msg.status());
+      if (msg->empty()) break;
+      if (Status st = HandleCopyMessage(*msg); !st.ok()) {
+        return Shutdown(stopping_ ? Status::Ok() : st);
+      }
+      ++handled;
+    }
+    publisher_->Poll(0);
+    if (handled > 0) continue;
+
+    // Nothing buffered: take what the socket has without blocking, and
+    // sleep only if that was nothing either.
+    if (Status st = stream_->ReadSocket(); !st.ok()) return Shutdown(st);
+    auto msg = stream_->TryRead();
+    if (!msg.ok()) return Shutdown(msg.status());
+    if (!msg->empty()) {
+      if (Status st = HandleCopyMessage(*msg); !st.ok()) {
+        return Shutdown(stopping_ ? Status::Ok() : st);
+      }
+      continue;
+    }
+    auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
+                                    : TimeUntilFeedback(Clock::now(), last_feedback_,
+                                                        options_.feedback_interval, kMaxSleep);
+    if (Status st = WaitForInput(timeout, /*include_stream=*/true); !st.ok()) return Shutdown(st);
+  }
+}
+
+Status Streamer::WaitForInput(std::chrono::milliseconds timeout, bool include_stream) {
+  pollfd fds[2];
+  int n = 0;
+  fds[n++] = pollfd{publisher_->wakeup_fd(), POLLIN, 0};
+  if (include_stream) fds[n++] = pollfd{stream_->socket(), POLLIN, 0};
+  int r = poll(fds, n, static_cast<int>(timeout.count()));
+  if (r < 0 && errno != EINTR) {
+    return Status::Internal(std::string("poll failed: ") + std::strerror(errno));
+  }
+  if (include_stream && r > 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    return stream_->ReadSocket();
+  }
+  return Status::Ok();
+}
+
+Status Streamer::HandleCopyMessage(const replication::CopyMessage& message) {
+  auto frame = replication::ParseFrame(message.bytes());
+  if (!frame.ok()) return frame.status();
+  if (auto* data = std::get_if<replication::XLogData>(&*frame)) return HandleXLogData(*data);
+  return HandleKeepalive(std::get<replication::Keepalive>(*frame));
+}
+
+Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
+  if (keepalive.reply_requested) reply_requested_ = true;
+  if (!tracker_->has_open_transaction()) {
+    // Every commit before wal_end has been received: once the events in
+    // flight are acked, the slot may move there.
+    tracker_->ServerPosition(keepalive.wal_end);
+    if (options_.end_lsn && keepalive.wal_end >= *options_.end_lsn) reached_end_ = true;
+  }
+  return Status::Ok();
+}
+
+Status Streamer::HandleXLogData(const replication::XLogData& data) {
+  received_ = std::max(received_, data.start);
+  ++stats_.messages;
+  if (Status st = pgoutput::Decode(data.payload, &message_); !st.ok()) {
+    return st.WithContext("at WAL position " + data.start.ToString());
+  }
+  using namespace pgoutput;  // NOLINT: message type names
+  if (auto* m = std::get_if<Insert>(&message_)) return HandleInsert(*m);
+  if (auto* m = std::get_if<Begin>(&message_)) return HandleBegin(*m);
+  if (auto* m = std::get_if<Commit>(&message_)) return HandleCommit(*m);
+  if (auto* m = std::get_if<Relation>(&message_)) return mapper_->OnRelation(*m);
+  if (std::holds_alternative<Update>(message_) || std::holds_alternative<Delete>(message_) ||
+      std::holds_alternative<Truncate>(message_)) {
+    // The publication should publish inserts only; other changes are not
+    // events. Say so once.
+    ++stats_.ignored_changes;
+    if (!warned_ignored_) {
+      warned_ignored_ = true;
+      spdlog::warn(
+          "the publication sends updates, deletes or truncates; pgoutbox publishes inserts only "
+          "and ignores them (create the publication WITH (publish = 'insert'))");
+    }
+  }
+  // Origin, Type, logical decoding messages: nothing to publish.
+  return Status::Ok();
+}
+
+Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
+  if (tracker_->has_open_transaction()) {
+    return Status::Corruption("pgoutput: Begin of transaction " +
+                              std::to_string(begin.xid.value()) +
+                              " while another transaction is open");
+  }
+  if (options_.end_lsn && begin.final_lsn >= *options_.end_lsn) {
+    reached_end_ = true;  // this transaction commits past the end position
+    return Status::Ok();
+  }
+  txn_ = tracker_->BeginTransaction();
+  commit_time_ = begin.commit_time;
+  return Status::Ok();
+}
+
+Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
+  if (!tracker_->has_open_transaction()) {
+    return Status::Corruption("pgoutput: Commit at " + commit.commit_lsn.ToString() +
+                              " without a Begin");
+  }
+  tracker_->CommitTransaction(commit.end_lsn);
+  ++stats_.transactions;
+  if (options_.end_lsn && commit.end_lsn >= *options_.end_lsn) reached_end_ = true;
+  return Status::Ok();
+}
+
+Status Streamer::HandleInsert(const pgoutput::Insert& insert) {
+  if (!tracker_->has_open_transaction()) {
+    return Status::Corruption("pgoutput: Insert outside a transaction");
+  }
+  RETURN_IF_ERROR(mapper_->Map(insert, &event_));
+  return ProduceWithBackpressure(event_);
+}
+
+Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
+  bool waited = false;
+  for (;;) {
+    auto outcome = publisher_->Produce(event, commit_time_.UnixMillis(), txn_);
+    if (!outcome.ok()) return outcome.status();
+    if (*outcome == kafka::Publisher::ProduceOutcome::kQueued) {
+      tracker_->AddEvent();
+      return Status::Ok();
+    }
+    // The local queue is full: stop reading the stream until the broker
+    // acknowledges some events; keep the server informed meanwhile.
+    if (!waited) {
+      spdlog::debug("kafka queue full ({} events): pausing the replication stream",
+                    publisher_->outq_len());
+      waited = true;
+    }
+    RETURN_IF_ERROR(CheckFailures());
+    if (StopRequested()) {
+      stopping_ = true;
+      return Status::Aborted("stop requested");
+    }
+    RETURN_IF_ERROR(SendFeedback(false));
+    auto timeout = TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval,
+                                     kMaxSleep);
+    RETURN_IF_ERROR(WaitForInput(timeout, /*include_stream=*/false));
+    publisher_->Poll(0);
+  }
+}
+
+void Streamer::OnDelivered(uint64_t opaque) {
+  tracker_->Ack(opaque);
+  ++stats_.events_published;
+}
+
+void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) {
+  tracker_->Fail(opaque);
+  if (delivery_failure_.ok()) {
+    delivery_failure_ = Status::Aborted("event " + std::string(event_id) + " was not delivered: " +
+                                        reason.message() +
+                                        "; nothing past it is confirmed, a restart sends it again");
+  }
+}
+
+Status Streamer::CheckFailures() const {
+  if (!delivery_failure_.ok()) return delivery_failure_;
+  return publisher_->fatal_error();
+}
+
+Status Streamer::SendFeedback(bool force) {
+  auto now = Clock::now();
+  if (!force && !reply_requested_ && now - last_feedback_ < options_.feedback_interval) {
+    return Status::Ok();
+  }
+  Lsn flush = tracker_->confirmable();
+  replication::StatusUpdate update;
+  update.written = std::max(received_, flush);
+  update.flushed = flush;
+  update.applied = flush;
+  update.now = NowPg();
+  RETURN_IF_ERROR(stream_->SendStatus(update));
+  if (flush != last_sent_flush_) {
+    spdlog::debug("confirmed {}", flush.ToString());
+    last_sent_flush_ = flush;
+  }
+  reply_requested_ = false;
+  last_feedback_ = now;
+  return Status::Ok();
+}
+
+Status Streamer::Shutdown(Status reason) {
+  // Stop reading. Deliver what is in flight so the acked prefix can be
+  // confirmed; an open transaction is never confirmed (the server sends it
+  // again after a restart).
+  tracker_->AbandonTransaction();
+  bool stream_alive = reason.code() != Status::Code::kUnavailable;
+  if (publisher_->fatal_error().ok() && publisher_->outq_len() > 0) {
+    spdlog::info("waiting up to {} ms for {} in-flight events", options_.shutdown_timeout.count(),
+                 publisher_->outq_len());
+    auto deadline = Clock::now() + options_.shutdown_timeout;
+    while (publisher_->outq_len() > 0 && Clock::now() < deadline && delivery_failure_.ok()) {
+      publisher_->Poll(100);
+      if (stream_alive && !SendFeedback(false).ok()) stream_alive = false;
+      if (StopRequested() && stop_requests_->load() > 1) break;  // a second signal: hurry
+    }
+  }
+  publisher_->Poll(0);
+  int undelivered = publisher_->fatal_error().ok() ? publisher_->outq_len() : 0;
+
+  Status final_feedback;
+  if (stream_alive) {
+    final_feedback = SendFeedback(true);
+    if (final_feedback.ok()) final_feedback = stream_->Finish();
+  }
+  spdlog::info("confirmed position {}; {} events published in {} transactions",
+               tracker_->confirmable().ToString(), stats_.events_published, stats_.transactions);
+
+  if (!reason.ok()) return reason;
+  if (Status st = CheckFailures(); !st.ok()) return st;
+  if (undelivered > 0) {
+    return Status::Aborted(std::to_string(undelivered) +
+                           " events were not acknowledged before the shutdown timeout; they are "
+                           "not confirmed and will be sent again on restart");
+  }
+  return final_feedback;
+}
+
+}  // namespace pgoutbox::core

@@ -1,0 +1,234 @@
+#include "kafka/publisher.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace pgoutbox::kafka {
+
+namespace {
+
+constexpr std::pair<const char*, const char*> kDefaults[] = {
+    {"enable.idempotence", "true"},
+    {"acks", "all"},
+    {"partitioner", "murmur2_random"},
+    {"message.timeout.ms", "0"},
+    {"linger.ms", "0"},
+    {"queue.buffering.max.messages", "100000"},
+    {"queue.buffering.max.kbytes", "16384"},
+    {"client.id", "pgoutbox"},
+};
+
+}  // namespace
+
+Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& entry) {
+  size_t eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("-X \"" + entry +
+                                   "\" is not a librdkafka property: expected key=value");
+  }
+  return std::make_pair(entry.substr(0, eq), entry.substr(eq + 1));
+}
+
+Result<std::unique_ptr<Publisher>> Publisher::Create(const PublisherOptions& options,
+                                                     DeliveryHandler* handler) {
+  std::unique_ptr<Publisher> p(new Publisher());
+  p->handler_ = handler;
+  p->brokers_ = options.brokers;
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  auto set = [&](const std::string& k, const std::string& v, bool user) -> Status {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument(std::string(user ? "-X " : "") + k + "=" + v + ": " + errstr);
+    }
+    return Status::Ok();
+  };
+  Status st;
+  for (const auto& [k, v] : kDefaults) {
+    if (st.ok()) st = set(k, v, false);
+  }
+  if (st.ok()) st = set("bootstrap.servers", options.brokers, false);
+  for (const auto& [k, v] : options.config) {
+    if (st.ok()) st = set(k, v, true);
+  }
+  if (!st.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return st;
+  }
+
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    rd_kafka_conf_destroy(conf);
+    return Status::Internal(std::string("pipe2: ") + std::strerror(errno));
+  }
+  p->wake_read_fd_ = fds[0];
+  p->wake_write_fd_ = fds[1];
+
+  rd_kafka_conf_set_opaque(conf, p.get());
+  rd_kafka_conf_set_dr_msg_cb(conf, &Publisher::DeliveryReport);
+  rd_kafka_conf_set_error_cb(conf, &Publisher::ErrorCallback);
+  rd_kafka_conf_set_log_cb(conf, &Publisher::LogCallback);
+
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(std::string("cannot create the Kafka producer: ") + errstr);
+  }
+  p->rk_.reset(rk);
+  rd_kafka_queue_t* mainq = rd_kafka_queue_get_main(rk);
+  static const char kByte = 1;
+  rd_kafka_queue_io_event_enable(mainq, p->wake_write_fd_, &kByte, 1);
+  rd_kafka_queue_destroy(mainq);
+  return p;
+}
+
+Publisher::~Publisher() {
+  topics_.clear();
+  rk_.reset();
+  if (wake_read_fd_ >= 0) close(wake_read_fd_);
+  if (wake_write_fd_ >= 0) close(wake_write_fd_);
+}
+
+Status Publisher::CheckReachable(std::chrono::milliseconds timeout) {
+  const struct rd_kafka_metadata* md = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk_.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("cannot reach the Kafka brokers " + brokers_ + " within " +
+                               std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(err));
+  }
+  int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (brokers == 0) {
+    return Status::Unavailable("the Kafka cluster at " + brokers_ + " reports no brokers");
+  }
+  return Status::Ok();
+}
+
+rd_kafka_topic_t* Publisher::Topic(std::string_view name) {
+  topic_scratch_.assign(name);
+  auto it = topics_.find(topic_scratch_);
+  if (it != topics_.end()) return it->second.get();
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), topic_scratch_.c_str(), nullptr);
+  if (t == nullptr) return nullptr;
+  topics_.emplace(topic_scratch_, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>(t));
+  return t;
+}
+
+Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
+                                                     int64_t timestamp_ms, uint64_t opaque) {
+  rd_kafka_topic_t* topic = Topic(event.topic);
+  if (topic == nullptr) {
+    return Status::InvalidArgument("event " + std::string(event.id) + ": cannot use topic \"" +
+                                   std::string(event.topic) +
+                                   "\": " + rd_kafka_err2str(rd_kafka_last_error()));
+  }
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(event.headers.size());
+  for (const auto& h : event.headers) {
+    rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                        h.is_null ? nullptr : h.value.data(),
+                        h.is_null ? 0 : static_cast<ssize_t>(h.value.size()));
+  }
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(event.key.data(), event.key.size()),
+      RD_KAFKA_V_VALUE(event.payload_is_null ? nullptr : const_cast<char*>(event.payload.data()),
+                       event.payload_is_null ? 0 : event.payload.size()),
+      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(opaque))), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return ProduceOutcome::kQueued;
+  rd_kafka_headers_destroy(headers);  // ownership passes only on success
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char reason[512];
+    rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+    fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + reason);
+    return fatal_;
+  }
+  return Status::Aborted("event " + std::string(event.id) + ": cannot produce to topic \"" +
+                         std::string(event.topic) + "\": " + rd_kafka_err2str(err));
+}
+
+void Publisher::DrainWakeup() {
+  char buf[256];
+  while (read(wake_read_fd_, buf, sizeof buf) > 0) {
+  }
+}
+
+void Publisher::Poll(int timeout_ms) {
+  DrainWakeup();
+  rd_kafka_poll(rk_.get(), timeout_ms);
+  // Serve whatever else is already waiting without blocking again.
+  while (rd_kafka_poll(rk_.get(), 0) > 0) {
+  }
+}
+
+int Publisher::Flush(std::chrono::milliseconds timeout) {
+  DrainWakeup();
+  rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  return rd_kafka_outq_len(rk_.get());
+}
+
+int Publisher::outq_len() const { return rd_kafka_outq_len(rk_.get()); }
+
+void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<Publisher*>(opaque);
+  uint64_t tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self->handler_->OnDelivered(tag);
+    return;
+  }
+  std::string_view event_id = "(unknown)";
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const void* value = nullptr;
+    size_t size = 0;
+    if (rd_kafka_header_get_last(hdrs, "id", &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        value != nullptr) {
+      event_id = std::string_view(static_cast<const char*>(value), size);
+    }
+  }
+  std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
+  Status reason = Status::Aborted("delivery to topic \"" + topic + "\" failed: " +
+                                  rd_kafka_err2str(msg->err));
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL && self->fatal_.ok()) {
+    char buf[512];
+    rd_kafka_fatal_error(self->rk_.get(), buf, sizeof buf);
+    self->fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + buf);
+  }
+  self->handler_->OnFailed(tag, event_id, reason);
+}
+
+void Publisher::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Publisher*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    self->fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + buf);
+    spdlog::error("{}", self->fatal_.message());
+    return;
+  }
+  // Transient errors: librdkafka retries by itself. Log at most every 5 s.
+  auto now = std::chrono::steady_clock::now();
+  if (now - self->last_error_log_ >= std::chrono::seconds(5)) {
+    self->last_error_log_ = now;
+    spdlog::warn("kafka: {} (librdkafka retries)", reason);
+  } else {
+    spdlog::debug("kafka: {}", reason);
+  }
+}
+
+void Publisher::LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  // Connection problems are reported once through ErrorCallback; keep
+  // librdkafka's own chatter at debug level unless it is critical.
+  if (level <= 2) {
+    spdlog::error("librdkafka {}: {}", fac, buf);
+  } else {
+    spdlog::debug("librdkafka {}: {}", fac, buf);
+  }
+}
+
+}  // namespace pgoutbox::kafka

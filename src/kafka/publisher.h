@@ -1,0 +1,119 @@
+// Publisher: the librdkafka idempotent producer that carries events to Kafka.
+//
+// Every event is produced with its aggregate id as key, its headers, the
+// transaction's commit time as timestamp and an opaque 64-bit tag (the
+// AckTracker transaction it belongs to). Delivery reports are handed to a
+// DeliveryHandler, on the thread that calls Poll() or Flush(), never from a
+// librdkafka thread.
+//
+// Defaults (user -X settings override them): enable.idempotence=true,
+// acks=all, partitioner=murmur2_random (same partition as the Java client),
+// message.timeout.ms=0 (retry for ever through broker outages, the stream is
+// paused by backpressure instead), linger.ms=0 (send what is waiting, no
+// timer), a bounded local queue so memory stays bounded.
+//
+// Ownership: owns the rd_kafka_t and its topic handles; destroying it without
+// Flush() drops whatever was not yet delivered (the slot is not confirmed past
+// it, so it is sent again on restart).
+// Thread safety: one thread (the streaming thread) for all calls.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "outbox/event.h"
+
+namespace pgoutbox::kafka {
+
+class DeliveryHandler {
+ public:
+  virtual ~DeliveryHandler() = default;
+  // The broker acknowledged the event tagged `opaque`.
+  virtual void OnDelivered(uint64_t opaque) = 0;
+  // The event failed for good (`event_id` from its "id" header).
+  virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;
+};
+
+struct PublisherOptions {
+  std::string brokers;
+  // librdkafka properties, applied in order after the defaults (-X key=value).
+  std::vector<std::pair<std::string, std::string>> config;
+};
+
+// Parses "key=value" (the -X flag). InvalidArgument on a missing '=' or key.
+Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& entry);
+
+class Publisher {
+ public:
+  // Builds the producer. InvalidArgument for an unknown or invalid property
+  // (librdkafka's message is included). `handler` must outlive the Publisher.
+  static Result<std::unique_ptr<Publisher>> Create(const PublisherOptions& options,
+                                                   DeliveryHandler* handler);
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Asks the cluster for metadata to prove the brokers can be reached.
+  // Unavailable with librdkafka's reason if not within `timeout`.
+  Status CheckReachable(std::chrono::milliseconds timeout);
+
+  enum class ProduceOutcome { kQueued, kQueueFull };
+  // Enqueues one event. kQueueFull: the local queue is full; Poll() and try
+  // again (backpressure, not failure). A non-OK result is a permanent error
+  // for this event (e.g. an invalid topic).
+  Result<ProduceOutcome> Produce(const outbox::Event& event, int64_t timestamp_ms,
+                                 uint64_t opaque);
+
+  // Serves delivery reports and errors; waits up to `timeout_ms` for one.
+  void Poll(int timeout_ms);
+  // Waits until every queued event is delivered or failed, or `timeout`
+  // passes; serves delivery reports. Returns how many are still undelivered.
+  int Flush(std::chrono::milliseconds timeout);
+
+  // A file descriptor that becomes readable when delivery reports or errors
+  // wait to be served (poll() it beside the replication socket; Poll()
+  // drains it).
+  int wakeup_fd() const { return wake_read_fd_; }
+
+  // Non-OK once the producer hit a fatal error (e.g. the idempotent producer
+  // lost its guarantees); the instance must then be destroyed.
+  Status fatal_error() const { return fatal_; }
+
+  // Events queued locally or in flight.
+  int outq_len() const;
+
+ private:
+  Publisher() = default;
+  static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  static void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
+  rd_kafka_topic_t* Topic(std::string_view name);
+  void DrainWakeup();
+
+  struct RdKafkaDeleter {
+    void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+  };
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+  };
+
+  DeliveryHandler* handler_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
+  std::string topic_scratch_;
+  Status fatal_;
+  int wake_read_fd_ = -1;
+  int wake_write_fd_ = -1;
+  std::string brokers_;
+  std::chrono::steady_clock::time_point last_error_log_{};
+  std::unique_ptr<rd_kafka_t, RdKafkaDeleter> rk_;
+};
+
+}  // namespace pgoutbox::kafka

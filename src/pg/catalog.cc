@@ -1,0 +1,159 @@
+#include "pg/catalog.h"
+
+#include <cctype>
+
+namespace pgoutbox::pg {
+
+namespace {
+
+// Splits one identifier off the front of `s`; handles "quoted""names".
+Result<std::string> TakeIdentifier(std::string_view& s, const std::string& whole) {
+  std::string out;
+  if (!s.empty() && s.front() == '"') {
+    size_t i = 1;
+    for (;;) {
+      if (i >= s.size()) {
+        return Status::InvalidArgument("--table " + whole + ": unterminated quoted identifier");
+      }
+      if (s[i] == '"') {
+        if (i + 1 < s.size() && s[i + 1] == '"') {
+          out.push_back('"');
+          i += 2;
+          continue;
+        }
+        ++i;
+        break;
+      }
+      out.push_back(s[i++]);
+    }
+    s.remove_prefix(i);
+  } else {
+    size_t i = 0;
+    while (i < s.size() && s[i] != '.') {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
+      ++i;
+    }
+    s.remove_prefix(i);
+  }
+  if (out.empty()) return Status::InvalidArgument("--table " + whole + ": empty name");
+  return out;
+}
+
+}  // namespace
+
+Result<TableName> ParseTableName(const std::string& text) {
+  std::string_view s(text);
+  ASSIGN_OR_RETURN(std::string first, TakeIdentifier(s, text));
+  if (s.empty()) return TableName{"public", first};
+  if (s.front() != '.') {
+    return Status::InvalidArgument("--table " + text + ": expected schema.table");
+  }
+  s.remove_prefix(1);
+  ASSIGN_OR_RETURN(std::string second, TakeIdentifier(s, text));
+  if (!s.empty()) return Status::InvalidArgument("--table " + text + ": expected schema.table");
+  return TableName{first, second};
+}
+
+Status CheckWalLevel(PgConnection& conn) {
+  ASSIGN_OR_RETURN(Rows rows, conn.Query("SHOW wal_level"));
+  std::string level = rows.empty() ? "" : rows.Get(0, 0);
+  if (level != "logical") {
+    return Status::FailedPrecondition(
+        "the server has wal_level = " + level +
+        "; logical replication needs wal_level = logical (set it in postgresql.conf and restart "
+        "PostgreSQL)");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table) {
+  ASSIGN_OR_RETURN(
+      Rows rel, conn.QueryParams("SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON "
+                                 "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                                 {table.schema, table.name}));
+  if (rel.empty()) {
+    return Status::NotFound("table " + table.ToString() +
+                            " does not exist (create it with sql/outbox.sql, or name another "
+                            "with --table)");
+  }
+  std::string kind = rel.Get(0, 1);
+  if (kind != "r" && kind != "p") {
+    return Status::FailedPrecondition(table.ToString() + " is not a table (relkind " + kind + ")");
+  }
+  ASSIGN_OR_RETURN(Rows cols, conn.QueryParams("SELECT attname, atttypid FROM pg_attribute WHERE "
+                                               "attrelid = $1 AND attnum > 0 AND NOT attisdropped "
+                                               "ORDER BY attnum",
+                                               {rel.Get(0, 0)}));
+  std::vector<outbox::ColumnInfo> out;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    out.push_back(outbox::ColumnInfo{cols.Get(i, 0),
+                                     static_cast<uint32_t>(std::stoul(cols.Get(i, 1)))});
+  }
+  return out;
+}
+
+Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
+                                           const TableName& table) {
+  PublicationInfo info;
+  ASSIGN_OR_RETURN(Rows pub,
+                   conn.QueryParams("SELECT pubinsert FROM pg_publication WHERE pubname = $1",
+                                    {publication}));
+  if (pub.empty()) return info;
+  info.exists = true;
+  info.publishes_insert = pub.Get(0, 0) == "t";
+  ASSIGN_OR_RETURN(Rows tables, conn.QueryParams("SELECT schemaname, tablename FROM "
+                                                 "pg_publication_tables WHERE pubname = $1",
+                                                 {publication}));
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (tables.Get(i, 0) == table.schema && tables.Get(i, 1) == table.name) {
+      info.includes_table = true;
+    } else {
+      info.other_tables.push_back(tables.Get(i, 0) + "." + tables.Get(i, 1));
+    }
+  }
+  return info;
+}
+
+Status CreatePublication(PgConnection& conn, const std::string& publication,
+                         const TableName& table) {
+  std::string sql = "CREATE PUBLICATION " + conn.QuoteIdentifier(publication) + " FOR TABLE " +
+                    conn.QuoteIdentifier(table.schema) + "." + conn.QuoteIdentifier(table.name) +
+                    " WITH (publish = 'insert')";
+  auto r = conn.Query(sql);
+  if (!r.ok()) return r.status().WithContext("cannot create publication " + publication);
+  return Status::Ok();
+}
+
+Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
+  SlotInfo info;
+  ASSIGN_OR_RETURN(Rows rows, conn.QueryParams(
+                                  "SELECT plugin, database, slot_type, active, active_pid, "
+                                  "confirmed_flush_lsn, wal_status FROM pg_replication_slots "
+                                  "WHERE slot_name = $1",
+                                  {slot}));
+  if (rows.empty()) return info;
+  info.exists = true;
+  info.plugin = rows.Get(0, 0);
+  info.database = rows.Get(0, 1);
+  info.slot_type = rows.Get(0, 2);
+  info.active = rows.Get(0, 3) == "t";
+  info.active_pid = rows.Get(0, 4);
+  if (!rows.IsNull(0, 5)) info.confirmed_flush = Lsn::Parse(rows.Get(0, 5));
+  info.wal_status = rows.Get(0, 6);
+  return info;
+}
+
+Status CreateSlot(PgConnection& conn, const std::string& slot) {
+  auto r = conn.QueryParams("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  if (!r.ok()) return r.status().WithContext("cannot create replication slot " + slot);
+  return Status::Ok();
+}
+
+Result<Lsn> CurrentWalLsn(PgConnection& conn) {
+  ASSIGN_OR_RETURN(Rows rows, conn.Query("SELECT pg_current_wal_lsn()"));
+  auto lsn = rows.empty() ? std::nullopt : Lsn::Parse(rows.Get(0, 0));
+  if (!lsn) return Status::Internal("pg_current_wal_lsn() returned no position");
+  return *lsn;
+}
+
+}  // namespace pgoutbox::pg

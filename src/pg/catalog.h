@@ -1,0 +1,65 @@
+// Catalog: what pgoutbox checks and creates in the database before it
+// streams, over an ordinary connection: wal_level, the outbox table's
+// columns, the publication and the logical replication slot.
+//
+// Every function returns a Status whose message tells the user what is wrong
+// and what to do. Thread safety: one thread (uses the given connection).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/types.h"
+#include "outbox/mapper.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::pg {
+
+struct TableName {
+  std::string schema = "public";
+  std::string name = "outbox";
+  std::string ToString() const { return schema + "." + name; }
+};
+
+// Parses "schema.table" or "table" (schema public). Quoted identifiers
+// ("My Table") keep their case; unquoted names are folded to lower case like
+// PostgreSQL does.
+Result<TableName> ParseTableName(const std::string& text);
+
+// FailedPrecondition unless wal_level is logical.
+Status CheckWalLevel(PgConnection& conn);
+
+// The table's columns (name and type OID). NotFound if it does not exist.
+Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table);
+
+struct PublicationInfo {
+  bool exists = false;
+  bool includes_table = false;
+  bool publishes_insert = false;
+  std::vector<std::string> other_tables;  // tables besides the outbox
+};
+Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
+                                           const TableName& table);
+Status CreatePublication(PgConnection& conn, const std::string& publication,
+                         const TableName& table);
+
+struct SlotInfo {
+  bool exists = false;
+  std::string plugin;
+  std::string database;
+  std::string slot_type;
+  bool active = false;
+  std::string active_pid;
+  std::optional<Lsn> confirmed_flush;
+  std::string wal_status;
+};
+Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
+// Creates a pgoutput logical slot; waits for running transactions to end.
+Status CreateSlot(PgConnection& conn, const std::string& slot);
+
+// The server's current WAL write position.
+Result<Lsn> CurrentWalLsn(PgConnection& conn);
+
+}  // namespace pgoutbox::pg

@@ -1,0 +1,83 @@
+// PgConnection: an owned libpq connection (ordinary or replication) with the
+// few query helpers pgoutbox needs, converting libpq errors into Status with
+// the SQLSTATE and the server's message.
+//
+// Ownership: owns the PGconn (closed by the destructor) and every PGresult it
+// creates. Thread safety: one thread at a time.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pgoutbox::pg {
+
+struct PGconnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct PGresultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ConnPtr = std::unique_ptr<PGconn, PGconnDeleter>;
+using ResultPtr = std::unique_ptr<PGresult, PGresultDeleter>;
+
+// The rows of a query, NULL as nullopt.
+struct Rows {
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  size_t size() const { return rows.size(); }
+  bool empty() const { return rows.empty(); }
+  // REQUIRES: row < size(). Empty string for NULL.
+  std::string Get(size_t row, size_t col) const;
+  bool IsNull(size_t row, size_t col) const;
+};
+
+// A query error keeps the server's SQLSTATE so callers can tell cases apart.
+struct SqlError {
+  std::string sqlstate;  // e.g. "55006"; empty if not from the server
+  std::string message;
+};
+
+class PgConnection {
+ public:
+  enum class Kind { kOrdinary, kReplication };
+
+  // Connects with `conninfo` (key=value string or URI). For kReplication,
+  // `replication=database` is added. Fails with Unavailable for unreachable
+  // servers, InvalidArgument for bad conninfo, FailedPrecondition for
+  // authentication and permission errors; the message includes libpq's.
+  static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo, Kind kind,
+                                                       const std::string& application_name);
+
+  // Runs a statement (text protocol, no parameters) or a parameterised query.
+  // On a server error returns a Status with the server's message and, if
+  // `error` is not null, stores the SQLSTATE there.
+  Result<Rows> Query(const std::string& sql, SqlError* error = nullptr);
+  Result<Rows> QueryParams(const std::string& sql, const std::vector<std::string>& params,
+                           SqlError* error = nullptr);
+
+  // Quoting through libpq (needs the connection for the encoding).
+  std::string QuoteIdentifier(const std::string& name);
+  std::string QuoteLiteral(const std::string& value);
+
+  PGconn* get() const { return conn_.get(); }
+  // libpq's last error message, trimmed.
+  std::string LastError() const;
+
+ private:
+  explicit PgConnection(ConnPtr conn) : conn_(std::move(conn)) {}
+  Result<Rows> CollectResult(ResultPtr res, const std::string& what, SqlError* error);
+  ConnPtr conn_;
+};
+
+// Removes trailing whitespace/newlines from a libpq message.
+std::string TrimMessage(const char* message);
+
+// Removes a password from a conninfo string or URI for logging.
+std::string RedactConninfo(const std::string& conninfo);
+
+}  // namespace pgoutbox::pg

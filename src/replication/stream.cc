@@ -1,0 +1,90 @@
+#include "replication/stream.h"
+
+namespace pgoutbox::replication {
+
+Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::string& conninfo,
+                                                                    const StartOptions& options,
+                                                                    std::string* sqlstate) {
+  ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
+                                  conninfo, pg::PgConnection::Kind::kReplication, "pgoutbox"));
+  std::string pubs = conn->QuoteLiteral(conn->QuoteIdentifier(options.publication));
+  std::string sql = "START_REPLICATION SLOT " + conn->QuoteIdentifier(options.slot) +
+                    " LOGICAL " + options.start.ToString() +
+                    " (proto_version '1', publication_names " + pubs + ", messages 'true')";
+  pg::ResultPtr res(PQexec(conn->get(), sql.c_str()));
+  if (!res || PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
+    std::string msg = res ? pg::TrimMessage(PQresultErrorMessage(res.get())) : conn->LastError();
+    const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+    if (sqlstate != nullptr) *sqlstate = state ? state : "";
+    if (state != nullptr && std::string(state) == "55006") {
+      return Status::Unavailable("replication slot \"" + options.slot + "\" is in use: " + msg);
+    }
+    return Status::FailedPrecondition("START_REPLICATION on slot \"" + options.slot +
+                                      "\" failed: " + msg);
+  }
+  return std::unique_ptr<ReplicationStream>(new ReplicationStream(std::move(conn)));
+}
+
+ReplicationStream::~ReplicationStream() = default;
+
+int ReplicationStream::socket() const { return PQsocket(conn_->get()); }
+
+Status ReplicationStream::StreamEnded() {
+  // The server ended COPY (or the connection broke): report why.
+  pg::ResultPtr res(PQgetResult(conn_->get()));
+  std::string msg;
+  if (res && PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    msg = pg::TrimMessage(PQresultErrorMessage(res.get()));
+  }
+  if (msg.empty()) msg = conn_->LastError();
+  if (msg.empty()) msg = "the server ended the replication stream";
+  finished_ = true;
+  return Status::Unavailable("replication stream ended: " + msg);
+}
+
+Result<CopyMessage> ReplicationStream::TryRead() {
+  char* buf = nullptr;
+  int n = PQgetCopyData(conn_->get(), &buf, 1);
+  if (n > 0) return CopyMessage(buf, n);
+  if (n == 0) return CopyMessage();
+  if (buf != nullptr) PQfreemem(buf);
+  if (n == -1) return StreamEnded();
+  finished_ = true;
+  return Status::Unavailable("replication connection lost: " + conn_->LastError());
+}
+
+Status ReplicationStream::ReadSocket() {
+  if (PQconsumeInput(conn_->get()) == 0) {
+    return Status::Unavailable("replication connection lost: " + conn_->LastError());
+  }
+  return Status::Ok();
+}
+
+Status ReplicationStream::SendStatus(const StatusUpdate& update) {
+  auto bytes = EncodeStatusUpdate(update);
+  if (PQputCopyData(conn_->get(), reinterpret_cast<const char*>(bytes.data()),
+                    static_cast<int>(bytes.size())) <= 0 ||
+      PQflush(conn_->get()) != 0) {
+    return Status::Unavailable("cannot send a status update: " + conn_->LastError());
+  }
+  return Status::Ok();
+}
+
+Status ReplicationStream::Finish() {
+  if (finished_) return Status::Ok();
+  finished_ = true;
+  if (PQputCopyEnd(conn_->get(), nullptr) <= 0 || PQflush(conn_->get()) != 0) {
+    return Status::Unavailable("cannot end the replication stream: " + conn_->LastError());
+  }
+  // Drain: remaining CopyData, then the results of the COPY and the command.
+  for (;;) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn_->get(), &buf, 0);
+    if (buf != nullptr) PQfreemem(buf);
+    if (n < 0) break;
+  }
+  while (PGresult* r = PQgetResult(conn_->get())) PQclear(r);
+  return Status::Ok();
+}
+
+}  // namespace pgoutbox::replication

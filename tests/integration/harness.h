@@ -1,0 +1,64 @@
+// Harness: what every end-to-end test needs: a real PostgreSQL 15 server, the
+// mock Kafka cluster, the outbox table, and pgoutbox run as a child process
+// with the test's database and brokers.
+//
+// Thread safety: one test thread; PgServer's query helpers may be used from
+// other threads.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/kafka_cluster.h"
+#include "support/pg_server.h"
+
+namespace pgoutbox::testing {
+
+class Harness {
+ public:
+  // Starts a server (wal_level logical unless options say otherwise), a mock
+  // cluster of `brokers` brokers, and creates database `db`. On failure the
+  // test has failed and ok() is false.
+  explicit Harness(int brokers = 3, const PgServerOptions& options = {});
+
+  bool ok() const { return pg != nullptr && kafka != nullptr; }
+
+  // Creates the canonical outbox table (sql/outbox.sql) as schema.table.
+  void CreateOutboxTable(const std::string& table = "public.outbox");
+
+  // argv for `pgoutbox run` against this harness: --db, --brokers, --slot,
+  // --publication and a short --feedback-interval (200ms), then `extra`.
+  std::vector<std::string> Args(const std::vector<std::string>& extra = {}) const;
+
+  // Starts pgoutbox in the background.
+  std::unique_ptr<ChildProcess> Start(const std::vector<std::string>& extra = {});
+  // Runs pgoutbox to completion (use --end-lsn or --exit-when-caught-up) and
+  // returns its exit code, -1 on timeout (the child is killed; its output is
+  // printed).
+  int RunToEnd(const std::vector<std::string>& extra,
+               std::chrono::milliseconds timeout = std::chrono::seconds(60),
+               std::string* output = nullptr);
+
+  // SELECT pg_current_wal_lsn() in the test database.
+  std::string CurrentWalLsn() const;
+  // Waits until the slot's confirmed_flush_lsn >= lsn; false on timeout.
+  bool WaitForConfirmed(const std::string& lsn, std::chrono::milliseconds timeout) const;
+  std::string ConfirmedLsn() const { return pg->ConfirmedFlushLsn(slot); }
+
+  bool Exec(const std::string& sql) const { return pg->Exec(db, sql); }
+  std::string QueryValue(const std::string& sql) const { return pg->QueryValue(db, sql); }
+  std::vector<std::vector<std::string>> Query(const std::string& sql) const {
+    return pg->Query(db, sql);
+  }
+
+  std::unique_ptr<PgServer> pg;
+  std::unique_ptr<MockKafka> kafka;
+  std::string db = "app";
+  std::string slot = "pgoutbox_test";
+  std::string publication = "pgoutbox_test";
+};
+
+}  // namespace pgoutbox::testing
