@@ -1,0 +1,155 @@
+#include "kafka/publisher.h"
+
+#include <gtest/gtest.h>
+
+#include "kafka/mock_cluster.h"
+
+namespace pgoutbox::kafka {
+namespace {
+
+class NullHandler : public DeliveryHandler {
+ public:
+  void OnDelivered(uint64_t) override {}
+  void OnFailed(uint64_t, std::string_view, const Status&) override {}
+};
+
+TEST(PublisherConfigTest, ParsesKeyValue) {
+  auto kv = ParseConfigEntry("sasl.jaas.config=a=b c");
+  ASSERT_TRUE(kv.ok());
+  EXPECT_EQ(kv->first, "sasl.jaas.config");
+  EXPECT_EQ(kv->second, "a=b c");
+  EXPECT_FALSE(ParseConfigEntry("novalue").ok());
+  EXPECT_FALSE(ParseConfigEntry("=value").ok());
+}
+
+TEST(PublisherConfigTest, UnknownPropertyIsInvalidArgument) {
+  NullHandler handler;
+  auto p = Publisher::Create({"127.0.0.1:1", {{"no.such.property", "1"}}}, &handler);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("no.such.property"), std::string::npos);
+}
+
+TEST(PublisherConfigTest, UnreachableBrokersAreReported) {
+  NullHandler handler;
+  auto p = Publisher::Create({"127.0.0.1:1", {}}, &handler);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Status st = (*p)->CheckReachable(std::chrono::milliseconds(500));
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable);
+  EXPECT_NE(st.message().find("127.0.0.1:1"), std::string::npos) << st.message();
+}
+
+TEST(MockSpecTest, Parses) {
+  EXPECT_EQ(**ParseMockSpec("mock:3"), 3);
+  EXPECT_FALSE(ParseMockSpec("kafka:9092")->has_value());
+  EXPECT_FALSE(ParseMockSpec("mock:").ok());
+  EXPECT_FALSE(ParseMockSpec("mock:0").ok());
+  EXPECT_FALSE(ParseMockSpec("mock:x").ok());
+}
+
+TEST(MockClusterTest, IsReachable) {
+  auto mock = MockCluster::Start(2);
+  ASSERT_TRUE(mock.ok());
+  NullHandler handler;
+  auto p = Publisher::Create({(*mock)->bootstraps(), {}}, &handler);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE((*p)->CheckReachable(std::chrono::seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace pgoutbox::kafka
+
+namespace pgoutbox::kafka {
+namespace {
+
+class RecordingHandler : public DeliveryHandler {
+ public:
+  void OnDelivered(uint64_t opaque) override { delivered.push_back(opaque); }
+  void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
+    failed.push_back(opaque);
+    failed_ids.emplace_back(event_id);
+    last_reason = reason;
+  }
+  std::vector<uint64_t> delivered, failed;
+  std::vector<std::string> failed_ids;
+  Status last_reason;
+};
+
+outbox::Event MakeEvent(std::string_view id) {
+  outbox::Event e;
+  e.id = id;
+  e.key = "order-1";
+  e.event_type = "created";
+  e.aggregate_type = "order";
+  e.topic = "orders";
+  e.payload = R"({"a": 1})";
+  e.headers = {{"id", id, false}, {"trace", "", true}};
+  return e;
+}
+
+TEST(PublisherTest, DeliveryReportsCarryTheOpaque) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  RecordingHandler handler;
+  auto p = Publisher::Create({(*mock)->bootstraps(), {}}, &handler);
+  ASSERT_TRUE(p.ok());
+  for (uint64_t i = 0; i < 10; ++i) {
+    auto r = (*p)->Produce(MakeEvent("e" + std::to_string(i)), 1700000000000, i % 3);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, Publisher::ProduceOutcome::kQueued);
+  }
+  EXPECT_EQ((*p)->Flush(std::chrono::seconds(10)), 0);
+  ASSERT_EQ(handler.delivered.size(), 10u);
+  EXPECT_TRUE(handler.failed.empty());
+  std::vector<uint64_t> expected;
+  for (uint64_t i = 0; i < 10; ++i) expected.push_back(i % 3);
+  EXPECT_EQ(handler.delivered, expected);  // one partition: in order
+}
+
+TEST(PublisherTest, PermanentFailureNamesTheEvent) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  RecordingHandler handler;
+  auto p = Publisher::Create({(*mock)->bootstraps(), {{"message.timeout.ms", "1000"}}}, &handler);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->CheckReachable(std::chrono::seconds(5)).ok());
+  rd_kafka_mock_broker_set_down((*mock)->cluster(), 1);
+  std::string id = "6f1c1e1e-0000-4000-8000-000000000001";
+  ASSERT_TRUE((*p)->Produce(MakeEvent(id), 1700000000000, 42).ok());
+  (*p)->Flush(std::chrono::seconds(10));
+  ASSERT_EQ(handler.failed.size(), 1u);
+  EXPECT_EQ(handler.failed[0], 42u);
+  EXPECT_EQ(handler.failed_ids[0], id);
+  EXPECT_NE(handler.last_reason.message().find("orders"), std::string::npos)
+      << handler.last_reason.message();
+}
+
+TEST(PublisherTest, FullQueueIsBackpressureNotFailure) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  RecordingHandler handler;
+  auto p = Publisher::Create(
+      {(*mock)->bootstraps(), {{"queue.buffering.max.messages", "5"}}}, &handler);
+  ASSERT_TRUE(p.ok());
+  rd_kafka_mock_broker_set_down((*mock)->cluster(), 1);
+  int queued = 0;
+  bool full = false;
+  for (int i = 0; i < 20 && !full; ++i) {
+    auto r = (*p)->Produce(MakeEvent("e"), 1700000000000, 1);
+    ASSERT_TRUE(r.ok());
+    if (*r == Publisher::ProduceOutcome::kQueueFull) {
+      full = true;
+    } else {
+      ++queued;
+    }
+  }
+  EXPECT_TRUE(full);
+  EXPECT_EQ(queued, 5);
+  rd_kafka_mock_broker_set_up((*mock)->cluster(), 1);
+  EXPECT_EQ((*p)->Flush(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(handler.delivered.size(), 5u);
+  EXPECT_TRUE(handler.failed.empty());
+}
+
+}  // namespace
+}  // namespace pgoutbox::kafka
