@@ -27,6 +27,7 @@
 #include "common/types.h"
 #include "outbox/column_map.h"
 #include "outbox/event.h"
+#include "outbox/topic_template.h"
 #include "pgoutput/messages.h"
 
 namespace pgoutbox::outbox {
@@ -50,6 +51,7 @@ class EventMapper {
  public:
   // Validates the options (template syntax, non-empty required column names).
   static Result<std::unique_ptr<EventMapper>> Create(MapperOptions options);
+  ~EventMapper();
 
   // Checks a column layout of the outbox table: every mapped column present
   // with a usable type, every template placeholder resolvable. Used at
@@ -57,7 +59,9 @@ class EventMapper {
   Status CheckColumns(const std::vector<ColumnInfo>& columns) const;
 
   // Records a Relation message. For the outbox table (matched by schema and
-  // name) the layout is resolved at once and an error returned if unusable.
+  // name) the layout is resolved at once and an error returned if unusable;
+  // inserts of that relation then fail with the same error until a usable
+  // Relation message replaces it.
   // Other relations are remembered as not the outbox.
   Status OnRelation(const pgoutput::Relation& relation);
 
@@ -73,13 +77,25 @@ class EventMapper {
   const MapperOptions& options() const { return options_; }
 
  private:
-  explicit EventMapper(MapperOptions options);
   struct Layout;
+  struct Scratch;
+
+  EventMapper(MapperOptions options, TopicTemplate topic_template);
+
+  // Resolves `columns` (the outbox table's) into *layout: the column of each
+  // mapped field and of each template placeholder. Reports every problem,
+  // not only the first.
+  Status ResolveLayout(const std::vector<ColumnInfo>& columns, Layout* layout) const;
+
+  Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out);
+  Status ParseHeaders(std::string_view json, std::string_view event_id, Event* out);
+
   MapperOptions options_;
-  std::unordered_map<RelationId, std::shared_ptr<const Layout>> relations_;
-  std::string scratch_payload_;
-  std::string scratch_topic_;
-  std::vector<std::string> scratch_headers_;  // keeps JSON-unescaped header values alive
+  TopicTemplate template_;
+  std::unordered_map<RelationId, std::unique_ptr<const Layout>> relations_;
+  // Reused across Map calls: the bytea payload, the rendered topic, the JSON
+  // parser whose string buffer holds the unescaped header names and values.
+  std::unique_ptr<Scratch> scratch_;
 };
 
 }  // namespace pgoutbox::outbox

@@ -1,8 +1,10 @@
 // ChildProcess: runs the pgoutbox binary (or any program) as a child process
 // for end-to-end tests, with stdout and stderr captured to a temp file.
 //
-// The destructor SIGKILLs the child if it still runs and reaps it.
-// Thread safety: one owner thread.
+// The child's stdin is /dev/null and it inherits no descriptors beyond stdio.
+// The destructor SIGKILLs the child if it still runs and reaps it; if the
+// current gtest test has failed, it first prints the last 200 lines of the
+// child's output to stderr. Thread safety: one owner thread.
 #pragma once
 
 #include <chrono>

@@ -1,15 +1,20 @@
 // PgServer: a real, throwaway PostgreSQL 15 server for tests.
 //
-// Start() runs initdb into a fresh temp directory owned by the unprivileged
-// `postgres` user (initdb and postgres refuse to run as root), writes a config
-// with wal_level (logical by default), max_wal_senders/max_replication_slots
-// >= 10, fsync=off, listen_addresses=127.0.0.1 on a free loopback port and
-// unix_socket_directories in the temp dir, a pg_hba.conf that trusts loopback
-// for normal and replication connections except for the role `pwuser`, which
-// must authenticate with a password (scram-sha-256; see CreatePasswordUser),
-// and starts it with pg_ctl -w. The destructor stops it (immediate mode) and
-// removes the directory; if the current gtest test has failed, it first prints
-// the tail of the server log to stderr.
+// Start() makes a data directory in a fresh temp directory owned by the
+// unprivileged `postgres` user (initdb and postgres refuse to run as root),
+// writes a config with wal_level (logical by default), max_wal_senders and
+// max_replication_slots of 20, fsync=off, listen_addresses=127.0.0.1 on a free
+// loopback port and unix_socket_directories in the temp dir, a pg_hba.conf
+// that trusts loopback for normal and replication connections except for the
+// role `pwuser`, which must authenticate with a password (scram-sha-256; see
+// CreatePasswordUser), and starts it with pg_ctl -w. The destructor stops it
+// (immediate mode) and removes the directory; if the current gtest test has
+// failed, it first prints the tail of the server log to stderr.
+//
+// The data directory is a copy of an initdb template (UTF8, locale C) made
+// once per machine under /tmp/pgoutbox-pg15-template-*: the first start takes
+// about 2.5 s, later ones about 1 s. Servers are independent, so tests may
+// run in parallel.
 //
 // Thread safety: the query helpers open their own connection per call and may
 // be used from any thread.
@@ -74,7 +79,8 @@ class PgServer {
   std::unique_ptr<State> state_;
 };
 
-// Compares two LSN texts ("16/B374D848"); returns <0, 0, >0.
+// Compares two LSN texts ("16/B374D848"); returns <0, 0, >0. Text that is
+// not an LSN (such as "" for a missing slot) counts as 0/0.
 int CompareLsn(const std::string& a, const std::string& b);
 
 }  // namespace pgoutbox::testing
