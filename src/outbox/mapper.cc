@@ -1,0 +1,567 @@
+#include "outbox/mapper.h"
+
+#include <simdjson.h>
+
+#include <array>
+#include <utility>
+
+#include "outbox/pg_types.h"
+
+namespace pgoutbox::outbox {
+namespace {
+
+using pgoutput::ColumnValue;
+
+constexpr int kNoColumn = -1;
+
+// The fields of an event that come from a column, as indexes into
+// Layout::column and kFields.
+enum Field : int { kId, kKey, kEventType, kAggregateType, kPayload, kTopic, kHeaders, kFieldCount };
+
+struct FieldInfo {
+  FieldRole role;
+  const char* flag;         // the command-line flag that names its column
+  const char* description;  // "the <description> column"
+  bool optional;            // an empty column name means "no such column"
+};
+
+constexpr std::array<FieldInfo, kFieldCount> kFields = {{
+    {FieldRole::kId, "--column-id", "id", false},
+    {FieldRole::kKey, "--column-key", "key", false},
+    {FieldRole::kEventType, "--column-type", "event type", false},
+    {FieldRole::kAggregateType, "--column-aggregate-type", "aggregate type", false},
+    {FieldRole::kPayload, "--column-payload", "payload", false},
+    {FieldRole::kTopic, "--column-topic", "topic", true},
+    {FieldRole::kHeaders, "--column-headers", "headers", true},
+}};
+
+const std::string& ColumnName(const ColumnMap& map, int field) {
+  switch (field) {
+    case kId:
+      return map.id;
+    case kKey:
+      return map.key;
+    case kEventType:
+      return map.event_type;
+    case kAggregateType:
+      return map.aggregate_type;
+    case kPayload:
+      return map.payload;
+    case kTopic:
+      return map.topic;
+    default:
+      return map.headers;
+  }
+}
+
+// The field a template placeholder names by its logical name, whatever the
+// column is called; kNoColumn if the name is not one of them.
+int LogicalField(std::string_view placeholder) {
+  if (placeholder == "id") return kId;
+  if (placeholder == "key" || placeholder == "aggregate_id") return kKey;
+  if (placeholder == "event_type") return kEventType;
+  if (placeholder == "aggregate_type") return kAggregateType;
+  return kNoColumn;
+}
+
+int FindColumn(const std::vector<ColumnInfo>& columns, std::string_view name) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == name) return static_cast<int>(i);
+  }
+  return kNoColumn;
+}
+
+Status MakeStatus(Status::Code code, std::string message) {
+  switch (code) {
+    case Status::Code::kNotFound:
+      return Status::NotFound(std::move(message));
+    case Status::Code::kFailedPrecondition:
+      return Status::FailedPrecondition(std::move(message));
+    case Status::Code::kCorruption:
+      return Status::Corruption(std::move(message));
+    case Status::Code::kInternal:
+      return Status::Internal(std::move(message));
+    default:
+      return Status::InvalidArgument(std::move(message));
+  }
+}
+
+// Shows a value from a row in a message: quoted, with control and non-ASCII
+// bytes escaped, cut after `limit` bytes.
+std::string Quote(std::string_view value, size_t limit = 256) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < value.size() && i < limit; ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    if (byte == '"' || byte == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(byte));
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(static_cast<char>(byte));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+  out.push_back('"');
+  if (value.size() > limit) out += "... (" + std::to_string(value.size()) + " bytes)";
+  return out;
+}
+
+// "event <id>: ", the start of every message about a row. An id that is not
+// short printable ASCII (it can be any text column) is quoted.
+std::string EventPrefix(std::string_view id) {
+  constexpr size_t kMaxPlainId = 64;
+  bool plain = !id.empty() && id.size() <= kMaxPlainId;
+  for (char c : id) {
+    if (c <= ' ' || c >= 0x7f || c == '"') plain = false;
+  }
+  return "event " + (plain ? std::string(id) : Quote(id, kMaxPlainId)) + ": ";
+}
+
+std::string ColumnLabel(const ColumnMap& map, int field) {
+  return "column " + ColumnName(map, field) + " (" + kFields[field].flag + ")";
+}
+
+// A value that is neither NULL nor text. pgoutbox asks for proto_version 1
+// without the binary option, and an insert carries every column, so neither
+// case happens with a well-behaved server.
+Status NotText(const ColumnValue& value, std::string_view event_id, const std::string& column) {
+  if (value.kind == ColumnValue::Kind::kBinary) {
+    return Status::Corruption(EventPrefix(event_id) + column +
+                              " arrived in binary format; pgoutbox reads pgoutput's text format");
+  }
+  return Status::Corruption(EventPrefix(event_id) + column +
+                            " arrived as an unchanged TOAST value, which an insert cannot have");
+}
+
+// Reads a mapped column that must hold a value.
+Status RequiredText(const ColumnValue& value, std::string_view event_id, const ColumnMap& map,
+                    int field, std::string_view* out) {
+  if (value.kind == ColumnValue::Kind::kText) {
+    *out = value.data;
+    return Status::Ok();
+  }
+  if (value.kind == ColumnValue::Kind::kNull) {
+    return Status::InvalidArgument(EventPrefix(event_id) + ColumnLabel(map, field) + " is NULL");
+  }
+  return NotText(value, event_id, ColumnLabel(map, field));
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsOctalDigit(char c) { return c >= '0' && c <= '7'; }
+
+// Decodes bytea's text output into *out: the hex format ("\x" and two hex
+// digits per byte, PostgreSQL's default) or the escape format used when the
+// server has bytea_output = escape. Returns nullptr on success, else what is
+// wrong with `text`.
+const char* DecodeBytea(std::string_view text, std::string* out) {
+  if (text.size() >= 2 && text[0] == '\\' && text[1] == 'x') {
+    const std::string_view hex = text.substr(2);
+    if (hex.size() % 2 != 0) return "an odd number of hex digits after \\x";
+    out->resize(hex.size() / 2);
+    for (size_t i = 0; i < out->size(); ++i) {
+      const int high = HexDigit(hex[2 * i]);
+      const int low = HexDigit(hex[2 * i + 1]);
+      if (high < 0 || low < 0) return "a character that is not a hex digit after \\x";
+      (*out)[i] = static_cast<char>((high << 4) | low);
+    }
+    return nullptr;
+  }
+  // Escape format: "\\" is a backslash, "\ooo" an octal byte, the rest as is.
+  out->clear();
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] != '\\') {
+      out->push_back(text[i++]);
+    } else if (i + 1 < text.size() && text[i + 1] == '\\') {
+      out->push_back('\\');
+      i += 2;
+    } else if (i + 3 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '3' &&
+               IsOctalDigit(text[i + 2]) && IsOctalDigit(text[i + 3])) {
+      out->push_back(static_cast<char>(((text[i + 1] - '0') << 6) | ((text[i + 2] - '0') << 3) |
+                                       (text[i + 3] - '0')));
+      i += 4;
+    } else {
+      return "a backslash that starts neither \\x hex digits nor an escape (\\\\ or \\ooo)";
+    }
+  }
+  return nullptr;
+}
+
+std::string_view TrimJsonWhitespace(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
+                           text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// JSON's number grammar (RFC 8259 section 6). Checked on the text rather than
+// by converting it, so that any precision PostgreSQL kept is accepted and
+// passed on unchanged.
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  if (i < n && s[i] == '-') ++i;
+  if (i >= n) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else if (s[i] >= '1' && s[i] <= '9') {
+    while (i < n && IsDigit(s[i])) ++i;
+  } else {
+    return false;
+  }
+  if (i < n && s[i] == '.') {
+    const size_t start = ++i;
+    while (i < n && IsDigit(s[i])) ++i;
+    if (i == start) return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t start = i;
+    while (i < n && IsDigit(s[i])) ++i;
+    if (i == start) return false;
+  }
+  return i == n;
+}
+
+const char* JsonTypeName(simdjson::ondemand::json_type type) {
+  switch (type) {
+    case simdjson::ondemand::json_type::array:
+      return "an array";
+    case simdjson::ondemand::json_type::object:
+      return "an object";
+    case simdjson::ondemand::json_type::number:
+      return "a number";
+    case simdjson::ondemand::json_type::string:
+      return "a string";
+    case simdjson::ondemand::json_type::boolean:
+      return "a boolean";
+    case simdjson::ondemand::json_type::null:
+      return "null";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+struct EventMapper::Layout {
+  std::string qualified_name;  // "schema.table", as the Relation message named it
+  bool is_outbox = false;
+  Status error;  // why the outbox's layout is unusable; Map returns it again
+  size_t num_columns = 0;
+  std::array<int, kFieldCount> column;  // tuple index of each field, or kNoColumn
+  bool payload_is_bytea = false;
+  std::vector<int> placeholder_column;  // tuple index of each template placeholder
+
+  Layout() { column.fill(kNoColumn); }
+};
+
+struct EventMapper::Scratch {
+  simdjson::ondemand::parser parser;
+  std::string json;  // a padded copy of the headers column, as simdjson requires
+  std::string payload;
+  std::string topic;
+};
+
+EventMapper::EventMapper(MapperOptions options, TopicTemplate topic_template)
+    : options_(std::move(options)),
+      template_(std::move(topic_template)),
+      scratch_(std::make_unique<Scratch>()) {}
+
+EventMapper::~EventMapper() = default;
+
+Result<std::unique_ptr<EventMapper>> EventMapper::Create(MapperOptions options) {
+  if (options.schema.empty()) return Status::InvalidArgument("the outbox table's schema is empty");
+  if (options.table.empty()) return Status::InvalidArgument("the outbox table's name is empty");
+  for (int field = 0; field < kFieldCount; ++field) {
+    if (!kFields[field].optional && ColumnName(options.columns, field).empty()) {
+      return Status::InvalidArgument(std::string(kFields[field].flag) + " is empty; the " +
+                                     kFields[field].description + " column is required");
+    }
+  }
+  ASSIGN_OR_RETURN(TopicTemplate topic_template, TopicTemplate::Parse(options.topic_template));
+  return std::unique_ptr<EventMapper>(
+      new EventMapper(std::move(options), std::move(topic_template)));
+}
+
+Status EventMapper::ResolveLayout(const std::vector<ColumnInfo>& columns, Layout* layout) const {
+  const std::string table = options_.schema + "." + options_.table;
+  std::vector<Status> problems;
+  layout->num_columns = columns.size();
+  for (int field = 0; field < kFieldCount; ++field) {
+    const FieldInfo& info = kFields[field];
+    const std::string& name = ColumnName(options_.columns, field);
+    if (name.empty()) continue;  // an optional column the user turned off
+    const int index = FindColumn(columns, name);
+    if (index == kNoColumn) {
+      problems.push_back(Status::NotFound("table " + table + " has no column \"" + name +
+                                          "\" (mapped by " + info.flag + ")"));
+      continue;
+    }
+    const uint32_t oid = columns[index].type_oid;
+    if (!IsUsableType(info.role, oid)) {
+      const std::string_view type_name = TypeName(oid);
+      problems.push_back(Status::InvalidArgument(
+          "column " + table + "." + name + " has type oid " + std::to_string(oid) +
+          (type_name.empty() ? "" : " (" + std::string(type_name) + ")") + "; the " +
+          info.description + " column must be " + std::string(UsableTypeNames(info.role))));
+      continue;
+    }
+    layout->column[field] = index;
+  }
+  if (layout->column[kPayload] != kNoColumn) {
+    layout->payload_is_bytea = columns[layout->column[kPayload]].type_oid == pg_type::kBytea;
+  }
+
+  layout->placeholder_column.clear();
+  for (const std::string& placeholder : template_.placeholders()) {
+    const int field = LogicalField(placeholder);
+    int index = kNoColumn;
+    if (field != kNoColumn) {
+      // A mapped field whose column is missing was reported above.
+      index = layout->column[field];
+    } else {
+      index = FindColumn(columns, placeholder);
+      if (index == kNoColumn) {
+        problems.push_back(Status::InvalidArgument(
+            "--topic template placeholder {" + placeholder +
+            "} is not a mapped field or a column of " + table +
+            " (the mapped fields are {id}, {key} or {aggregate_id}, {event_type} and "
+            "{aggregate_type})"));
+      }
+    }
+    layout->placeholder_column.push_back(index);
+  }
+
+  if (problems.empty()) return Status::Ok();
+  std::string message = problems.front().message();
+  for (size_t i = 1; i < problems.size(); ++i) message += "; " + problems[i].message();
+  return MakeStatus(problems.front().code(), std::move(message));
+}
+
+Status EventMapper::CheckColumns(const std::vector<ColumnInfo>& columns) const {
+  Layout layout;
+  return ResolveLayout(columns, &layout);
+}
+
+Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
+  const std::string_view schema =
+      relation.namespace_name.empty() ? std::string_view("pg_catalog") : relation.namespace_name;
+  auto layout = std::make_unique<Layout>();
+  layout->qualified_name = std::string(schema) + "." + std::string(relation.relation_name);
+  layout->num_columns = relation.columns.size();
+  if (schema == options_.schema && relation.relation_name == options_.table) {
+    layout->is_outbox = true;
+    std::vector<ColumnInfo> columns;
+    columns.reserve(relation.columns.size());
+    for (const pgoutput::RelationColumn& column : relation.columns) {
+      columns.push_back(ColumnInfo{std::string(column.name), column.type_oid});
+    }
+    layout->error = ResolveLayout(columns, layout.get());
+  }
+  Status result = layout->error;
+  relations_[relation.id] = std::move(layout);
+  return result;
+}
+
+void EventMapper::Reset() { relations_.clear(); }
+
+Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
+  const auto it = relations_.find(insert.relation);
+  if (it == relations_.end()) {
+    return Status::Corruption("insert for relation oid " + std::to_string(insert.relation.value()) +
+                              " before its Relation message");
+  }
+  const Layout& layout = *it->second;
+  if (!layout.is_outbox) {
+    return Status::FailedPrecondition("publication includes table " + layout.qualified_name +
+                                      ", which is not the outbox table " + options_.schema + "." +
+                                      options_.table +
+                                      " (if it is a partition of the outbox, the publication needs "
+                                      "publish_via_partition_root = true)");
+  }
+  if (!layout.error.ok()) return layout.error;
+  const std::vector<ColumnValue>& values = insert.new_tuple.columns;
+  if (values.size() != layout.num_columns) {
+    return Status::Corruption(
+        "insert into " + layout.qualified_name + " has " + std::to_string(values.size()) +
+        " columns, but its Relation message has " + std::to_string(layout.num_columns));
+  }
+  return MapRow(layout, values, out);
+}
+
+Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>& values,
+                           Event* out) {
+  const ColumnMap& map = options_.columns;
+  out->headers.clear();
+
+  const ColumnValue& id_value = values[layout.column[kId]];
+  if (id_value.kind == ColumnValue::Kind::kNull) {
+    return Status::InvalidArgument("event with a NULL id: " + ColumnLabel(map, kId) + " is NULL");
+  }
+  RETURN_IF_ERROR(RequiredText(id_value, "", map, kId, &out->id));
+  const std::string_view id = out->id;
+  RETURN_IF_ERROR(RequiredText(values[layout.column[kKey]], id, map, kKey, &out->key));
+  RETURN_IF_ERROR(
+      RequiredText(values[layout.column[kEventType]], id, map, kEventType, &out->event_type));
+  RETURN_IF_ERROR(RequiredText(values[layout.column[kAggregateType]], id, map, kAggregateType,
+                               &out->aggregate_type));
+
+  const ColumnValue& payload = values[layout.column[kPayload]];
+  out->payload = {};
+  out->payload_is_null = payload.kind == ColumnValue::Kind::kNull;
+  if (!out->payload_is_null) {
+    if (payload.kind != ColumnValue::Kind::kText) {
+      return NotText(payload, id, ColumnLabel(map, kPayload));
+    }
+    if (layout.payload_is_bytea) {
+      if (const char* problem = DecodeBytea(payload.data, &scratch_->payload)) {
+        return Status::Corruption(EventPrefix(id) + ColumnLabel(map, kPayload) +
+                                  " is not valid bytea text: it has " + problem);
+      }
+      out->payload = scratch_->payload;
+    } else {
+      out->payload = payload.data;
+    }
+  }
+
+  // The row's own topic wins over the template.
+  bool from_column = false;
+  if (layout.column[kTopic] != kNoColumn) {
+    const ColumnValue& topic = values[layout.column[kTopic]];
+    if (topic.kind == ColumnValue::Kind::kText) {
+      from_column = !topic.data.empty();
+      out->topic = topic.data;
+    } else if (topic.kind != ColumnValue::Kind::kNull) {
+      return NotText(topic, id, ColumnLabel(map, kTopic));
+    }
+  }
+  if (!from_column) {
+    if (template_.is_constant()) {
+      out->topic = template_.text();
+    } else {
+      const std::vector<std::string>& placeholders = template_.placeholders();
+      for (size_t i = 0; i < placeholders.size(); ++i) {
+        const ColumnValue& value = values[layout.placeholder_column[i]];
+        if (value.kind == ColumnValue::Kind::kNull) {
+          return Status::InvalidArgument(EventPrefix(id) + "topic template placeholder {" +
+                                         placeholders[i] + "} is NULL");
+        }
+        if (value.kind != ColumnValue::Kind::kText) {
+          return NotText(value, id, "topic template placeholder {" + placeholders[i] + "}");
+        }
+      }
+      template_.Render([&](size_t i) { return values[layout.placeholder_column[i]].data; },
+                       &scratch_->topic);
+      out->topic = scratch_->topic;
+    }
+  }
+  if (!IsValidTopicName(out->topic)) {
+    return Status::InvalidArgument(
+        EventPrefix(id) + "topic " + Quote(out->topic) + " is not a valid Kafka topic name (" +
+        std::string(kTopicNameRule) + "); it " +
+        (from_column ? "is the row's " + ColumnLabel(map, kTopic)
+                     : "was rendered from --topic template " + Quote(template_.text())));
+  }
+
+  out->headers.push_back(EventHeader{"id", out->id, false});
+  out->headers.push_back(EventHeader{"event_type", out->event_type, false});
+  out->headers.push_back(EventHeader{"aggregate_type", out->aggregate_type, false});
+  if (layout.column[kHeaders] != kNoColumn) {
+    const ColumnValue& headers = values[layout.column[kHeaders]];
+    if (headers.kind == ColumnValue::Kind::kText) {
+      RETURN_IF_ERROR(ParseHeaders(headers.data, id, out));
+    } else if (headers.kind != ColumnValue::Kind::kNull) {
+      return NotText(headers, id, ColumnLabel(map, kHeaders));
+    }
+  }
+  return Status::Ok();
+}
+
+Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_id, Event* out) {
+  using simdjson::ondemand::json_type;
+  // Only built on the error path: the common path allocates nothing.
+  auto column = [&] { return ColumnLabel(options_.columns, kHeaders); };
+  auto invalid = [&](const std::string& why) {
+    return Status::InvalidArgument(EventPrefix(event_id) + column() + " is not valid JSON: " + why);
+  };
+
+  Scratch& scratch = *scratch_;
+  scratch.json.assign(json);
+  scratch.json.append(simdjson::SIMDJSON_PADDING, ' ');
+  simdjson::ondemand::document doc;
+  simdjson::error_code error =
+      scratch.parser.iterate(scratch.json.data(), json.size(), scratch.json.size()).get(doc);
+  if (error) return invalid(simdjson::error_message(error));
+  json_type type;
+  if ((error = doc.type().get(type))) return invalid(simdjson::error_message(error));
+  if (type != json_type::object) {
+    return Status::InvalidArgument(EventPrefix(event_id) + column() + " is not a JSON object but " +
+                                   JsonTypeName(type));
+  }
+  simdjson::ondemand::object object;
+  if ((error = doc.get_object().get(object))) return invalid(simdjson::error_message(error));
+
+  // Strings are unescaped into the parser's string buffer, which lives until
+  // the next iterate(): the next Map call.
+  for (auto field_result : object) {
+    simdjson::ondemand::field field;
+    if ((error = std::move(field_result).get(field)))
+      return invalid(simdjson::error_message(error));
+    std::string_view name;
+    if ((error = field.unescaped_key().get(name))) return invalid(simdjson::error_message(error));
+    simdjson::ondemand::value value = field.value();
+    json_type value_type;
+    if ((error = value.type().get(value_type))) return invalid(simdjson::error_message(error));
+    switch (value_type) {
+      case json_type::string: {
+        std::string_view text;
+        if ((error = value.get_string().get(text))) return invalid(simdjson::error_message(error));
+        out->headers.push_back(EventHeader{name, text, false});
+        break;
+      }
+      case json_type::number: {
+        const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
+        if (!IsJsonNumber(text)) return invalid("bad number " + Quote(text, 64));
+        out->headers.push_back(EventHeader{name, text, false});
+        break;
+      }
+      case json_type::boolean: {
+        const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
+        if (text != "true" && text != "false") return invalid("bad literal " + Quote(text, 64));
+        out->headers.push_back(EventHeader{name, text, false});
+        break;
+      }
+      case json_type::null: {
+        const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
+        if (text != "null") return invalid("bad literal " + Quote(text, 64));
+        out->headers.push_back(EventHeader{name, {}, true});
+        break;
+      }
+      case json_type::object:
+      case json_type::array:
+        return Status::InvalidArgument(
+            EventPrefix(event_id) + column() + " field " + Quote(name, 64) + " is " +
+            JsonTypeName(value_type) +
+            "; header values must be strings, numbers, booleans or null");
+    }
+  }
+  // The object must be the whole document.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return invalid("unexpected content after the object");
+  }
+  return Status::Ok();
+}
+
+}  // namespace pgoutbox::outbox
