@@ -82,7 +82,7 @@ void AckTracker::Advance() {
   while (!entries_.empty()) {
     const Entry& front = entries_.front();
     if (!front.closed || front.pending > 0 || front.failed) break;
-    confirmed_ = front.end.valid() ? front.end : confirmed_;
+    confirmed_ = std::max(confirmed_, front.end);
     entries_.pop_front();
     ++first_id_;
   }
