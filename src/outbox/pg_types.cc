@@ -4,6 +4,12 @@ namespace pgoutbox::outbox {
 
 bool IsUsableType(FieldRole role, uint32_t type_oid) {
   using namespace pg_type;  // NOLINT(build/namespaces): local to this function
+  // User-defined types (enums, domains over text) print as text: fine for the
+  // fields that become header values or the key, not for payload or headers.
+  constexpr uint32_t kFirstUserOid = 16384;
+  if (type_oid >= kFirstUserOid && role != FieldRole::kPayload && role != FieldRole::kHeaders) {
+    return true;
+  }
   switch (role) {
     case FieldRole::kId:
       switch (type_oid) {

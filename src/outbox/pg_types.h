@@ -3,7 +3,9 @@
 //
 // The OIDs are those of the built-in types (src/include/catalog/pg_type.dat);
 // they are fixed across PostgreSQL versions. A column whose type is a domain
-// or an enum has an OID of its own and is not accepted.
+// or an enum has an OID of its own (>= 16384): accepted for the fields that
+// are used as text (id, key, event type, aggregate type, topic), not for the
+// payload or headers.
 //
 // Thread safety: constants and pure functions.
 #pragma once

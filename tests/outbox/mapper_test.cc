@@ -263,7 +263,7 @@ TEST(CheckColumnsTest, UnusableTypes) {
        {"public.outbox.id has type oid 1184", "the id column must be"}},
       {"aggregate_id", pg_type::kJsonb, {"the key column must be text, varchar"}},
       {"event_type", pg_type::kBytea, {"the event type column must be"}},
-      {"aggregate_type", 99999, {"has type oid 99999; the aggregate type column must be"}},
+      {"aggregate_type", pg_type::kFloat8, {"has type oid 701 (float8); the aggregate type column must be"}},
       {"topic", pg_type::kJson, {"the topic column must be"}},
   };
   std::unique_ptr<EventMapper> mapper = MakeMapper();
@@ -919,6 +919,29 @@ TEST_F(MapperTest, SeveralRelationsAtOnce) {
   ASSERT_TRUE(mapper_->OnRelation(MakeRelation(kOtherOid, "public", "other", {})).ok());
   EXPECT_TRUE(MapRow(Row()).ok());
   EXPECT_EQ(mapper_->Map(MakeInsert(kOtherOid, {}), &event_).code(), Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace pgoutbox::outbox
+
+namespace pgoutbox::outbox {
+namespace {
+
+// Enums and domains have OIDs of their own; they print as text, so they are
+// fine wherever a field is used as text, not as payload or headers.
+TEST(CheckColumnsTest, UserDefinedTypesAreTextFieldsOnly) {
+  auto mapper = std::move(EventMapper::Create(MapperOptions{}).value());
+  constexpr uint32_t kEnumOid = 16600;
+  std::vector<Col> columns = CanonicalColumns();
+  for (Col& c : columns) {
+    if (c.name == "event_type" || c.name == "aggregate_type") c.oid = kEnumOid;
+  }
+  EXPECT_TRUE(mapper->CheckColumns(ToColumnInfos(columns)).ok());
+  for (Col& c : columns) {
+    if (c.name == "payload") c.oid = kEnumOid;
+  }
+  ExpectError(mapper->CheckColumns(ToColumnInfos(columns)), Code::kInvalidArgument,
+              {"payload", "16600"});
 }
 
 }  // namespace
