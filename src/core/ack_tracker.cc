@@ -8,8 +8,10 @@ namespace pgoutbox {
 AckTracker::TxnId AckTracker::BeginTransaction() {
   assert(!open_);
   open_ = true;
-  entries_.push_back(Entry{});
-  return first_id_ + entries_.size() - 1;
+  Entry e;
+  e.id = next_id_++;
+  entries_.push_back(e);
+  return e.id;
 }
 
 void AckTracker::AddEvent() {
@@ -24,6 +26,16 @@ void AckTracker::CommitTransaction(Lsn end_lsn) {
   Entry& e = entries_.back();
   e.end = end_lsn;
   e.closed = true;
+  // A transaction without events becomes confirmable exactly when the entry
+  // before it does: merge it there so memory stays bounded by the events in
+  // flight, not by the transactions.
+  if (e.pending == 0 && !e.failed && entries_.size() >= 2) {
+    Entry& prev = entries_[entries_.size() - 2];
+    if (prev.closed && !prev.failed) {
+      prev.end = std::max(prev.end, end_lsn);
+      entries_.pop_back();
+    }
+  }
   Advance();
 }
 
@@ -37,8 +49,11 @@ void AckTracker::AbandonTransaction() {
 }
 
 AckTracker::Entry* AckTracker::Find(TxnId txn) {
-  if (txn < first_id_ || txn - first_id_ >= entries_.size()) return nullptr;
-  return &entries_[txn - first_id_];
+  // Ids increase along the deque (merged entries leave gaps).
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), txn,
+                             [](const Entry& e, TxnId id) { return e.id < id; });
+  if (it == entries_.end() || it->id != txn) return nullptr;
+  return &*it;
 }
 
 void AckTracker::Ack(TxnId txn) {
@@ -66,16 +81,11 @@ void AckTracker::ServerPosition(Lsn wal_end) {
     confirmed_ = std::max(confirmed_, wal_end);
     return;
   }
+  // Confirmable once everything before it is: merge into the last entry.
   Entry& back = entries_.back();
-  if (back.position_only) {
+  if (!back.failed) {
     back.end = std::max(back.end, wal_end);
-    return;
   }
-  Entry e;
-  e.end = wal_end;
-  e.closed = true;
-  e.position_only = true;
-  entries_.push_back(e);
 }
 
 void AckTracker::Advance() {
@@ -84,7 +94,6 @@ void AckTracker::Advance() {
     if (!front.closed || front.pending > 0 || front.failed) break;
     confirmed_ = std::max(confirmed_, front.end);
     entries_.pop_front();
-    ++first_id_;
   }
 }
 

@@ -12,8 +12,9 @@
 // them is acknowledged, the confirmable position moves on to them, so WAL of
 // other tables or an idle database does not pile up behind the slot.
 //
-// Memory: one small entry per transaction with events in flight; consecutive
-// server positions are merged into one entry.
+// Memory: one small entry per transaction with events in flight; server
+// positions and transactions without events are merged into the entry before
+// them.
 //
 // Thread safety: none; owned and called by the streaming thread only (the
 // delivery reports are served on that thread too).
@@ -74,18 +75,18 @@ class AckTracker {
 
  private:
   struct Entry {
+    TxnId id = 0;
     Lsn end;               // position confirmed once this entry is done; invalid: moves nothing
     uint64_t pending = 0;  // events not yet acknowledged
-    bool closed = false;   // committed, abandoned, or a server position
+    bool closed = false;   // committed or abandoned
     bool failed = false;
-    bool position_only = false;  // a server position, no events
   };
 
   Entry* Find(TxnId txn);
   void Advance();
 
   std::deque<Entry> entries_;
-  TxnId first_id_ = 0;  // TxnId of entries_.front()
+  TxnId next_id_ = 0;
   Lsn confirmed_;
   uint64_t inflight_ = 0;
   bool open_ = false;

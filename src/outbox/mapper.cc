@@ -441,7 +441,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   if (layout.column[kTopic] != kNoColumn) {
     const ColumnValue& topic = values[layout.column[kTopic]];
     if (topic.kind == ColumnValue::Kind::kText) {
-      from_column = !topic.data.empty();
+      from_column = true;  // non-null, even empty: checked like any topic name
       out->topic = topic.data;
     } else if (topic.kind != ColumnValue::Kind::kNull) {
       return NotText(topic, id, ColumnLabel(map, kTopic));

@@ -489,9 +489,8 @@ TEST_F(MapperTest, TopicColumnOverridesTemplate) {
   row.topic = "special.topic";
   ASSERT_TRUE(MapRow(row).ok());
   EXPECT_EQ(event_.topic, "special.topic");
-  row.topic = "";  // empty: the template
-  ASSERT_TRUE(MapRow(row).ok());
-  EXPECT_EQ(event_.topic, "outbox.event.order");
+  row.topic = "";  // non-null but empty: not a topic Kafka accepts
+  ExpectError(MapRow(row), Code::kInvalidArgument, {"is not a valid Kafka topic name"});
   row.topic = std::nullopt;
   ASSERT_TRUE(MapRow(row).ok());
   EXPECT_EQ(event_.topic, "outbox.event.order");

@@ -125,6 +125,14 @@ void MockKafka::SetAllBrokersDown(bool down) {
   }
 }
 
+void MockKafka::PushProduceErrors(const std::vector<int>& errors) {
+  std::vector<rd_kafka_resp_err_t> errs;
+  for (int e : errors) errs.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  constexpr int16_t kProduceApiKey = 0;  // Kafka protocol ApiKey of Produce
+  rd_kafka_mock_push_request_errors_array(state_->cluster.get(), kProduceApiKey, errs.size(),
+                                          errs.data());
+}
+
 // ----------------------------------------------------------- ConsumedRecord
 
 std::optional<std::string> ConsumedRecord::Header(const std::string& name) const {

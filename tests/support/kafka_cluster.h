@@ -40,6 +40,9 @@ class MockKafka {
   void CreateTopic(const std::string& topic, int partitions);
   // Takes every broker down (true) or brings them back up (false).
   void SetAllBrokersDown(bool down);
+  // The next len(errors) Produce requests, whichever broker gets them, fail
+  // with these errors, in order (rd_kafka_mock_push_request_errors_array).
+  void PushProduceErrors(const std::vector<int>& errors);
 
  private:
   MockKafka() = default;

@@ -1,0 +1,72 @@
+// A delivery that fails for good, or a fatal producer error, stops the stream
+// without confirming past the failed event; a restart delivers it.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <set>
+
+#include "integration/harness.h"
+
+namespace pgoutbox::testing {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr const char* kTopic = "outbox.event.order";
+
+std::vector<std::string> InsertOrders(Harness& h, int n, const std::string& tag) {
+  auto rows = h.Query(
+      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
+      "SELECT 'order', 'order-' || i, 'created', jsonb_build_object('tag', '" +
+      tag + "', 'i', i) FROM generate_series(1, " + std::to_string(n) + ") i RETURNING id");
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.at(0));
+  return ids;
+}
+
+void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phrase) {
+  Harness h(1);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 1);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  ASSERT_EQ(h.RunToEnd({"--exit-when-caught-up"}), 0);  // creates the slot
+  std::string before = h.ConfirmedLsn();
+  ASSERT_FALSE(before.empty());
+
+  std::vector<std::string> ids = InsertOrders(h, 3, "first");
+  std::vector<std::string> more = InsertOrders(h, 2, "second");
+  ids.insert(ids.end(), more.begin(), more.end());
+  std::string end = h.CurrentWalLsn();
+
+  // The first Produce request fails: its events fail for good.
+  h.kafka->PushProduceErrors({kafka_error});
+  std::string output;
+  int code = h.RunToEnd({"--end-lsn", end, "--shutdown-timeout", "5s"}, seconds(60), &output);
+  EXPECT_NE(code, 0) << output;
+  EXPECT_NE(output.find(expected_phrase), std::string::npos) << output;
+  bool names_an_event = false;
+  for (const auto& id : ids) names_an_event |= output.find(id) != std::string::npos;
+  EXPECT_TRUE(names_an_event) << "the error names no event id:\n" << output;
+  // Nothing past the failure is confirmed: the slot stays where it was.
+  EXPECT_EQ(h.ConfirmedLsn(), before) << output;
+
+  // A restart streams the same transactions again and delivers them.
+  std::string output2;
+  ASSERT_EQ(h.RunToEnd({"--end-lsn", end}, seconds(60), &output2), 0) << output2;
+  ASSERT_TRUE(consumer.WaitForCount(ids.size(), seconds(20)));
+  std::set<std::string> arrived;
+  for (const auto& r : consumer.Records()) {
+    if (auto id = r.Header("id")) arrived.insert(*id);
+  }
+  for (const auto& id : ids) EXPECT_TRUE(arrived.count(id)) << "event " << id << " never arrived";
+  EXPECT_GE(CompareLsn(h.ConfirmedLsn(), before), 0);
+}
+
+TEST(DeliveryFailure, PermanentErrorStopsAndRestartDelivers) {
+  // Not retriable: the delivery report carries the error.
+  ExpectFailureThenRecovery(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "was not delivered");
+}
+
+}  // namespace
+}  // namespace pgoutbox::testing
