@@ -1,16 +1,17 @@
 // pgoutbox: streams a PostgreSQL outbox table to Kafka through logical
-// replication. main() parses the command line, sets up logging and signals,
-// and hands over to the command.
+// replication. main() builds the subcommands, parses the command line, sets
+// up logging and signals, and runs the chosen command.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <memory>
+#include <vector>
 
+#include "cli/command.h"
+#include "cli/logging.h"
 #include "cli/run_command.h"
-#include "cli/run_config.h"
 
 namespace {
 
@@ -28,24 +29,28 @@ void InstallSignalHandlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-void SetUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("pgoutbox");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
-constexpr int kExitUsage = 2;
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace pgoutbox::cli;  // NOLINT: main only
   CLI::App app{"pgoutbox: every committed outbox row to Kafka, in order per key, none lost"};
   app.set_version_flag("--version", PGOUTBOX_VERSION);
   app.require_subcommand(1);
-  CLI::App* run = app.add_subcommand("run", "stream the outbox table to Kafka");
-  pgoutbox::cli::RunFlags flags;
-  pgoutbox::cli::AddRunFlags(run, &flags);
+  app.fallthrough();  // global flags may follow the subcommand
+  std::string log_level = "info";
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->envname("PGOUTBOX_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text or json (one object per line)")
+      ->envname("PGOUTBOX_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  // Every subcommand; the one chosen runs.
+  std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(MakeRunCommand(&app));
 
   try {
     app.parse(argc, argv);
@@ -55,19 +60,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "Run with --help for usage.\n");
     return kExitUsage;
   }
-
-  auto config = pgoutbox::cli::Resolve(flags);
-  if (!config.ok()) {
-    std::fprintf(stderr, "pgoutbox: %s\n", config.status().message().c_str());
+  if (pgoutbox::Status st = SetUpLogging(log_level, log_format); !st.ok()) {
+    std::fprintf(stderr, "pgoutbox: %s\n", st.message().c_str());
     return kExitUsage;
   }
-  SetUpLogging(config->log_level);
   InstallSignalHandlers();
-
-  pgoutbox::Status st = pgoutbox::cli::RunCommand(*config, &g_stop_requests);
-  if (!st.ok()) {
-    spdlog::error("{}", st.message());
-    return st.code() == pgoutbox::Status::Code::kInvalidArgument ? kExitUsage : 1;
+  for (auto& command : commands) {
+    if (command->subcommand()->parsed()) return command->Run(&g_stop_requests);
   }
-  return 0;
+  return kExitUsage;
 }

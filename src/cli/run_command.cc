@@ -186,3 +186,33 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
 }
 
 }  // namespace pgoutbox::cli
+
+namespace pgoutbox::cli {
+
+namespace {
+
+class RunCommandImpl : public Command {
+ public:
+  explicit RunCommandImpl(CLI::App* app) {
+    sub_ = app->add_subcommand("run", "stream the outbox table to Kafka");
+    AddRunFlags(sub_, &flags_);
+  }
+  CLI::App* subcommand() const override { return sub_; }
+  int Run(const std::atomic<int>* stop_requests) override {
+    auto config = Resolve(flags_);
+    if (!config.ok()) return ExitCodeFor(config.status());
+    return ExitCodeFor(RunCommand(*config, stop_requests));
+  }
+
+ private:
+  CLI::App* sub_ = nullptr;
+  RunFlags flags_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeRunCommand(CLI::App* app) {
+  return std::make_unique<RunCommandImpl>(app);
+}
+
+}  // namespace pgoutbox::cli

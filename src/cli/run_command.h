@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "cli/command.h"
 #include "cli/run_config.h"
 #include "common/status.h"
 
@@ -13,5 +14,8 @@ namespace pgoutbox::cli {
 
 // `stop_requests` is incremented by the signal handler (SIGTERM/SIGINT).
 Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests);
+
+// Declares `pgoutbox run` on `app`.
+std::unique_ptr<Command> MakeRunCommand(CLI::App* app);
 
 }  // namespace pgoutbox::cli

@@ -90,10 +90,6 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "how long a shutdown waits for in-flight events to be acknowledged")
       ->envname("PGOUTBOX_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
-  cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
-      ->envname("PGOUTBOX_LOG_LEVEL")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
 }
 
 Result<RunConfig> Resolve(const RunFlags& f) {
@@ -147,7 +143,6 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   if (c.feedback_interval.count() <= 0) {
     return Status::InvalidArgument("--feedback-interval must be greater than 0");
   }
-  c.log_level = f.log_level;
   return c;
 }
 

@@ -34,7 +34,6 @@ struct RunConfig {
   std::chrono::milliseconds feedback_interval{1000};
   std::chrono::milliseconds startup_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{30000};
-  std::string log_level = "info";
 
   // One line for the start-up log, secrets redacted.
   std::string Describe() const;
@@ -52,7 +51,6 @@ struct RunFlags {
   std::string end_lsn;
   bool exit_when_caught_up = false;
   std::string feedback_interval = "1s", startup_timeout = "10s", shutdown_timeout = "30s";
-  std::string log_level = "info";
 
   CLI::Option* opt_column_id = nullptr;
   CLI::Option* opt_column_key = nullptr;

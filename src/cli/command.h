@@ -1,0 +1,37 @@
+// Command: one `pgoutbox <subcommand>`. main() builds every command on the
+// CLI11 app, parses, and runs the one the user chose.
+//
+// Contract: Make<Name>Command(app) declares the subcommand and its flags on
+// `app` and keeps pointers to the parsed values; Run() is called at most
+// once, after parsing, only if that subcommand was chosen, with logging set
+// up. It returns the process exit code: 0 success, 2 bad usage or
+// configuration (Status::kInvalidArgument), 1 anything else unless the
+// command documents otherwise.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <memory>
+
+#include "common/status.h"
+
+namespace pgoutbox::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // The CLI11 subcommand this command declared.
+  virtual CLI::App* subcommand() const = 0;
+  // `stop_requests` counts SIGTERM/SIGINT signals received so far.
+  virtual int Run(const std::atomic<int>* stop_requests) = 0;
+};
+
+// Logs a failed Status as one error line and maps it to an exit code.
+int ExitCodeFor(const Status& status);
+
+}  // namespace pgoutbox::cli
