@@ -1,0 +1,302 @@
+// End-to-end tests of pgoutbox's start-up checks: every kind of bad input
+// ends the process with a non-zero exit code and one clear line saying what
+// is wrong, and nothing is created in the database (no publication, no slot)
+// before everything has been checked. Secrets never reach the output.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/harness.h"
+
+namespace pgoutbox::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+// Runs pgoutbox with `argv` to completion; returns the exit code (-1 on
+// timeout) and stores the output.
+int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
+                milliseconds timeout = seconds(30)) {
+  auto child = ChildProcess::Start(argv);
+  if (child == nullptr) return -1;
+  auto code = child->Wait(timeout);
+  *output = child->Output();
+  if (!code) {
+    ADD_FAILURE() << "pgoutbox did not exit within " << timeout.count() << " ms";
+    return -1;
+  }
+  return *code;
+}
+
+// Harness::Args with the value of `flag` replaced (CLI11 refuses a flag given
+// twice).
+std::vector<std::string> ArgsWith(const Harness& h, const std::string& flag,
+                                  const std::string& value,
+                                  const std::vector<std::string>& extra = {}) {
+  auto argv = h.Args(extra);
+  auto it = std::find(argv.begin(), argv.end(), flag);
+  if (it != argv.end() && it + 1 != argv.end()) {
+    *(it + 1) = value;
+  } else {
+    argv.push_back(flag);
+    argv.push_back(value);
+  }
+  return argv;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A line that reports a failure: spdlog's "error"/"critical" level, or a
+// usage error printed before logging starts ("pgoutbox: ...").
+bool IsErrorLine(const std::string& line) {
+  return line.find(" error ") != std::string::npos ||
+         line.find(" critical ") != std::string::npos || line.rfind("pgoutbox: ", 0) == 0;
+}
+
+// Exactly one error line, and it contains every one of `phrases`.
+void ExpectOneClearLine(const std::string& output, const std::vector<std::string>& phrases) {
+  std::vector<std::string> errors;
+  for (const auto& line : Lines(output)) {
+    if (IsErrorLine(line)) errors.push_back(line);
+  }
+  ASSERT_EQ(errors.size(), 1u) << "expected one error line, output:\n" << output;
+  std::cerr << "error line: " << errors[0] << "\n";
+  for (const auto& phrase : phrases) {
+    EXPECT_NE(errors[0].find(phrase), std::string::npos)
+        << "the error line does not mention \"" << phrase << "\":\n"
+        << errors[0];
+  }
+}
+
+void ExpectNothingCreated(const Harness& h) {
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_replication_slots"), "0")
+      << "a replication slot was created: "
+      << h.QueryValue("SELECT string_agg(slot_name, ', ') FROM pg_replication_slots");
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_publication"), "0")
+      << "a publication was created: "
+      << h.QueryValue("SELECT string_agg(pubname, ', ') FROM pg_publication");
+}
+
+// A loopback port nothing listens on.
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = 1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// The outbox table as sql/outbox.sql has it, with `payload_type` for payload
+// and without the column `omit`.
+std::string OutboxVariant(const std::string& omit, const std::string& payload_type = "jsonb") {
+  std::vector<std::pair<std::string, std::string>> columns = {
+      {"id", "uuid PRIMARY KEY DEFAULT gen_random_uuid()"},
+      {"aggregate_type", "text NOT NULL"},
+      {"aggregate_id", "text NOT NULL"},
+      {"event_type", "text NOT NULL"},
+      {"topic", "text"},
+      {"payload", payload_type + " NOT NULL"},
+      {"headers", "jsonb"},
+      {"created_at", "timestamptz NOT NULL DEFAULT now()"},
+  };
+  std::string sql = "CREATE TABLE public.outbox (";
+  bool first = true;
+  for (const auto& [name, type] : columns) {
+    if (name == omit) continue;
+    sql += (first ? "" : ", ") + name + " " + type;
+    first = false;
+  }
+  return sql + ")";
+}
+
+TEST(BadInput, UnreachableDatabase) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  const std::string db = "host=127.0.0.1 port=" + std::to_string(ClosedPort()) +
+                         " dbname=app user=postgres password=Unreach-Pw-41";
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", db), &output), 1) << output;
+  ExpectOneClearLine(output, {"cannot connect"});
+  EXPECT_EQ(output.find("Unreach-Pw-41"), std::string::npos) << "password printed:\n" << output;
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, WrongPassword) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.pg->CreatePasswordUser("secret");
+  std::string output;
+  EXPECT_EQ(
+      RunPgoutbox(ArgsWith(h, "--db", h.pg->ConnInfo(h.db, "pwuser") + " password=Wr0ng-Pw-77"),
+                  &output),
+      1)
+      << output;
+  ExpectOneClearLine(output, {"password authentication failed"});
+  EXPECT_EQ(output.find("Wr0ng-Pw-77"), std::string::npos) << "password printed:\n" << output;
+  ExpectNothingCreated(h);
+
+  // The same with a URI.
+  const std::string uri =
+      "postgresql://pwuser:Wr0ng-Uri-Pw-78@127.0.0.1:" + std::to_string(h.pg->port()) + "/" + h.db;
+  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", uri), &output), 1) << output;
+  ExpectOneClearLine(output, {"password authentication failed"});
+  EXPECT_EQ(output.find("Wr0ng-Uri-Pw-78"), std::string::npos) << "password printed:\n" << output;
+  ExpectNothingCreated(h);
+}
+
+// A run that works must not print the password either (the start-up line
+// describes the connection).
+TEST(BadInput, PasswordNeverAppearsInOutput) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  const std::string password = "Corr3ct-Pw-93";
+  h.pg->CreatePasswordUser(password);
+  std::string output;
+
+  EXPECT_EQ(
+      RunPgoutbox(ArgsWith(h, "--db", h.pg->ConnInfo(h.db, "pwuser") + " password=" + password,
+                           {"--exit-when-caught-up", "-X", "sasl.password=Kafka-Pw-94"}),
+                  &output),
+      0)
+      << output;
+  EXPECT_NE(output.find("starting"), std::string::npos) << output;
+  EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
+  EXPECT_EQ(output.find("Kafka-Pw-94"), std::string::npos) << "-X password printed:\n" << output;
+
+  const std::string uri =
+      "postgresql://pwuser:" + password + "@127.0.0.1:" + std::to_string(h.pg->port()) + "/" + h.db;
+  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", uri, {"--exit-when-caught-up"}), &output), 0) << output;
+  EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
+
+  // Quoted key/value form.
+  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db",
+                                 h.pg->ConnInfo(h.db, "pwuser") + " password = '" + password + "'",
+                                 {"--exit-when-caught-up"}),
+                        &output),
+            0)
+      << output;
+  EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
+}
+
+TEST(BadInput, WalLevelNotLogical) {
+  PgServerOptions options;
+  options.wal_level = "replica";
+  Harness h(3, options);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  ExpectOneClearLine(output, {"wal_level"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, MissingTable) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  ExpectOneClearLine(output, {"public.outbox", "does not exist"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, MissingColumn) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(h.Exec(OutboxVariant("aggregate_id")));
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  ExpectOneClearLine(output, {"aggregate_id"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, MistypedColumn) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(h.Exec(OutboxVariant("", "integer")));
+  std::string output;
+  EXPECT_NE(RunPgoutbox(h.Args(), &output), 0) << output;
+  ExpectOneClearLine(output, {"payload", "type"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, UnreachableBrokers) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  const auto started = Clock::now();
+  EXPECT_EQ(
+      RunPgoutbox(ArgsWith(h, "--brokers", "127.0.0.1:1", {"--startup-timeout", "2s"}), &output), 1)
+      << output;
+  const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  std::cerr << "gave up on the brokers after " << took << " ms\n";
+  EXPECT_LT(took, 10000) << "--startup-timeout 2s was not honoured";
+  ExpectOneClearLine(output, {"cannot reach", "127.0.0.1:1"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, UnknownFlag) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args({"--no-such-flag"}), &output), 2) << output;
+  ExpectOneClearLine(output, {"--no-such-flag"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, MalformedKafkaProperty) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "foo"}), &output), 2) << output;
+  ExpectOneClearLine(output, {"foo", "key=value"});
+  ExpectNothingCreated(h);
+
+  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "no.such.property=1"}), &output), 2) << output;
+  ExpectOneClearLine(output, {"no.such.property"});
+  ExpectNothingCreated(h);
+}
+
+TEST(BadInput, BadEndLsn) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  for (const std::string bad : {"nonsense", "0/", "1/2/3", "G/0", "100000000/0"}) {
+    EXPECT_EQ(RunPgoutbox(h.Args({"--end-lsn", bad}), &output), 2) << bad << ":\n" << output;
+    ExpectOneClearLine(output, {"--end-lsn"});
+  }
+  ExpectNothingCreated(h);
+}
+
+}  // namespace
+}  // namespace pgoutbox::testing

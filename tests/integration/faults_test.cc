@@ -1,0 +1,492 @@
+// End-to-end fault tests: pgoutbox against a real PostgreSQL 15 and the mock
+// Kafka cluster while brokers go away, the process is killed or stopped, or
+// the outbox stays idle while the rest of the database writes.
+//
+// The property under test throughout: the slot's confirmed_flush_lsn never
+// passes an event the broker has not acknowledged, so nothing is lost, and
+// duplicates appear only for transactions after the last confirmed position.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/harness.h"
+
+namespace pgoutbox::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
+
+struct PgConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
+
+long long MillisSince(Clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+}
+
+// A connection of the test's own, so that a transaction's commit and the WAL
+// position read right after it come from the same session.
+PgConnPtr Connect(const Harness& h) {
+  PgConnPtr conn(PQconnectdb(h.pg->ConnInfo(h.db).c_str()));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    ADD_FAILURE() << "connect: " << PQerrorMessage(conn.get());
+    return nullptr;
+  }
+  return conn;
+}
+
+// Commits one transaction of `rows` outbox rows for transaction index `tx`
+// and returns pg_current_wal_lsn() read right after the COMMIT on the same
+// connection ("" and a gtest failure on error). Payload carries tx and row;
+// the aggregate id spreads the rows over `aggregates` keys.
+std::string InsertTransaction(PGconn* conn, int tx, int rows, int aggregates = 37) {
+  const std::string sql =
+      "BEGIN; INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
+      "SELECT 'order', 'agg-' || ((" +
+      std::to_string(tx) + " * " + std::to_string(rows) + " + r) % " + std::to_string(aggregates) +
+      "), 'OrderPlaced', jsonb_build_object('tx', " + std::to_string(tx) +
+      ", 'row', r, 'pad', repeat('p', 48)) FROM generate_series(0, " + std::to_string(rows - 1) +
+      ") AS r; COMMIT; SELECT pg_current_wal_lsn()";
+  PGresult* res = PQexec(conn, sql.c_str());
+  std::string lsn;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    ADD_FAILURE() << "insert transaction " << tx << ": " << PQresultErrorMessage(res);
+  } else {
+    lsn = PQgetvalue(res, 0, 0);
+  }
+  PQclear(res);
+  return lsn;
+}
+
+// Waits until the slot exists and pg_replication_slots.active is `active`.
+bool WaitForSlotActive(const Harness& h, bool active, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string want = active ? "t" : "f";
+  for (;;) {
+    if (h.QueryValue("SELECT active FROM pg_replication_slots WHERE slot_name = '" + h.slot +
+                     "'") == want) {
+      return true;
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+// Waits until at least `count` records arrived, then until no new record
+// arrived for `quiet` (so late duplicates are counted too).
+bool WaitForQuiet(TopicConsumer& consumer, size_t count, milliseconds timeout,
+                  milliseconds quiet = milliseconds(1000)) {
+  if (!consumer.WaitForCount(count, timeout)) return false;
+  size_t last = consumer.Count();
+  auto stable_since = Clock::now();
+  while (Clock::now() - stable_since < quiet) {
+    std::this_thread::sleep_for(milliseconds(100));
+    size_t now = consumer.Count();
+    if (now != last) {
+      last = now;
+      stable_since = Clock::now();
+    }
+  }
+  return true;
+}
+
+// The rows of the outbox, the ground truth of what must arrive.
+struct Row {
+  int tx = -1;
+  int row = -1;
+  std::string aggregate_id;
+};
+
+std::map<std::string, Row> OutboxRows(const Harness& h) {
+  std::map<std::string, Row> out;
+  for (const auto& r : h.Query("SELECT id::text, (payload->>'tx')::int, (payload->>'row')::int, "
+                               "aggregate_id FROM public.outbox")) {
+    out[r[0]] = Row{std::stoi(r[1]), std::stoi(r[2]), r[3]};
+  }
+  return out;
+}
+
+// How many times each id arrived; also checks each record's key against the
+// row's aggregate id.
+std::map<std::string, int> CountIds(const std::vector<ConsumedRecord>& records,
+                                    const std::map<std::string, Row>& rows) {
+  std::map<std::string, int> seen;
+  for (const auto& rec : records) {
+    auto id = rec.Header("id");
+    if (!id) {
+      ADD_FAILURE() << "record without an id header at " << rec.topic << "/" << rec.partition << "@"
+                    << rec.offset;
+      continue;
+    }
+    ++seen[*id];
+    auto it = rows.find(*id);
+    if (it == rows.end()) {
+      ADD_FAILURE() << "record with unknown id " << *id;
+    } else if (rec.key != it->second.aggregate_id) {
+      ADD_FAILURE() << "record " << *id << " has key " << rec.key.value_or("(null)")
+                    << ", expected " << it->second.aggregate_id;
+    }
+  }
+  return seen;
+}
+
+// Start pgoutbox in the background and wait until it streams.
+std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::string>& argv) {
+  auto child = ChildProcess::Start(argv);
+  if (child == nullptr) return nullptr;
+  if (!WaitForSlotActive(h, true, seconds(20))) {
+    ADD_FAILURE() << "pgoutbox did not start streaming within 20 s:\n" << child->Output();
+    return nullptr;
+  }
+  return child;
+}
+
+// Harness::Args with a different --feedback-interval (CLI11 refuses a
+// repeated flag, so the value is replaced rather than appended).
+std::vector<std::string> ArgsWithFeedback(const Harness& h, const std::string& interval,
+                                          const std::vector<std::string>& extra = {}) {
+  auto argv = h.Args(extra);
+  auto it = std::find(argv.begin(), argv.end(), "--feedback-interval");
+  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = interval;
+  return argv;
+}
+
+// ---------------------------------------------------------------------------
+
+TEST(Faults, BrokersDownHoldsConfirmedPosition) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto child = StartStreaming(h, h.Args());
+  ASSERT_NE(child, nullptr);
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+
+  // Batch A: delivered and confirmed.
+  constexpr int kTxns = 5, kRows = 10;
+  for (int tx = 0; tx < kTxns; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  const std::string la = h.CurrentWalLsn();
+  ASSERT_TRUE(consumer.WaitForCount(kTxns * kRows, seconds(20))) << consumer.Count();
+  ASSERT_TRUE(h.WaitForConfirmed(la, seconds(10)))
+      << "confirmed " << h.ConfirmedLsn() << " never reached " << la;
+
+  // Batch B while every broker is down.
+  h.kafka->SetAllBrokersDown(true);
+  const std::string bound = h.CurrentWalLsn();  // before B's first commit
+  for (int tx = kTxns; tx < 2 * kTxns; ++tx) {
+    ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  }
+  const std::string lb = h.CurrentWalLsn();
+  std::this_thread::sleep_for(seconds(3));  // 15 feedback intervals
+  const std::string held = h.ConfirmedLsn();
+  EXPECT_LE(CompareLsn(held, bound), 0)
+      << "confirmed_flush_lsn " << held << " moved past " << bound
+      << ", before batch B's first commit, while no broker could acknowledge B";
+  EXPECT_EQ(consumer.Count(), static_cast<size_t>(kTxns * kRows));
+  EXPECT_TRUE(child->Running()) << child->Output();
+
+  // Brokers back: B arrives and the slot moves on.
+  const auto up = Clock::now();
+  h.kafka->SetAllBrokersDown(false);
+  ASSERT_TRUE(consumer.WaitForCount(2 * kTxns * kRows, seconds(30))) << consumer.Count() << "\n"
+                                                                     << child->Output();
+  const long long arrived_ms = MillisSince(up);
+  EXPECT_TRUE(h.WaitForConfirmed(lb, seconds(5)))
+      << "confirmed " << h.ConfirmedLsn() << " never reached " << lb;
+  std::cerr << "after the outage: batch B arrived in " << arrived_ms
+            << " ms, confirmed >= LB after " << MillisSince(up) << " ms\n";
+
+  WaitForQuiet(consumer, 2 * kTxns * kRows, seconds(1));
+  const auto rows = OutboxRows(h);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(2 * kTxns * kRows));
+  const auto seen = CountIds(consumer.Records(), rows);
+  for (const auto& [id, row] : rows) {
+    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
+  }
+
+  ASSERT_TRUE(child->Running()) << child->Output();
+  child->Signal(SIGTERM);
+  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+}
+
+TEST(Faults, SigkillMidStreamLosesNothing) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 8);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto child = StartStreaming(h, h.Args());
+  ASSERT_NE(child, nullptr);
+
+  constexpr int kTxns = 400, kRows = 50, kTotal = kTxns * kRows;
+  std::vector<std::string> commit_lsn(kTxns);  // L_i, written by the inserter only
+  std::atomic<int> inserted{0};
+  std::atomic<bool> insert_failed{false};
+  std::thread inserter([&] {
+    PgConnPtr conn = Connect(h);
+    if (conn == nullptr) {
+      insert_failed = true;
+      return;
+    }
+    for (int tx = 0; tx < kTxns; ++tx) {
+      commit_lsn[tx] = InsertTransaction(conn.get(), tx, kRows);
+      if (commit_lsn[tx].empty()) {
+        insert_failed = true;
+        return;
+      }
+      inserted = tx + 1;
+      std::this_thread::sleep_for(milliseconds(5));  // keep the stream live
+    }
+  });
+
+  // Kill once ~30% arrived.
+  const bool reached = consumer.WaitForCount(kTotal * 3 / 10, seconds(60));
+  child->Signal(SIGKILL);
+  const int inserted_at_kill = inserted.load();
+  const size_t consumed_at_kill = consumer.Count();
+  if (!reached) {
+    inserter.join();
+    FAIL() << "only " << consumed_at_kill << " of " << kTotal << " events arrived in 60 s\n"
+           << child->Output();
+  }
+  EXPECT_EQ(child->Wait(seconds(10)), 128 + SIGKILL);
+  ASSERT_TRUE(WaitForSlotActive(h, false, seconds(10))) << "the slot stayed active";
+  const std::string c = h.ConfirmedLsn();
+  std::cerr << "SIGKILL after " << consumed_at_kill << " events consumed, " << inserted_at_kill
+            << " of " << kTxns << " transactions committed; confirmed " << c << "\n";
+
+  inserter.join();
+  ASSERT_FALSE(insert_failed);
+  const std::string final_lsn = h.CurrentWalLsn();
+  std::string output;
+  const auto restart = Clock::now();
+  EXPECT_EQ(h.RunToEnd({"--end-lsn", final_lsn}, seconds(60), &output), 0) << output;
+  std::cerr << "restart to " << final_lsn << " took " << MillisSince(restart) << " ms\n";
+  EXPECT_TRUE(h.WaitForConfirmed(final_lsn, seconds(1)))
+      << "confirmed " << h.ConfirmedLsn() << " after running to " << final_lsn;
+
+  ASSERT_TRUE(WaitForQuiet(consumer, kTotal, seconds(30))) << consumer.Count() << " of " << kTotal;
+  const auto rows = OutboxRows(h);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kTotal));
+  const auto records = consumer.Records();
+  const auto seen = CountIds(records, rows);
+
+  int missing = 0, duplicated = 0, bad_duplicates = 0;
+  for (const auto& [id, row] : rows) {
+    const int n = seen.count(id) ? seen.at(id) : 0;
+    const bool confirmed_before_kill = CompareLsn(commit_lsn[row.tx], c) <= 0;
+    if (n == 0) {
+      if (++missing <= 10)
+        ADD_FAILURE() << "lost: id " << id << " tx " << row.tx << " row " << row.row;
+    } else if (n > 1) {
+      ++duplicated;
+      if (confirmed_before_kill && ++bad_duplicates <= 10) {
+        ADD_FAILURE() << "id " << id << " of tx " << row.tx << " (L_i " << commit_lsn[row.tx]
+                      << " <= confirmed " << c << ") arrived " << n << " times";
+      }
+    }
+  }
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(bad_duplicates, 0);
+  std::cerr << records.size() << " records for " << kTotal << " events, " << duplicated
+            << " ids duplicated (all after the confirmed position: " << (bad_duplicates == 0)
+            << ")\n";
+
+  // Per aggregate, first arrivals follow insert order. A key lives in one
+  // partition, and Records() keeps each partition's order.
+  std::map<std::string, std::pair<int, int>> last_first_arrival;
+  std::set<std::string> arrived;
+  int out_of_order = 0;
+  for (const auto& rec : records) {
+    auto id = rec.Header("id");
+    if (!id || !arrived.insert(*id).second) continue;
+    const Row& row = rows.at(*id);
+    const std::pair<int, int> pos{row.tx, row.row};
+    auto [it, fresh] = last_first_arrival.emplace(row.aggregate_id, pos);
+    if (!fresh) {
+      if (pos <= it->second && ++out_of_order <= 10) {
+        ADD_FAILURE() << "aggregate " << row.aggregate_id << ": tx " << pos.first << " row "
+                      << pos.second << " first arrived after tx " << it->second.first << " row "
+                      << it->second.second;
+      }
+      it->second = pos;
+    }
+  }
+  EXPECT_EQ(out_of_order, 0);
+}
+
+TEST(Faults, IdleOutboxFollowsOtherWrites) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  ASSERT_TRUE(h.Exec("CREATE TABLE public.other (id bigint, data text)"));
+  auto child = StartStreaming(h, ArgsWithFeedback(h, "1s"));
+  ASSERT_NE(child, nullptr);
+
+  const std::string before = h.ConfirmedLsn();
+  for (int i = 0; i < 4; ++i) {  // 4 x 2500 rows x 1000 bytes: ~10 MB of rows
+    ASSERT_TRUE(
+        h.Exec("INSERT INTO public.other SELECT g, repeat(md5(g::text), 32)::text "
+               "FROM generate_series(" +
+               std::to_string(i * 2500) + ", " + std::to_string(i * 2500 + 2499) + ") AS g"));
+  }
+  const std::string x = h.CurrentWalLsn();
+  const auto written = Clock::now();
+  const bool followed = h.WaitForConfirmed(x, seconds(3));
+  const long long took = MillisSince(written);
+  std::cerr << "confirmed moved from " << before << " to " << h.ConfirmedLsn() << " (X = " << x
+            << ") in " << took << " ms\n";
+  EXPECT_TRUE(followed) << "confirmed_flush_lsn " << h.ConfirmedLsn() << " did not reach " << x
+                        << " within 3 s while the outbox was idle";
+  EXPECT_TRUE(child->Running()) << child->Output();
+  child->Signal(SIGTERM);
+  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+}
+
+TEST(Faults, SigtermFlushesAndExitsZero) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  // A feedback interval longer than the test: the confirmed position can
+  // only come from the status update sent at shutdown.
+  auto child = StartStreaming(h, ArgsWithFeedback(h, "60s"));
+  ASSERT_NE(child, nullptr);
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+
+  constexpr int kTxns = 20, kRows = 25;
+  std::string last_commit;
+  for (int tx = 0; tx < kTxns; ++tx) {
+    last_commit = InsertTransaction(conn.get(), tx, kRows);
+    ASSERT_NE(last_commit, "");
+  }
+  // Once the last transaction's first event is on the broker, pgoutbox has
+  // read everything; stop it at once, with acks and feedback outstanding.
+  const auto rows = OutboxRows(h);
+  std::set<std::string> last_tx_ids;
+  for (const auto& [id, row] : rows) {
+    if (row.tx == kTxns - 1) last_tx_ids.insert(id);
+  }
+  const auto deadline = Clock::now() + seconds(20);
+  bool last_seen = false;
+  while (!last_seen && Clock::now() < deadline) {
+    for (const auto& rec : consumer.Records()) {
+      auto id = rec.Header("id");
+      if (id && last_tx_ids.count(*id)) last_seen = true;
+    }
+    if (!last_seen) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(last_seen) << "the last transaction never arrived\n" << child->Output();
+  const std::string confirmed_before = h.ConfirmedLsn();
+  child->Signal(SIGTERM);
+  EXPECT_EQ(child->Wait(seconds(30)), 0) << child->Output();
+  std::cerr << "confirmed before SIGTERM " << confirmed_before << ", after " << h.ConfirmedLsn()
+            << ", last commit " << last_commit << "\n";
+  EXPECT_GE(CompareLsn(h.ConfirmedLsn(), last_commit), 0)
+      << "the final status update did not confirm the last commit " << last_commit;
+
+  ASSERT_TRUE(WaitForQuiet(consumer, kTxns * kRows, seconds(20))) << consumer.Count();
+  const auto seen = CountIds(consumer.Records(), rows);
+  for (const auto& [id, row] : rows) {
+    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
+  }
+}
+
+// SIGTERM while events are still waiting for the broker: shutdown waits for
+// their acknowledgement, confirms them, and exits 0.
+TEST(Faults, SigtermWaitsForInFlightEvents) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto child = StartStreaming(h, ArgsWithFeedback(h, "60s"));
+  ASSERT_NE(child, nullptr);
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+
+  h.kafka->SetAllBrokersDown(true);
+  constexpr int kTxns = 10, kRows = 20;
+  std::string last_commit;
+  for (int tx = 0; tx < kTxns; ++tx) {
+    last_commit = InsertTransaction(conn.get(), tx, kRows);
+    ASSERT_NE(last_commit, "");
+  }
+  std::this_thread::sleep_for(milliseconds(1500));  // pgoutbox reads it all, nothing acked
+  EXPECT_EQ(consumer.Count(), 0u);
+  child->Signal(SIGTERM);
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(child->Running()) << "exited before its in-flight events were acknowledged\n"
+                                << child->Output();
+  h.kafka->SetAllBrokersDown(false);
+  EXPECT_EQ(child->Wait(seconds(35)), 0) << child->Output();
+  EXPECT_GE(CompareLsn(h.ConfirmedLsn(), last_commit), 0)
+      << "confirmed " << h.ConfirmedLsn() << ", last commit " << last_commit;
+
+  ASSERT_TRUE(WaitForQuiet(consumer, kTxns * kRows, seconds(20))) << consumer.Count();
+  const auto rows = OutboxRows(h);
+  const auto seen = CountIds(consumer.Records(), rows);
+  for (const auto& [id, row] : rows) {
+    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
+  }
+}
+
+TEST(Faults, RestartResumesWithoutLoss) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  std::string output;
+  // Creates the publication and the slot, streams nothing.
+  ASSERT_EQ(h.RunToEnd({"--exit-when-caught-up"}, seconds(30), &output), 0) << output;
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+
+  constexpr int kTxns = 10, kRows = 10, kBatch = kTxns * kRows;
+  for (int tx = 0; tx < kTxns; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  const std::string end1 = h.CurrentWalLsn();
+  ASSERT_EQ(h.RunToEnd({"--end-lsn", end1}, seconds(30), &output), 0) << output;
+  EXPECT_GE(CompareLsn(h.ConfirmedLsn(), end1), 0) << h.ConfirmedLsn() << " < " << end1;
+  ASSERT_TRUE(WaitForQuiet(consumer, kBatch, seconds(20))) << consumer.Count();
+  EXPECT_EQ(consumer.Count(), static_cast<size_t>(kBatch));
+
+  for (int tx = kTxns; tx < 2 * kTxns; ++tx) {
+    ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  }
+  const std::string end2 = h.CurrentWalLsn();
+  ASSERT_EQ(h.RunToEnd({"--end-lsn", end2}, seconds(30), &output), 0) << output;
+  EXPECT_GE(CompareLsn(h.ConfirmedLsn(), end2), 0) << h.ConfirmedLsn() << " < " << end2;
+  ASSERT_TRUE(WaitForQuiet(consumer, 2 * kBatch, seconds(20))) << consumer.Count();
+
+  const auto records = consumer.Records();
+  EXPECT_EQ(records.size(), static_cast<size_t>(2 * kBatch));
+  const auto rows = OutboxRows(h);
+  const auto seen = CountIds(records, rows);
+  for (const auto& [id, row] : rows) {
+    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
+  }
+}
+
+}  // namespace
+}  // namespace pgoutbox::testing
