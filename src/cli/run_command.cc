@@ -67,6 +67,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   // 1. Everything that can be checked without changing anything.
   ASSIGN_OR_RETURN(pg::TableName table, pg::ParseTableName(config.table));
   ASSIGN_OR_RETURN(auto mock_brokers, kafka::ParseMockSpec(config.brokers));
+  RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
 
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
                                   config.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox"));
@@ -80,7 +81,12 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   mapper_options.topic_template = config.topic_template;
   DropMissingOptionalColumns(config, columns, &mapper_options.columns);
   ASSIGN_OR_RETURN(auto mapper, outbox::EventMapper::Create(mapper_options));
-  RETURN_IF_ERROR(mapper->CheckColumns(columns));
+  if (Status st = mapper->CheckColumns(columns); !st.ok()) {
+    // The table does not fit the mapping: a problem of the database, not a
+    // usage error (exit 1, like a missing table).
+    return st.code() == Status::Code::kInvalidArgument ? Status::FailedPrecondition(st.message())
+                                                       : st;
+  }
 
   ASSIGN_OR_RETURN(pg::PublicationInfo pub,
                    pg::InspectPublication(*conn, config.publication, table));

@@ -16,6 +16,8 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     {"partitioner", "murmur2_random"},
     {"message.timeout.ms", "0"},
     {"linger.ms", "0"},
+    // Reconnect within about a second once brokers are back (default 10 s).
+    {"reconnect.backoff.max.ms", "1000"},
     {"queue.buffering.max.messages", "100000"},
     {"queue.buffering.max.kbytes", "16384"},
     {"client.id", "pgoutbox"},
@@ -32,41 +34,50 @@ Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& 
   return std::make_pair(entry.substr(0, eq), entry.substr(eq + 1));
 }
 
+namespace {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+// The defaults, the brokers and the user's properties, in that order.
+Result<ConfPtr> BuildConf(const PublisherOptions& options) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  auto set = [&](const std::string& k, const std::string& v, bool user) -> Status {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument(std::string(user ? "-X " : "") + k + "=" + v + ": " + errstr);
+    }
+    return Status::Ok();
+  };
+  for (const auto& [k, v] : kDefaults) RETURN_IF_ERROR(set(k, v, false));
+  RETURN_IF_ERROR(set("bootstrap.servers", options.brokers, false));
+  for (const auto& [k, v] : options.config) RETURN_IF_ERROR(set(k, v, true));
+  return conf;
+}
+
+}  // namespace
+
+Status ValidateConfig(const PublisherOptions& options) { return BuildConf(options).status(); }
+
 Result<std::unique_ptr<Publisher>> Publisher::Create(const PublisherOptions& options,
                                                      DeliveryHandler* handler) {
   std::unique_ptr<Publisher> p(new Publisher());
   p->handler_ = handler;
   p->brokers_ = options.brokers;
-
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  ASSIGN_OR_RETURN(ConfPtr conf_owner, BuildConf(options));
   char errstr[512];
-  auto set = [&](const std::string& k, const std::string& v, bool user) -> Status {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument(std::string(user ? "-X " : "") + k + "=" + v + ": " + errstr);
-    }
-    return Status::Ok();
-  };
-  Status st;
-  for (const auto& [k, v] : kDefaults) {
-    if (st.ok()) st = set(k, v, false);
-  }
-  if (st.ok()) st = set("bootstrap.servers", options.brokers, false);
-  for (const auto& [k, v] : options.config) {
-    if (st.ok()) st = set(k, v, true);
-  }
-  if (!st.ok()) {
-    rd_kafka_conf_destroy(conf);
-    return st;
-  }
 
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-    rd_kafka_conf_destroy(conf);
     return Status::Internal(std::string("pipe2: ") + std::strerror(errno));
   }
   p->wake_read_fd_ = fds[0];
   p->wake_write_fd_ = fds[1];
 
+  rd_kafka_conf_t* conf = conf_owner.get();
   rd_kafka_conf_set_opaque(conf, p.get());
   rd_kafka_conf_set_dr_msg_cb(conf, &Publisher::DeliveryReport);
   rd_kafka_conf_set_error_cb(conf, &Publisher::ErrorCallback);
@@ -74,9 +85,9 @@ Result<std::unique_ptr<Publisher>> Publisher::Create(const PublisherOptions& opt
 
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
     return Status::InvalidArgument(std::string("cannot create the Kafka producer: ") + errstr);
   }
+  conf_owner.release();  // rd_kafka_new took it
   p->rk_.reset(rk);
   rd_kafka_queue_t* mainq = rd_kafka_queue_get_main(rk);
   static const char kByte = 1;
@@ -148,8 +159,10 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
     fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + reason);
     return fatal_;
   }
-  return Status::Aborted("event " + std::string(event.id) + ": cannot produce to topic \"" +
-                         std::string(event.topic) + "\": " + rd_kafka_err2str(err));
+  return Status::Aborted("event " + std::string(event.id) +
+                         " was not delivered: cannot produce to topic \"" +
+                         std::string(event.topic) + "\": " + rd_kafka_err2str(err) +
+                         "; nothing past it is confirmed, a restart sends it again");
 }
 
 void Publisher::DrainWakeup() {
@@ -192,8 +205,8 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     }
   }
   std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
-  Status reason = Status::Aborted("delivery to topic \"" + topic + "\" failed: " +
-                                  rd_kafka_err2str(msg->err));
+  Status reason =
+      Status::Aborted("delivery to topic \"" + topic + "\" failed: " + rd_kafka_err2str(msg->err));
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL && self->fatal_.ok()) {
     char buf[512];
     rd_kafka_fatal_error(self->rk_.get(), buf, sizeof buf);

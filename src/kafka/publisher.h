@@ -51,6 +51,10 @@ struct PublisherOptions {
 // Parses "key=value" (the -X flag). InvalidArgument on a missing '=' or key.
 Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& entry);
 
+// Checks the producer configuration (defaults, brokers, -X properties)
+// without connecting anywhere. InvalidArgument with librdkafka's message.
+Status ValidateConfig(const PublisherOptions& options);
+
 class Publisher {
  public:
   // Builds the producer. InvalidArgument for an unknown or invalid property

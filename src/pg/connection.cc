@@ -1,17 +1,25 @@
 #include "pg/connection.h"
 
+#include <cctype>
 #include <regex>
 
 namespace pgoutbox::pg {
 
 std::string TrimMessage(const char* message) {
   std::string s = message ? message : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  // libpq multi-line messages: keep them on one line for logs.
-  for (char& c : s) {
-    if (c == '\n') c = ' ';
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  // Keep multi-line libpq messages on one line for logs.
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+    if (space) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
   }
-  return s;
+  return out;
 }
 
 std::string RedactConninfo(const std::string& conninfo) {
