@@ -4,6 +4,10 @@
 -- insert, in commit order, from the logical replication stream and never
 -- reads the table itself, so rows may be deleted any time after commit (see
 -- cleanup). Updates and deletes are not published.
+--
+-- Needs: PostgreSQL 13 or later (gen_random_uuid() is built in), and CREATE
+-- on schema public. Create it as the role that will own it: that role (or a
+-- superuser) creates the publication (sql/publication.sql).
 CREATE TABLE IF NOT EXISTS public.outbox (
   -- Unique event id, sent as a Kafka header: delivery is at-least-once and
   -- consumers deduplicate on it.

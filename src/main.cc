@@ -9,9 +9,12 @@
 #include <memory>
 #include <vector>
 
+#include "cli/cleanup_command.h"
 #include "cli/command.h"
 #include "cli/logging.h"
 #include "cli/run_command.h"
+#include "cli/setup_command.h"
+#include "cli/status_command.h"
 
 namespace {
 
@@ -51,6 +54,9 @@ int main(int argc, char** argv) {
   // Every subcommand; the one chosen runs.
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(MakeRunCommand(&app));
+  commands.push_back(MakeSetupCommand(&app));
+  commands.push_back(MakeStatusCommand(&app));
+  commands.push_back(MakeCleanupCommand(&app));
 
   try {
     app.parse(argc, argv);

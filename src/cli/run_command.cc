@@ -2,10 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include "core/ack_tracker.h"
+#include "core/backoff.h"
+#include "core/progress.h"
 #include "core/streamer.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
+#include "ops/cleanup.h"
+#include "ops/http_server.h"
+#include "ops/metrics.h"
+#include "ops/server_monitor.h"
 #include "outbox/mapper.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -19,11 +27,14 @@ namespace {
 class DeliveryForwarder : public kafka::DeliveryHandler {
  public:
   void set_target(kafka::DeliveryHandler* target) { target_ = target; }
-  void OnDelivered(uint64_t opaque) override {
-    if (target_ != nullptr) target_->OnDelivered(opaque);
+  void OnDelivered(uint64_t opaque, std::string_view topic) override {
+    if (target_ != nullptr) target_->OnDelivered(opaque, topic);
   }
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
     if (target_ != nullptr) target_->OnFailed(opaque, event_id, reason);
+  }
+  void OnBrokersDown() override {
+    if (target_ != nullptr) target_->OnBrokersDown();
   }
 
  private:
@@ -59,6 +70,71 @@ void DropMissingOptionalColumns(const RunConfig& config,
   }
 }
 
+bool Stopping(const std::atomic<int>* stop_requests) {
+  return stop_requests->load(std::memory_order_relaxed) > 0;
+}
+
+// Connects and streams until done, reconnecting with backoff when the
+// connection breaks and waiting as a hot standby while another process holds
+// the slot. Events in flight keep being acknowledged between connections.
+Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics* metrics,
+                 ops::Health* health, const std::atomic<int>* stop_requests) {
+  core::Backoff backoff(std::chrono::seconds(1), std::chrono::seconds(30),
+                        static_cast<uint64_t>(getpid()) ^
+                            static_cast<uint64_t>(
+                                std::chrono::steady_clock::now().time_since_epoch().count()));
+  replication::StartOptions start{config.slot, config.publication, Lsn()};
+  bool standby_logged = false;
+  auto last_retry_log = std::chrono::steady_clock::time_point{};
+  for (;;) {
+    if (Stopping(stop_requests)) return streamer->FlushWithoutStream();
+    std::string sqlstate;
+    auto stream = replication::ReplicationStream::Start(config.db, start, &sqlstate);
+    if (!stream.ok()) {
+      std::chrono::milliseconds wait;
+      if (sqlstate == "55006") {
+        // Another pgoutbox holds the slot: wait as a hot standby.
+        if (!standby_logged) {
+          spdlog::info("{}; waiting as a hot standby, retrying every {} ms",
+                       stream.status().message(), config.standby_retry_interval.count());
+          standby_logged = true;
+        }
+        health->SetStreaming(false, "hot standby: " + stream.status().message());
+        wait = config.standby_retry_interval;
+      } else if (stream.status().code() == Status::Code::kUnavailable) {
+        metrics->Reconnect("postgres");
+        wait = backoff.Next();
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_retry_log >= std::chrono::seconds(5)) {
+          last_retry_log = now;
+          spdlog::warn("{}; retrying in {} ms (attempt {})", stream.status().message(),
+                       wait.count(), backoff.attempts());
+        }
+        health->SetStreaming(false, stream.status().message());
+      } else {
+        return stream.status();  // slot missing or invalidated, permissions...
+      }
+      RETURN_IF_ERROR(streamer->ServeDeliveries(wait));
+      continue;
+    }
+    if (standby_logged || backoff.attempts() > 0) {
+      spdlog::info("replication stream connected to slot {}", config.slot);
+    }
+    standby_logged = false;
+    backoff.Reset();
+    health->SetStreaming(true);
+    metrics->SetUp(true);
+    Status st = streamer->Run(stream->get());
+    metrics->SetUp(false);
+    health->SetStreaming(false, st.ok() ? "stopped" : st.message());
+    if (st.code() != Status::Code::kUnavailable) return st;
+    // The connection broke (server restart, network): reconnect.
+    metrics->Reconnect("postgres");
+    spdlog::warn("{}; reconnecting", st.message());
+    last_retry_log = std::chrono::steady_clock::now();
+  }
+}
+
 }  // namespace
 
 Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests) {
@@ -88,6 +164,20 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
                                                        : st;
   }
 
+  bool cleanup_enabled = config.cleanup.cleanup.enabled();
+  if (cleanup_enabled) {
+    bool has_created_at = false;
+    for (const auto& c : columns) {
+      has_created_at |= c.name == config.cleanup.cleanup.created_at_column;
+    }
+    if (!has_created_at) {
+      spdlog::warn(
+          "table {} has no column {}: periodic cleanup of old rows is off (name the column with "
+          "--column-created-at, or --retention 0 to silence this)",
+          table.ToString(), config.cleanup.cleanup.created_at_column);
+      cleanup_enabled = false;
+    }
+  }
   ASSIGN_OR_RETURN(pg::PublicationInfo pub,
                    pg::InspectPublication(*conn, config.publication, table));
   if (pub.exists) {
@@ -176,18 +266,37 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
     }
   }
   conn.reset();  // the ordinary connection is not needed while streaming
-
-  // 3. Stream.
-  replication::StartOptions start{config.slot, config.publication, Lsn()};
-  ASSIGN_OR_RETURN(auto stream, replication::ReplicationStream::Start(config.db, start));
   spdlog::info("streaming from slot {} at {}{}", config.slot, confirmed.ToString(),
                streamer_options.end_lsn ? " until " + streamer_options.end_lsn->ToString() : "");
+
+  // 3. Stream, reconnecting after failures a reconnect can heal.
+  ops::Metrics metrics;
+  ops::Health health(config.stall_timeout);
+  core::StreamProgress progress;
+  progress.confirmed.store(confirmed.value());
+  progress.received.store(confirmed.value());
+  std::unique_ptr<ops::HttpServer> http;
+  if (!config.http_addr.empty()) {
+    ASSIGN_OR_RETURN(http, ops::HttpServer::Start(config.http_addr, &metrics, &health));
+  }
+  ops::ServerMonitorOptions monitor_options;
+  monitor_options.conninfo = config.db;
+  monitor_options.heartbeat_interval = config.heartbeat_interval;
+  ops::ServerMonitor monitor(monitor_options, &progress, &metrics);
+  monitor.Start();
+  std::unique_ptr<ops::PeriodicCleaner> cleaner;
+  if (cleanup_enabled) {
+    cleaner = std::make_unique<ops::PeriodicCleaner>(config.cleanup, &metrics);
+    RETURN_IF_ERROR(cleaner->Start());
+  }
+
   AckTracker tracker(confirmed);
-  core::Streamer streamer(streamer_options, stream.get(), publisher.get(), mapper.get(), &tracker,
-                          stop_requests);
+  core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker,
+                          stop_requests, {&metrics, &health, &progress});
   forwarder.set_target(&streamer);
-  Status result = streamer.Run();
+  Status result = Supervise(config, &streamer, &metrics, &health, stop_requests);
   forwarder.set_target(nullptr);
+  metrics.SetUp(false);
   return result;
 }
 

@@ -90,6 +90,25 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "how long a shutdown waits for in-flight events to be acknowledged")
       ->envname("PGOUTBOX_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
+  cmd->add_option("--http-addr", f->http_addr,
+                  "host:port of /metrics, /healthz and /readyz; empty disables; port 0 picks one")
+      ->envname("PGOUTBOX_HTTP_ADDR")
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", f->stall_timeout,
+                  "/readyz turns 503 when events are in flight and the confirmed position has "
+                  "not moved for this long")
+      ->envname("PGOUTBOX_STALL_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-interval", f->heartbeat_interval,
+                  "emit a pgoutbox.heartbeat logical message this often so the slot moves on an "
+                  "idle database; 0 disables")
+      ->envname("PGOUTBOX_HEARTBEAT_INTERVAL")
+      ->capture_default_str();
+  AddCleanupFlags(cmd, &f->cleanup, CleanupFlagScope::kRunCommand);
+  cmd->add_option("--standby-retry-interval", f->standby_retry_interval,
+                  "while another process holds the slot, try to take it over this often")
+      ->envname("PGOUTBOX_STANDBY_RETRY_INTERVAL")
+      ->capture_default_str();
 }
 
 Result<RunConfig> Resolve(const RunFlags& f) {
@@ -140,6 +159,15 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   RETURN_IF_ERROR(duration("--feedback-interval", f.feedback_interval, &c.feedback_interval));
   RETURN_IF_ERROR(duration("--startup-timeout", f.startup_timeout, &c.startup_timeout));
   RETURN_IF_ERROR(duration("--shutdown-timeout", f.shutdown_timeout, &c.shutdown_timeout));
+  c.http_addr = f.http_addr;
+  RETURN_IF_ERROR(duration("--stall-timeout", f.stall_timeout, &c.stall_timeout));
+  RETURN_IF_ERROR(duration("--heartbeat-interval", f.heartbeat_interval, &c.heartbeat_interval));
+  RETURN_IF_ERROR(
+      duration("--standby-retry-interval", f.standby_retry_interval, &c.standby_retry_interval));
+  ASSIGN_OR_RETURN(c.cleanup, ResolveCleanupFlags(f.cleanup, f.db, f.table));
+  if (c.standby_retry_interval.count() <= 0) {
+    return Status::InvalidArgument("--standby-retry-interval must be greater than 0");
+  }
   if (c.feedback_interval.count() <= 0) {
     return Status::InvalidArgument("--feedback-interval must be greater than 0");
   }
@@ -158,6 +186,12 @@ std::string RunConfig::Describe() const {
   for (const auto& [k, v] : kafka_config) {
     s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);
   }
+  s += " http_addr=" + (http_addr.empty() ? std::string("off") : http_addr) +
+       " stall_timeout=" + std::to_string(stall_timeout.count()) + "ms" +
+       " heartbeat_interval=" + std::to_string(heartbeat_interval.count()) + "ms" +
+       " retention=" +
+       (cleanup.cleanup.enabled() ? std::to_string(cleanup.cleanup.retention.count()) + "ms"
+                                  : std::string("off"));
   if (end_lsn) s += " end_lsn=" + end_lsn->ToString();
   if (exit_when_caught_up) s += " exit_when_caught_up";
   return s;

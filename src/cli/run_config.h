@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cleanup_command.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "outbox/column_map.h"
@@ -34,6 +35,11 @@ struct RunConfig {
   std::chrono::milliseconds feedback_interval{1000};
   std::chrono::milliseconds startup_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{30000};
+  std::string http_addr = "127.0.0.1:9187";  // empty: no HTTP endpoint
+  std::chrono::milliseconds stall_timeout{60000};
+  std::chrono::milliseconds heartbeat_interval{0};  // 0: off
+  std::chrono::milliseconds standby_retry_interval{2000};
+  ops::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
 
   // One line for the start-up log, secrets redacted.
   std::string Describe() const;
@@ -51,6 +57,9 @@ struct RunFlags {
   std::string end_lsn;
   bool exit_when_caught_up = false;
   std::string feedback_interval = "1s", startup_timeout = "10s", shutdown_timeout = "30s";
+  std::string http_addr = "127.0.0.1:9187", stall_timeout = "60s", heartbeat_interval = "0",
+              standby_retry_interval = "2s";
+  CleanupFlags cleanup;
 
   CLI::Option* opt_column_id = nullptr;
   CLI::Option* opt_column_key = nullptr;

@@ -5,11 +5,12 @@
 
 namespace pgoutbox {
 
-AckTracker::TxnId AckTracker::BeginTransaction() {
+AckTracker::TxnId AckTracker::BeginTransaction(PgTimestamp commit_time) {
   assert(!open_);
   open_ = true;
   Entry e;
   e.id = next_id_++;
+  e.commit_time = commit_time;
   entries_.push_back(e);
   return e.id;
 }
@@ -56,13 +57,15 @@ AckTracker::Entry* AckTracker::Find(TxnId txn) {
   return &*it;
 }
 
-void AckTracker::Ack(TxnId txn) {
+PgTimestamp AckTracker::Ack(TxnId txn) {
   Entry* e = Find(txn);
   assert(e != nullptr && e->pending > 0);
-  if (e == nullptr || e->pending == 0) return;
+  if (e == nullptr || e->pending == 0) return PgTimestamp();
+  PgTimestamp commit_time = e->commit_time;
   --e->pending;
   --inflight_;
   Advance();
+  return commit_time;
 }
 
 void AckTracker::Fail(TxnId txn) {

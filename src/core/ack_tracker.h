@@ -35,9 +35,10 @@ class AckTracker {
   // `confirmed` is where the slot stands now (its confirmed_flush_lsn).
   explicit AckTracker(Lsn confirmed) : confirmed_(confirmed) {}
 
-  // Opens a transaction at the end of the commit order.
+  // Opens a transaction at the end of the commit order; `commit_time` is
+  // handed back by Ack() (for the delivery latency).
   // REQUIRES: !has_open_transaction().
-  TxnId BeginTransaction();
+  TxnId BeginTransaction(PgTimestamp commit_time = PgTimestamp());
 
   // One more event of the open transaction was handed to the broker.
   // REQUIRES: has_open_transaction().
@@ -52,8 +53,9 @@ class AckTracker {
   // events are still accepted. No-op without an open transaction.
   void AbandonTransaction();
 
-  // The broker acknowledged one event of transaction `txn`.
-  void Ack(TxnId txn);
+  // The broker acknowledged one event of transaction `txn`. Returns the
+  // transaction's commit time.
+  PgTimestamp Ack(TxnId txn);
 
   // One event of transaction `txn` failed for good: neither it nor anything
   // after it will ever be confirmable.
@@ -76,6 +78,7 @@ class AckTracker {
  private:
   struct Entry {
     TxnId id = 0;
+    PgTimestamp commit_time;
     Lsn end;               // position confirmed once this entry is done; invalid: moves nothing
     uint64_t pending = 0;  // events not yet acknowledged
     bool closed = false;   // committed or abandoned

@@ -37,22 +37,32 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
   return std::min(left, max_sleep);
 }
 
-Streamer::Streamer(const StreamerOptions& options, replication::ReplicationStream* stream,
-                   kafka::Publisher* publisher, outbox::EventMapper* mapper, AckTracker* tracker,
-                   const std::atomic<int>* stop_requests)
+Streamer::Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
+                   outbox::EventMapper* mapper, AckTracker* tracker,
+                   const std::atomic<int>* stop_requests, StreamerObservers observers)
     : options_(options),
-      stream_(stream),
       publisher_(publisher),
       mapper_(mapper),
       tracker_(tracker),
-      stop_requests_(stop_requests) {}
+      stop_requests_(stop_requests),
+      observers_(observers) {}
 
-Status Streamer::Run() {
-  last_feedback_ = Clock::now();
+Status Streamer::Run(replication::ReplicationStream* stream) {
+  stream_ = stream;
+  // A new connection: report where we stand at once; the server re-sends
+  // Relation messages, so the mapper starts afresh.
+  last_feedback_ = Clock::now() - options_.feedback_interval;
   last_sent_flush_ = tracker_->confirmable();
-  received_ = tracker_->confirmable();
+  received_ = std::max(received_, tracker_->confirmable());
+  reply_requested_ = false;
+  mapper_->Reset();
   if (options_.end_lsn && tracker_->confirmable() >= *options_.end_lsn) reached_end_ = true;
+  Status result = RunLoop();
+  stream_ = nullptr;
+  return result;
+}
 
+Status Streamer::RunLoop() {
   for (;;) {
     if (Status st = CheckFailures(); !st.ok()) return Shutdown(st);
     if (StopRequested()) {
@@ -153,7 +163,17 @@ Status Streamer::HandleXLogData(const replication::XLogData& data) {
           "and ignores them (create the publication WITH (publish = 'insert'))");
     }
   }
-  // Origin, Type, logical decoding messages: nothing to publish.
+  if (auto* m = std::get_if<LogicalMessage>(&message_)) return HandleLogicalMessage(*m);
+  // Origin, Type: nothing to publish.
+  return Status::Ok();
+}
+
+Status Streamer::HandleLogicalMessage(const pgoutput::LogicalMessage& message) {
+  // A non-transactional message (e.g. our heartbeat) outside a transaction
+  // says every commit before it has been received, like a keepalive.
+  if (!message.transactional() && !tracker_->has_open_transaction()) {
+    tracker_->ServerPosition(message.lsn);
+  }
   return Status::Ok();
 }
 
@@ -167,7 +187,7 @@ Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
     reached_end_ = true;  // this transaction commits past the end position
     return Status::Ok();
   }
-  txn_ = tracker_->BeginTransaction();
+  txn_ = tracker_->BeginTransaction(begin.commit_time);
   commit_time_ = begin.commit_time;
   return Status::Ok();
 }
@@ -179,6 +199,11 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   }
   tracker_->CommitTransaction(commit.end_lsn);
   ++stats_.transactions;
+  if (observers_.metrics != nullptr) {
+    observers_.metrics->TransactionCommitted();
+    observers_.metrics->SetLastCommitTimestamp(static_cast<double>(commit.commit_time.UnixMicros()) /
+                                               1e6);
+  }
   if (options_.end_lsn && commit.end_lsn >= *options_.end_lsn) reached_end_ = true;
   return Status::Ok();
 }
@@ -187,8 +212,16 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert) {
   if (!tracker_->has_open_transaction()) {
     return Status::Corruption("pgoutput: Insert outside a transaction");
   }
-  RETURN_IF_ERROR(mapper_->Map(insert, &event_));
-  return ProduceWithBackpressure(event_);
+  if (Status st = mapper_->Map(insert, &event_); !st.ok()) {
+    if (observers_.metrics != nullptr) observers_.metrics->PublishError("bad_row");
+    return st;
+  }
+  Status st = ProduceWithBackpressure(event_);
+  if (!st.ok() && !stopping_ && st.code() != Status::Code::kUnavailable &&
+      observers_.metrics != nullptr) {
+    observers_.metrics->PublishError("produce_failed");
+  }
+  return st;
 }
 
 Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
@@ -220,13 +253,24 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
   }
 }
 
-void Streamer::OnDelivered(uint64_t opaque) {
-  tracker_->Ack(opaque);
+void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
+  PgTimestamp commit_time = tracker_->Ack(opaque);
   ++stats_.events_published;
+  if (observers_.metrics != nullptr) {
+    observers_.metrics->EventsPublished(topic);
+    int64_t now_us = NowPg().micros();
+    observers_.metrics->ObserveDeliveryLatency(
+        static_cast<double>(std::max<int64_t>(0, now_us - commit_time.micros())) / 1e6);
+  }
+}
+
+void Streamer::OnBrokersDown() {
+  if (observers_.metrics != nullptr) observers_.metrics->Reconnect("kafka");
 }
 
 void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) {
   tracker_->Fail(opaque);
+  if (observers_.metrics != nullptr) observers_.metrics->PublishError("delivery_failed");
   if (delivery_failure_.ok()) {
     delivery_failure_ = Status::Aborted("event " + std::string(event_id) + " was not delivered: " +
                                         reason.message() +
@@ -251,21 +295,66 @@ Status Streamer::SendFeedback(bool force) {
   update.applied = flush;
   update.now = NowPg();
   RETURN_IF_ERROR(stream_->SendStatus(update));
-  if (flush != last_sent_flush_) {
+  bool moved = flush != last_sent_flush_;
+  if (moved) {
     spdlog::debug("confirmed {}", flush.ToString());
     last_sent_flush_ = flush;
   }
+  PublishProgress(moved);
   reply_requested_ = false;
   last_feedback_ = now;
   return Status::Ok();
 }
 
+void Streamer::PublishProgress(bool moved) {
+  if (observers_.progress != nullptr) {
+    observers_.progress->received.store(received_.value(), std::memory_order_relaxed);
+    observers_.progress->confirmed.store(last_sent_flush_.value(), std::memory_order_relaxed);
+  }
+  auto inflight = static_cast<int64_t>(tracker_->inflight_events());
+  if (observers_.metrics != nullptr) {
+    observers_.metrics->SetInflightEvents(inflight);
+    observers_.metrics->SetConfirmedLsn(last_sent_flush_.value());
+  }
+  if (observers_.health != nullptr) observers_.health->NoteProgress(inflight, moved);
+}
+
+Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    publisher_->Poll(0);
+    RETURN_IF_ERROR(CheckFailures());
+    auto now = Clock::now();
+    if (now >= deadline || StopRequested()) return Status::Ok();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    RETURN_IF_ERROR(WaitForInput(std::min(left, kMaxSleep), /*include_stream=*/false));
+  }
+}
+
+Status Streamer::FlushWithoutStream() {
+  tracker_->AbandonTransaction();
+  if (!publisher_->fatal_error().ok()) return publisher_->fatal_error();
+  int left = publisher_->Flush(options_.shutdown_timeout);
+  RETURN_IF_ERROR(CheckFailures());
+  if (left > 0) {
+    return Status::Aborted(std::to_string(left) +
+                           " events were not acknowledged before the shutdown timeout; they are "
+                           "not confirmed and will be sent again on restart");
+  }
+  return Status::Ok();
+}
+
 Status Streamer::Shutdown(Status reason) {
+  tracker_->AbandonTransaction();
+  if (reason.code() == Status::Code::kUnavailable) {
+    // The stream broke: the caller reconnects; events in flight stay in
+    // flight and keep being acknowledged.
+    return reason;
+  }
   // Stop reading. Deliver what is in flight so the acked prefix can be
   // confirmed; an open transaction is never confirmed (the server sends it
   // again after a restart).
-  tracker_->AbandonTransaction();
-  bool stream_alive = reason.code() != Status::Code::kUnavailable;
+  bool stream_alive = true;
   if (publisher_->fatal_error().ok() && publisher_->outq_len() > 0) {
     spdlog::info("waiting up to {} ms for {} in-flight events", options_.shutdown_timeout.count(),
                  publisher_->outq_len());

@@ -13,14 +13,17 @@
 // updates every feedback interval so the server does not time it out.
 //
 // Failure: a row that cannot become a record, a delivery that fails for
-// good, a fatal producer error or a broken stream stops the loop; nothing past
-// the failure is confirmed and Run() returns the reason. A stop request
-// (SIGTERM) ends reading, flushes what is in flight, confirms what was acked
-// and returns OK.
+// good or a fatal producer error stops the loop; nothing past the failure is
+// confirmed and Run() returns the reason. A broken stream returns Unavailable
+// at once, without waiting for the events in flight: the caller reconnects
+// and calls Run() again with the same tracker and publisher, and the events
+// in flight keep being acknowledged. A stop request (SIGTERM) ends reading,
+// flushes what is in flight, confirms what was acked and returns OK.
 //
-// Ownership: borrows the stream, publisher, mapper and tracker, which must
-// outlive it. Thread safety: Run() on one thread; RequestStop() from any
-// thread or a signal handler (it only sets an atomic flag).
+// Ownership: borrows the publisher, mapper, tracker and observers, which must
+// outlive it, and the stream for the duration of Run(). Thread safety: Run()
+// and ServeDeliveries() on one thread; the stop counter is set by a signal
+// handler.
 #pragma once
 
 #include <atomic>
@@ -32,7 +35,9 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
+#include "core/progress.h"
 #include "kafka/publisher.h"
+#include "ops/metrics.h"
 #include "outbox/mapper.h"
 #include "pgoutput/messages.h"
 #include "replication/stream.h"
@@ -47,6 +52,13 @@ struct StreamerOptions {
   std::optional<Lsn> end_lsn;
   // How long a shutdown waits for in-flight events to be acknowledged.
   std::chrono::milliseconds shutdown_timeout{30000};
+};
+
+// Optional observers; any may be null.
+struct StreamerObservers {
+  ops::Metrics* metrics = nullptr;
+  ops::Health* health = nullptr;
+  StreamProgress* progress = nullptr;
 };
 
 struct StreamerStats {
@@ -64,20 +76,33 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
 
 class Streamer : public kafka::DeliveryHandler {
  public:
-  Streamer(const StreamerOptions& options, replication::ReplicationStream* stream,
-           kafka::Publisher* publisher, outbox::EventMapper* mapper, AckTracker* tracker,
-           const std::atomic<int>* stop_requests);
+  Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
+           outbox::EventMapper* mapper, AckTracker* tracker, const std::atomic<int>* stop_requests,
+           StreamerObservers observers = {});
 
-  // Streams until end_lsn is confirmed, a stop is requested (OK) or a failure.
-  Status Run();
+  // Streams from `stream` until end_lsn is confirmed or a stop is requested
+  // (OK), the stream breaks (Unavailable: reconnect and call again), or a
+  // failure that a reconnect cannot heal (any other error).
+  Status Run(replication::ReplicationStream* stream);
+
+  // Between streams (while reconnecting): serves delivery reports for up to
+  // `timeout`, so the events in flight keep being acknowledged. Returns a
+  // delivery failure or fatal producer error if one happened.
+  Status ServeDeliveries(std::chrono::milliseconds timeout);
+
+  // Without a stream (stopped while reconnecting): waits up to the shutdown
+  // timeout for the events in flight. Returns non-OK if some were not acked.
+  Status FlushWithoutStream();
 
   const StreamerStats& stats() const { return stats_; }
 
   // kafka::DeliveryHandler (called from publisher->Poll on Run's thread).
-  void OnDelivered(uint64_t opaque) override;
+  void OnDelivered(uint64_t opaque, std::string_view topic) override;
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override;
+  void OnBrokersDown() override;
 
  private:
+  Status RunLoop();
   Status HandleCopyMessage(const replication::CopyMessage& message);
   Status HandleXLogData(const replication::XLogData& data);
   Status HandleKeepalive(const replication::Keepalive& keepalive);
@@ -87,16 +112,19 @@ class Streamer : public kafka::DeliveryHandler {
   Status ProduceWithBackpressure(const outbox::Event& event);
   Status WaitForInput(std::chrono::milliseconds timeout, bool include_stream);
   Status SendFeedback(bool force);
+  Status HandleLogicalMessage(const pgoutput::LogicalMessage& message);
   Status CheckFailures() const;
   Status Shutdown(Status reason);
+  void PublishProgress(bool moved);
   bool StopRequested() const { return stop_requests_->load(std::memory_order_relaxed) > 0; }
 
   StreamerOptions options_;
-  replication::ReplicationStream* stream_;
   kafka::Publisher* publisher_;
   outbox::EventMapper* mapper_;
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
+  StreamerObservers observers_;
+  replication::ReplicationStream* stream_ = nullptr;  // during Run() only
 
   pgoutput::Message message_;  // reused decode target
   outbox::Event event_;        // reused mapping target

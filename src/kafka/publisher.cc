@@ -191,7 +191,7 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
   auto* self = static_cast<Publisher*>(opaque);
   uint64_t tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    self->handler_->OnDelivered(tag);
+    self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "");
     return;
   }
   std::string_view event_id = "(unknown)";
@@ -224,6 +224,7 @@ void Publisher::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void*
     spdlog::error("{}", self->fatal_.message());
     return;
   }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->handler_->OnBrokersDown();
   // Transient errors: librdkafka retries by itself. Log at most every 5 s.
   auto now = std::chrono::steady_clock::now();
   if (now - self->last_error_log_ >= std::chrono::seconds(5)) {

@@ -36,10 +36,12 @@ namespace pgoutbox::kafka {
 class DeliveryHandler {
  public:
   virtual ~DeliveryHandler() = default;
-  // The broker acknowledged the event tagged `opaque`.
-  virtual void OnDelivered(uint64_t opaque) = 0;
+  // The broker acknowledged the event tagged `opaque`, produced to `topic`.
+  virtual void OnDelivered(uint64_t opaque, std::string_view topic) = 0;
   // The event failed for good (`event_id` from its "id" header).
   virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;
+  // No broker can be reached right now; librdkafka keeps retrying.
+  virtual void OnBrokersDown() {}
 };
 
 struct PublisherOptions {

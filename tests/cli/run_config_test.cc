@@ -23,7 +23,9 @@ TEST(DurationTest, RejectsGarbage) {
   for (const char* bad : {"", "s", "-1s", "1.5s", "1w", "1 s", "abc", "99999999999999999999"}) {
     auto d = ParseDuration(bad);
     EXPECT_FALSE(d.ok()) << bad;
-    if (!d.ok()) EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
+    if (!d.ok()) {
+      EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
+    }
   }
 }
 

@@ -47,7 +47,10 @@ std::vector<std::string> Harness::Args(const std::vector<std::string>& extra) co
                                    "--publication",
                                    publication,
                                    "--feedback-interval",
-                                   "200ms"};
+                                   "200ms",
+                                   // Tests run in parallel: never the fixed default port.
+                                   "--http-addr",
+                                   "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -30,7 +30,8 @@ class Harness {
   void CreateOutboxTable(const std::string& table = "public.outbox");
 
   // argv for `pgoutbox run` against this harness: --db, --brokers, --slot,
-  // --publication and a short --feedback-interval (200ms), then `extra`.
+  // --publication, a short --feedback-interval (200ms) and --http-addr on a
+  // free port (127.0.0.1:0), then `extra`.
   std::vector<std::string> Args(const std::vector<std::string>& extra = {}) const;
 
   // Starts pgoutbox in the background.

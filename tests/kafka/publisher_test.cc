@@ -9,7 +9,7 @@ namespace {
 
 class NullHandler : public DeliveryHandler {
  public:
-  void OnDelivered(uint64_t) override {}
+  void OnDelivered(uint64_t, std::string_view) override {}
   void OnFailed(uint64_t, std::string_view, const Status&) override {}
 };
 
@@ -64,13 +64,17 @@ namespace {
 
 class RecordingHandler : public DeliveryHandler {
  public:
-  void OnDelivered(uint64_t opaque) override { delivered.push_back(opaque); }
+  void OnDelivered(uint64_t opaque, std::string_view topic) override {
+    delivered.push_back(opaque);
+    topics.emplace_back(topic);
+  }
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
     failed.push_back(opaque);
     failed_ids.emplace_back(event_id);
     last_reason = reason;
   }
   std::vector<uint64_t> delivered, failed;
+  std::vector<std::string> topics;
   std::vector<std::string> failed_ids;
   Status last_reason;
 };
@@ -104,6 +108,7 @@ TEST(PublisherTest, DeliveryReportsCarryTheOpaque) {
   std::vector<uint64_t> expected;
   for (uint64_t i = 0; i < 10; ++i) expected.push_back(i % 3);
   EXPECT_EQ(handler.delivered, expected);  // one partition: in order
+  EXPECT_EQ(handler.topics, std::vector<std::string>(10, "orders"));
 }
 
 TEST(PublisherTest, PermanentFailureNamesTheEvent) {

@@ -1,0 +1,200 @@
+#include "cli/cleanup_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "cli/duration.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::cli {
+
+namespace {
+
+bool IsRun(const CleanupFlags& f) { return f.scope == CleanupFlagScope::kRunCommand; }
+std::string LockTimeoutFlag(const CleanupFlags& f) {
+  return IsRun(f) ? "--cleanup-lock-timeout" : "--lock-timeout";
+}
+std::string StatementTimeoutFlag(const CleanupFlags& f) {
+  return IsRun(f) ? "--cleanup-statement-timeout" : "--statement-timeout";
+}
+
+// "--retention 2x: ..." for a value that is not a duration.
+Status ParseDurationFlag(const std::string& flag, const std::string& text,
+                         std::chrono::milliseconds* out) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.status().WithContext(flag);
+  *out = *d;
+  return Status::Ok();
+}
+
+Status RequirePositive(const std::string& flag, std::chrono::milliseconds d) {
+  if (d.count() <= 0) return Status::InvalidArgument(flag + " must be greater than 0");
+  return Status::Ok();
+}
+
+// Watches the signal counter while a pass runs on the calling thread; on a
+// stop request sets `stop` and cancels the running statement, again every
+// 100 ms until the pass returns (the server ignores a cancel request that
+// arrives between two statements).
+class StopWatcher {
+ public:
+  StopWatcher(const std::atomic<int>* stop_requests, const ops::StatementCanceller* canceller,
+              std::atomic<bool>* stop)
+      : thread_([this, stop_requests, canceller, stop] {
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!done_) {
+            if (stop_requests != nullptr && stop_requests->load() > 0) {
+              stop->store(true);
+              canceller->Cancel();
+            }
+            cv_.wait_for(lock, std::chrono::milliseconds(stop->load() ? 100 : 50));
+          }
+        }) {}
+  ~StopWatcher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;   // guarded by mu_
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+class CleanupCommandImpl : public Command {
+ public:
+  explicit CleanupCommandImpl(CLI::App* app) {
+    sub_ = app->add_subcommand("cleanup",
+                               "delete outbox rows older than the retention, once (their events "
+                               "are in the WAL, nothing is lost)");
+    sub_->add_option("--db", db_, "libpq conninfo or URI of the database")
+        ->envname("PGOUTBOX_DB")
+        ->required();
+    sub_->add_option("--table", table_, "outbox table (schema.table)")
+        ->envname("PGOUTBOX_TABLE")
+        ->capture_default_str();
+    AddCleanupFlags(sub_, &flags_, CleanupFlagScope::kCleanupCommand);
+  }
+  CLI::App* subcommand() const override { return sub_; }
+
+  int Run(const std::atomic<int>* stop_requests) override {
+    auto config = ResolveCleanupFlags(flags_, db_, table_);
+    if (!config.ok()) return ExitCodeFor(config.status());
+    if (!config->cleanup.enabled()) {
+      std::printf("cleanup is disabled (--retention 0): deleted 0 rows\n");
+      std::fflush(stdout);
+      return kExitOk;
+    }
+    auto stats = RunCleanupCommand(*config, stop_requests);
+    if (!stats.ok()) return ExitCodeFor(stats.status());
+    std::printf("deleted %llu rows\n", static_cast<unsigned long long>(stats->rows));
+    std::fflush(stdout);
+    return kExitOk;
+  }
+
+ private:
+  CLI::App* sub_ = nullptr;
+  std::string db_;
+  std::string table_ = "public.outbox";
+  CleanupFlags flags_;
+};
+
+}  // namespace
+
+void AddCleanupFlags(CLI::App* cmd, CleanupFlags* f, CleanupFlagScope scope) {
+  f->scope = scope;
+  cmd->add_option("--column-created-at", f->created_at_column,
+                  "timestamp column that cleanup compares with the retention")
+      ->envname("PGOUTBOX_COLUMN_CREATED_AT")
+      ->capture_default_str();
+  cmd->add_option("--retention", f->retention,
+                  "delete outbox rows older than this (e.g. 24h, 7d); 0 disables cleanup")
+      ->envname("PGOUTBOX_RETENTION")
+      ->capture_default_str();
+  if (scope == CleanupFlagScope::kRunCommand) {
+    cmd->add_option("--cleanup-interval", f->interval, "how often old outbox rows are deleted")
+        ->envname("PGOUTBOX_CLEANUP_INTERVAL")
+        ->capture_default_str();
+  }
+  cmd->add_option("--cleanup-batch", f->batch_size, "rows deleted per transaction by cleanup")
+      ->envname("PGOUTBOX_CLEANUP_BATCH")
+      ->capture_default_str();
+  const bool run = scope == CleanupFlagScope::kRunCommand;
+  cmd->add_option(LockTimeoutFlag(*f), f->lock_timeout,
+                  "how long a cleanup batch waits for a table lock before it gives up until the "
+                  "next pass")
+      ->envname(run ? "PGOUTBOX_CLEANUP_LOCK_TIMEOUT" : "PGOUTBOX_LOCK_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option(StatementTimeoutFlag(*f), f->statement_timeout,
+                  "how long one cleanup batch may run before it gives up until the next pass")
+      ->envname(run ? "PGOUTBOX_CLEANUP_STATEMENT_TIMEOUT" : "PGOUTBOX_STATEMENT_TIMEOUT")
+      ->capture_default_str();
+}
+
+Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
+                                                        const std::string& db,
+                                                        const std::string& table) {
+  ops::PeriodicCleanerOptions o;
+  o.conninfo = db;
+  ASSIGN_OR_RETURN(o.cleanup.table, pg::ParseTableName(table));
+  if (f.created_at_column.empty()) {
+    return Status::InvalidArgument("--column-created-at must not be empty");
+  }
+  o.cleanup.created_at_column = f.created_at_column;
+  RETURN_IF_ERROR(ParseDurationFlag("--retention", f.retention, &o.cleanup.retention));
+  if (f.batch_size < 1) {
+    return Status::InvalidArgument("--cleanup-batch must be at least 1, not " +
+                                   std::to_string(f.batch_size));
+  }
+  o.cleanup.batch_size = f.batch_size;
+  RETURN_IF_ERROR(ParseDurationFlag(LockTimeoutFlag(f), f.lock_timeout, &o.cleanup.lock_timeout));
+  RETURN_IF_ERROR(RequirePositive(LockTimeoutFlag(f), o.cleanup.lock_timeout));
+  RETURN_IF_ERROR(ParseDurationFlag(StatementTimeoutFlag(f), f.statement_timeout,
+                                    &o.cleanup.statement_timeout));
+  RETURN_IF_ERROR(RequirePositive(StatementTimeoutFlag(f), o.cleanup.statement_timeout));
+  RETURN_IF_ERROR(ParseDurationFlag("--cleanup-interval", f.interval, &o.interval));
+  RETURN_IF_ERROR(RequirePositive("--cleanup-interval", o.interval));
+  // Anything else ValidateCleanupOptions checks is covered above; keep them
+  // in step.
+  RETURN_IF_ERROR(ops::ValidateCleanupOptions(o.cleanup));
+  return o;
+}
+
+Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& config,
+                                            const std::atomic<int>* stop_requests) {
+  const ops::CleanupOptions& options = config.cleanup;
+  spdlog::info("outbox cleanup of {}: deleting rows whose {} is older than {}, {} per batch",
+               options.table.ToString(), options.created_at_column,
+               ops::FormatDuration(options.retention), options.batch_size);
+  ASSIGN_OR_RETURN(auto conn,
+                   pg::PgConnection::Connect(config.conninfo, pg::PgConnection::Kind::kOrdinary,
+                                             "pgoutbox cleanup"));
+  ops::StatementCanceller canceller(*conn);
+  std::atomic<bool> stop{false};
+  Result<ops::CleanupStats> stats = Status::Internal("cleanup pass did not run");
+  {
+    StopWatcher watcher(stop_requests, &canceller, &stop);
+    stats = ops::RunCleanupPass(*conn, options, &stop);
+  }
+  if (!stats.ok()) return stats;
+  spdlog::info("{}{}", ops::DescribePass(*stats, options),
+               stats->stopped ? "; stopped early by a signal" : "");
+  return stats;
+}
+
+std::unique_ptr<Command> MakeCleanupCommand(CLI::App* app) {
+  return std::make_unique<CleanupCommandImpl>(app);
+}
+
+}  // namespace pgoutbox::cli

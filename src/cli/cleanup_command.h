@@ -1,0 +1,67 @@
+// CleanupCommand: `pgoutbox cleanup`, one pass of deleting outbox rows older
+// than the retention (see ops/cleanup.h), for cron jobs and for running by
+// hand. Prints "deleted N rows" on stdout.
+//
+// The cleanup flags are shared with `pgoutbox run`, which cleans up
+// periodically: AddCleanupFlags declares them on either command with the same
+// names, defaults and PGOUTBOX_* variables, and ResolveCleanupFlags validates
+// them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "cli/command.h"
+#include "common/status.h"
+#include "ops/cleanup.h"
+
+namespace pgoutbox::cli {
+
+// Which command the cleanup flags are declared on.
+enum class CleanupFlagScope {
+  // `pgoutbox cleanup`: --column-created-at, --retention, --cleanup-batch,
+  // --lock-timeout, --statement-timeout.
+  kCleanupCommand,
+  // `pgoutbox run`: the same plus --cleanup-interval, with the timeouts named
+  // --cleanup-lock-timeout and --cleanup-statement-timeout (run has other
+  // connections they could be mistaken for).
+  kRunCommand,
+};
+
+// Raw flag values as CLI11 fills them; ResolveCleanupFlags() validates them.
+struct CleanupFlags {
+  CleanupFlagScope scope = CleanupFlagScope::kCleanupCommand;  // set by AddCleanupFlags
+  std::string created_at_column = "created_at";
+  std::string retention = "24h";
+  std::string interval = "1m";
+  int batch_size = 10000;
+  std::string lock_timeout = "1s";
+  std::string statement_timeout = "30s";
+};
+
+// Declares the cleanup flags on `cmd`, bound to `flags` (which must outlive
+// parsing). Every flag can also come from PGOUTBOX_<FLAG>.
+void AddCleanupFlags(CLI::App* cmd, CleanupFlags* flags,
+                     CleanupFlagScope scope = CleanupFlagScope::kCleanupCommand);
+
+// Validates the flags, with the database (`db`, the --db value) and the outbox
+// table (`table`, the --table value), into the options of a PeriodicCleaner;
+// `pgoutbox cleanup` uses its `cleanup` part. InvalidArgument naming the
+// flag. A retention of 0 is valid: cleanup is disabled
+// (result.cleanup.enabled() is false).
+Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& flags,
+                                                        const std::string& db,
+                                                        const std::string& table);
+
+// Runs one cleanup pass with `config.cleanup` on a connection of its own.
+// A stop signal (`*stop_requests` > 0) cancels the running batch and ends the
+// pass early (stats.stopped). REQUIRES: config.cleanup.enabled().
+Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& config,
+                                            const std::atomic<int>* stop_requests);
+
+// Declares `pgoutbox cleanup` on `app`.
+std::unique_ptr<Command> MakeCleanupCommand(CLI::App* app);
+
+}  // namespace pgoutbox::cli

@@ -1,0 +1,109 @@
+#include "cli/setup_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+
+#include "ops/setup.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::cli {
+
+namespace {
+
+struct SetupFlags {
+  std::string db;
+  std::string table = "public.outbox";
+  std::string publication = "pgoutbox";
+  std::string slot = "pgoutbox";
+  std::string role = "pgoutbox";
+  bool dry_run = false;
+};
+
+// PostgreSQL's rule for slot names, checked here so a bad --slot is a usage
+// error before anything is created.
+bool IsValidSlotName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+Result<ops::SetupNames> Resolve(const SetupFlags& f) {
+  ops::SetupNames names;
+  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table));
+  if (f.publication.empty()) return Status::InvalidArgument("--publication must not be empty");
+  if (!IsValidSlotName(f.slot)) {
+    return Status::InvalidArgument("--slot " + f.slot +
+                                   ": a slot name is 1 to 63 lower-case letters, digits or _");
+  }
+  names.publication = f.publication;
+  names.slot = f.slot;
+  names.role = f.role;
+  return names;
+}
+
+void Print(const std::string& text) {
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+Status Setup(const SetupFlags& flags, const ops::SetupNames& names) {
+  ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(flags.db, pg::PgConnection::Kind::kOrdinary,
+                                                        "pgoutbox setup"));
+  ASSIGN_OR_RETURN(ops::SetupPlan plan, ops::PlanSetup(*conn, names));
+  if (flags.dry_run) {
+    Print(ops::RenderDryRun(plan));
+    return Status::Ok();
+  }
+  return ops::ApplySetup(*conn, plan, [](const std::string& line) { Print(line + "\n"); });
+}
+
+class SetupCommandImpl : public Command {
+ public:
+  explicit SetupCommandImpl(CLI::App* app) {
+    sub_ = app->add_subcommand(
+        "setup",
+        "create the outbox table, publication, role and slot if missing (the SQL of sql/)");
+    sub_->add_option("--db", flags_.db, "libpq conninfo or URI of the database, as an admin")
+        ->envname("PGOUTBOX_DB")
+        ->required();
+    sub_->add_option("--table", flags_.table, "outbox table (schema.table)")
+        ->envname("PGOUTBOX_TABLE")
+        ->capture_default_str();
+    sub_->add_option("--publication", flags_.publication, "publication name")
+        ->envname("PGOUTBOX_PUBLICATION")
+        ->capture_default_str();
+    sub_->add_option("--slot", flags_.slot, "logical replication slot name")
+        ->envname("PGOUTBOX_SLOT")
+        ->capture_default_str();
+    sub_->add_option("--role", flags_.role,
+                     "least-privilege role pgoutbox runs as (LOGIN REPLICATION, SELECT and "
+                     "DELETE on the table); empty for none")
+        ->envname("PGOUTBOX_ROLE")
+        ->capture_default_str();
+    sub_->add_flag("--dry-run", flags_.dry_run, "print the SQL it would run; change nothing")
+        ->envname("PGOUTBOX_DRY_RUN");
+  }
+  CLI::App* subcommand() const override { return sub_; }
+  int Run(const std::atomic<int>*) override {
+    auto names = Resolve(flags_);
+    if (!names.ok()) return ExitCodeFor(names.status());
+    return ExitCodeFor(Setup(flags_, *names));
+  }
+
+ private:
+  CLI::App* sub_ = nullptr;
+  SetupFlags flags_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeSetupCommand(CLI::App* app) {
+  return std::make_unique<SetupCommandImpl>(app);
+}
+
+}  // namespace pgoutbox::cli

@@ -1,0 +1,107 @@
+#include "cli/status_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+
+#include "ops/byte_size.h"
+#include "ops/status.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::cli {
+
+namespace {
+
+struct StatusFlags {
+  std::string db;
+  std::string slot = "pgoutbox";
+  std::string table = "public.outbox";
+  std::string max_lag = "1GB";
+  bool json = false;
+};
+
+struct StatusConfig {
+  std::string db;
+  std::string slot;
+  pg::TableName table;
+  uint64_t max_lag_bytes = 0;
+  bool json = false;
+};
+
+Result<StatusConfig> Resolve(const StatusFlags& f) {
+  StatusConfig c;
+  c.db = f.db;
+  c.slot = f.slot;
+  c.json = f.json;
+  if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
+  ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table));
+  auto max_lag = ops::ParseByteSize(f.max_lag);
+  if (!max_lag.ok()) return max_lag.status().WithContext("--max-lag");
+  c.max_lag_bytes = *max_lag;
+  return c;
+}
+
+// Exit 0 healthy, 1 unhealthy or unreachable (any error once the flags are
+// valid: a bad conninfo is reported by libpq only when connecting).
+int ReportStatus(const StatusConfig& c) {
+  auto conn = pg::PgConnection::Connect(c.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox status");
+  if (!conn.ok()) {
+    spdlog::error("{}", conn.status().message());
+    return kExitFailure;
+  }
+  auto report = ops::GatherStatus(**conn, c.slot, c.table);
+  if (!report.ok()) {
+    spdlog::error("{}", report.status().message());
+    return kExitFailure;
+  }
+  const ops::Verdict verdict = ops::Judge(*report, c.max_lag_bytes);
+  const std::string out = c.json ? ops::RenderStatusJson(*report, verdict, c.max_lag_bytes)
+                                 : ops::RenderStatusText(*report, verdict);
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+  return verdict.healthy ? kExitOk : kExitFailure;
+}
+
+class StatusCommandImpl : public Command {
+ public:
+  explicit StatusCommandImpl(CLI::App* app) {
+    sub_ = app->add_subcommand("status",
+                               "report the slot's lag and the outbox table; exit 1 if unhealthy");
+    sub_->add_option("--db", flags_.db, "libpq conninfo or URI of the database")
+        ->envname("PGOUTBOX_DB")
+        ->required();
+    sub_->add_option("--slot", flags_.slot, "logical replication slot name")
+        ->envname("PGOUTBOX_SLOT")
+        ->capture_default_str();
+    sub_->add_option("--table", flags_.table, "outbox table (schema.table)")
+        ->envname("PGOUTBOX_TABLE")
+        ->capture_default_str();
+    sub_->add_option("--max-lag", flags_.max_lag,
+                     "unhealthy when the slot's confirmed position is further behind the "
+                     "server's WAL than this (1GB, 512MB, 100kB, bytes)")
+        ->envname("PGOUTBOX_MAX_LAG")
+        ->capture_default_str();
+    sub_->add_flag("--json", flags_.json, "print one JSON object instead of text")
+        ->envname("PGOUTBOX_JSON");
+  }
+  CLI::App* subcommand() const override { return sub_; }
+  int Run(const std::atomic<int>*) override {
+    auto config = Resolve(flags_);
+    if (!config.ok()) return ExitCodeFor(config.status());
+    return ReportStatus(*config);
+  }
+
+ private:
+  CLI::App* sub_ = nullptr;
+  StatusFlags flags_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeStatusCommand(CLI::App* app) {
+  return std::make_unique<StatusCommandImpl>(app);
+}
+
+}  // namespace pgoutbox::cli
