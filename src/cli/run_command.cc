@@ -1,7 +1,6 @@
 #include "cli/run_command.h"
 
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include "core/ack_tracker.h"
@@ -79,10 +78,10 @@ bool Stopping(const std::atomic<int>* stop_requests) {
 // the slot. Events in flight keep being acknowledged between connections.
 Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics* metrics,
                  ops::Health* health, const std::atomic<int>* stop_requests) {
-  core::Backoff backoff(std::chrono::seconds(1), std::chrono::seconds(30),
-                        static_cast<uint64_t>(getpid()) ^
-                            static_cast<uint64_t>(
-                                std::chrono::steady_clock::now().time_since_epoch().count()));
+  core::Backoff backoff(
+      std::chrono::seconds(1), std::chrono::seconds(30),
+      static_cast<uint64_t>(getpid()) ^
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   replication::StartOptions start{config.slot, config.publication, Lsn()};
   bool standby_logged = false;
   auto last_retry_log = std::chrono::steady_clock::time_point{};
@@ -193,10 +192,9 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
                                         config.publication + " SET (publish = 'insert'))");
     }
     if (!pub.other_tables.empty()) {
-      return Status::FailedPrecondition("publication " + config.publication +
-                                        " also publishes " + Join(pub.other_tables) +
-                                        "; pgoutbox needs a publication of " + table.ToString() +
-                                        " only");
+      return Status::FailedPrecondition(
+          "publication " + config.publication + " also publishes " + Join(pub.other_tables) +
+          "; pgoutbox needs a publication of " + table.ToString() + " only");
     }
   } else if (config.no_create) {
     return Status::NotFound("publication " + config.publication +
@@ -291,8 +289,8 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   }
 
   AckTracker tracker(confirmed);
-  core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker,
-                          stop_requests, {&metrics, &health, &progress});
+  core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker, stop_requests,
+                          {&metrics, &health, &progress});
   forwarder.set_target(&streamer);
   Status result = Supervise(config, &streamer, &metrics, &health, stop_requests);
   forwarder.set_target(nullptr);

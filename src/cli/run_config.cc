@@ -42,26 +42,28 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
       ->check(CLI::IsMember({"", "default", "debezium"}));
   f->opt_column_id = cmd->add_option("--column-id", f->column_id, "event id column [id]")
                          ->envname("PGOUTBOX_COLUMN_ID");
-  f->opt_column_key =
-      cmd->add_option("--column-key", f->column_key, "aggregate id column, the Kafka key [aggregate_id]")
-          ->envname("PGOUTBOX_COLUMN_KEY");
-  f->opt_column_type = cmd->add_option("--column-type", f->column_type, "event type column [event_type]")
-                           ->envname("PGOUTBOX_COLUMN_TYPE");
+  f->opt_column_key = cmd->add_option("--column-key", f->column_key,
+                                      "aggregate id column, the Kafka key [aggregate_id]")
+                          ->envname("PGOUTBOX_COLUMN_KEY");
+  f->opt_column_type =
+      cmd->add_option("--column-type", f->column_type, "event type column [event_type]")
+          ->envname("PGOUTBOX_COLUMN_TYPE");
   f->opt_column_aggregate_type =
       cmd->add_option("--column-aggregate-type", f->column_aggregate_type,
                       "aggregate type column [aggregate_type]")
           ->envname("PGOUTBOX_COLUMN_AGGREGATE_TYPE");
-  f->opt_column_payload =
-      cmd->add_option("--column-payload", f->column_payload, "payload column, the Kafka value [payload]")
-          ->envname("PGOUTBOX_COLUMN_PAYLOAD");
+  f->opt_column_payload = cmd->add_option("--column-payload", f->column_payload,
+                                          "payload column, the Kafka value [payload]")
+                              ->envname("PGOUTBOX_COLUMN_PAYLOAD");
   f->opt_column_headers =
       cmd->add_option("--column-headers", f->column_headers,
                       "JSON object column whose string fields become Kafka headers [headers]; "
                       "empty for none")
           ->envname("PGOUTBOX_COLUMN_HEADERS");
   f->opt_column_topic =
-      cmd->add_option("--column-topic", f->column_topic,
-                      "column that overrides the topic per row when not null [topic]; empty for none")
+      cmd->add_option(
+             "--column-topic", f->column_topic,
+             "column that overrides the topic per row when not null [topic]; empty for none")
           ->envname("PGOUTBOX_COLUMN_TOPIC");
   cmd->add_option("--topic", f->topic_template,
                   "topic template; {placeholders} are mapped fields or columns")
@@ -144,8 +146,9 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   if (!f.end_lsn.empty()) {
     c.end_lsn = Lsn::Parse(f.end_lsn);
     if (!c.end_lsn) {
-      return Status::InvalidArgument("--end-lsn " + f.end_lsn +
-                                     " is not a WAL position (expected X/Y in hex, e.g. 0/16B3748)");
+      return Status::InvalidArgument(
+          "--end-lsn " + f.end_lsn +
+          " is not a WAL position (expected X/Y in hex, e.g. 0/16B3748)");
     }
   }
   c.exit_when_caught_up = f.exit_when_caught_up;
@@ -177,19 +180,18 @@ Result<RunConfig> Resolve(const RunFlags& f) {
 std::string RunConfig::Describe() const {
   std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
                   " publication=" + publication + " slot=" + slot +
-                  " create=" + (no_create ? "no" : "yes") +
-                  " columns(id=" + columns.id + " key=" + columns.key +
-                  " event_type=" + columns.event_type + " aggregate_type=" + columns.aggregate_type +
-                  " payload=" + columns.payload + " headers=" + columns.headers +
-                  " topic=" + columns.topic + ") topic_template=" + topic_template +
+                  " create=" + (no_create ? "no" : "yes") + " columns(id=" + columns.id +
+                  " key=" + columns.key + " event_type=" + columns.event_type +
+                  " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +
+                  " headers=" + columns.headers + " topic=" + columns.topic +
+                  ") topic_template=" + topic_template +
                   " feedback_interval=" + std::to_string(feedback_interval.count()) + "ms";
   for (const auto& [k, v] : kafka_config) {
     s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);
   }
   s += " http_addr=" + (http_addr.empty() ? std::string("off") : http_addr) +
        " stall_timeout=" + std::to_string(stall_timeout.count()) + "ms" +
-       " heartbeat_interval=" + std::to_string(heartbeat_interval.count()) + "ms" +
-       " retention=" +
+       " heartbeat_interval=" + std::to_string(heartbeat_interval.count()) + "ms" + " retention=" +
        (cleanup.cleanup.enabled() ? std::to_string(cleanup.cleanup.retention.count()) + "ms"
                                   : std::string("off"));
   if (end_lsn) s += " end_lsn=" + end_lsn->ToString();

@@ -30,7 +30,9 @@ class Status {
 
   Status() = default;  // OK
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return Status(Code::kInvalidArgument, std::move(m)); }
+  static Status InvalidArgument(std::string m) {
+    return Status(Code::kInvalidArgument, std::move(m));
+  }
   static Status NotFound(std::string m) { return Status(Code::kNotFound, std::move(m)); }
   static Status FailedPrecondition(std::string m) {
     return Status(Code::kFailedPrecondition, std::move(m));
@@ -62,7 +64,7 @@ const char* CodeName(Status::Code code);
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok());
   }
@@ -89,10 +91,10 @@ class Result {
 #define PGOUTBOX_CONCAT(a, b) PGOUTBOX_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    ::pgoutbox::Status _st = (expr);                \
-    if (!_st.ok()) return _st;                      \
+#define RETURN_IF_ERROR(expr)        \
+  do {                               \
+    ::pgoutbox::Status _st = (expr); \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX())`: declares x from a Result or returns its Status.

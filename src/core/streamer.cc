@@ -201,8 +201,8 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   ++stats_.transactions;
   if (observers_.metrics != nullptr) {
     observers_.metrics->TransactionCommitted();
-    observers_.metrics->SetLastCommitTimestamp(static_cast<double>(commit.commit_time.UnixMicros()) /
-                                               1e6);
+    observers_.metrics->SetLastCommitTimestamp(
+        static_cast<double>(commit.commit_time.UnixMicros()) / 1e6);
   }
   if (options_.end_lsn && commit.end_lsn >= *options_.end_lsn) reached_end_ = true;
   return Status::Ok();
@@ -246,8 +246,8 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
       return Status::Aborted("stop requested");
     }
     RETURN_IF_ERROR(SendFeedback(false));
-    auto timeout = TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval,
-                                     kMaxSleep);
+    auto timeout =
+        TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
     RETURN_IF_ERROR(WaitForInput(timeout, /*include_stream=*/false));
     publisher_->Poll(0);
   }
@@ -272,8 +272,8 @@ void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status
   tracker_->Fail(opaque);
   if (observers_.metrics != nullptr) observers_.metrics->PublishError("delivery_failed");
   if (delivery_failure_.ok()) {
-    delivery_failure_ = Status::Aborted("event " + std::string(event_id) + " was not delivered: " +
-                                        reason.message() +
+    delivery_failure_ = Status::Aborted("event " + std::string(event_id) +
+                                        " was not delivered: " + reason.message() +
                                         "; nothing past it is confirmed, a restart sends it again");
   }
 }

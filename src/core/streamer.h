@@ -76,8 +76,8 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
 
 class Streamer : public kafka::DeliveryHandler {
  public:
-  Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
-           outbox::EventMapper* mapper, AckTracker* tracker, const std::atomic<int>* stop_requests,
+  Streamer(const StreamerOptions& options, kafka::Publisher* publisher, outbox::EventMapper* mapper,
+           AckTracker* tracker, const std::atomic<int>* stop_requests,
            StreamerObservers observers = {});
 
   // Streams from `stream` until end_lsn is confirmed or a stop is requested
@@ -130,8 +130,8 @@ class Streamer : public kafka::DeliveryHandler {
   outbox::Event event_;        // reused mapping target
   AckTracker::TxnId txn_ = 0;
   PgTimestamp commit_time_;
-  Lsn received_;             // highest position received
-  Lsn last_sent_flush_;      // last flush position reported
+  Lsn received_;         // highest position received
+  Lsn last_sent_flush_;  // last flush position reported
   Clock::time_point last_feedback_{};
   bool reply_requested_ = false;
   bool reached_end_ = false;

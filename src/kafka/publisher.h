@@ -75,8 +75,7 @@ class Publisher {
   // Enqueues one event. kQueueFull: the local queue is full; Poll() and try
   // again (backpressure, not failure). A non-OK result is a permanent error
   // for this event (e.g. an invalid topic).
-  Result<ProduceOutcome> Produce(const outbox::Event& event, int64_t timestamp_ms,
-                                 uint64_t opaque);
+  Result<ProduceOutcome> Produce(const outbox::Event& event, int64_t timestamp_ms, uint64_t opaque);
 
   // Serves delivery reports and errors; waits up to `timeout_ms` for one.
   void Poll(int timeout_ms);

@@ -27,7 +27,9 @@ ServerMonitor::ServerMonitor(ServerMonitorOptions options, const core::StreamPro
 
 ServerMonitor::~ServerMonitor() { Stop(); }
 
-void ServerMonitor::Start() { thread_ = std::thread([this] { Loop(); }); }
+void ServerMonitor::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void ServerMonitor::Stop() {
   {
@@ -68,8 +70,8 @@ void ServerMonitor::Loop() {
     if (conn != nullptr) {
       if (options_.heartbeat_interval.count() > 0 &&
           now - last_heartbeat >= options_.heartbeat_interval) {
-        auto r = conn->Query(
-            "SELECT pg_logical_emit_message(false, 'pgoutbox.heartbeat', now()::text)");
+        auto r =
+            conn->Query("SELECT pg_logical_emit_message(false, 'pgoutbox.heartbeat', now()::text)");
         if (r.ok()) {
           last_heartbeat = now;
           heartbeats_.fetch_add(1);
@@ -93,8 +95,8 @@ void ServerMonitor::Loop() {
               double rate = received > received_at_last_log
                                 ? static_cast<double>(received - received_at_last_log) / secs
                                 : 0;
-              std::string eta = rate > 0 ? std::to_string(static_cast<int64_t>(behind / rate)) + " s"
-                                         : "unknown";
+              std::string eta =
+                  rate > 0 ? std::to_string(static_cast<int64_t>(behind / rate)) + " s" : "unknown";
               spdlog::info("catching up: {} of WAL behind the server, reading {}/s, about {} to go",
                            HumanBytes(static_cast<double>(behind)), HumanBytes(rate), eta);
             }

@@ -19,14 +19,15 @@ struct EventHeader {
 };
 
 struct Event {
-  std::string_view id;              // the row's id column, as text
-  std::string_view key;             // the aggregate id: the Kafka message key
+  std::string_view id;   // the row's id column, as text
+  std::string_view key;  // the aggregate id: the Kafka message key
   std::string_view event_type;
   std::string_view aggregate_type;
-  std::string_view topic;           // rendered topic or the row's topic column
-  std::string_view payload;         // exact bytes (bytea already decoded from \x hex)
-  bool payload_is_null = false;     // only possible if the column allows NULL
-  std::vector<EventHeader> headers; // id, event_type, aggregate_type, then the headers column's fields
+  std::string_view topic;        // rendered topic or the row's topic column
+  std::string_view payload;      // exact bytes (bytea already decoded from \x hex)
+  bool payload_is_null = false;  // only possible if the column allows NULL
+  std::vector<EventHeader>
+      headers;  // id, event_type, aggregate_type, then the headers column's fields
 };
 
 }  // namespace pgoutbox::outbox

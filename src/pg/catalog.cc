@@ -86,8 +86,8 @@ Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const T
                                                {rel.Get(0, 0)}));
   std::vector<outbox::ColumnInfo> out;
   for (size_t i = 0; i < cols.size(); ++i) {
-    out.push_back(outbox::ColumnInfo{cols.Get(i, 0),
-                                     static_cast<uint32_t>(std::stoul(cols.Get(i, 1)))});
+    out.push_back(
+        outbox::ColumnInfo{cols.Get(i, 0), static_cast<uint32_t>(std::stoul(cols.Get(i, 1)))});
   }
   return out;
 }
@@ -95,9 +95,9 @@ Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const T
 Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
                                            const TableName& table) {
   PublicationInfo info;
-  ASSIGN_OR_RETURN(Rows pub,
-                   conn.QueryParams("SELECT pubinsert FROM pg_publication WHERE pubname = $1",
-                                    {publication}));
+  ASSIGN_OR_RETURN(
+      Rows pub,
+      conn.QueryParams("SELECT pubinsert FROM pg_publication WHERE pubname = $1", {publication}));
   if (pub.empty()) return info;
   info.exists = true;
   info.publishes_insert = pub.Get(0, 0) == "t";
@@ -126,11 +126,11 @@ Status CreatePublication(PgConnection& conn, const std::string& publication,
 
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   SlotInfo info;
-  ASSIGN_OR_RETURN(Rows rows, conn.QueryParams(
-                                  "SELECT plugin, database, slot_type, active, active_pid, "
-                                  "confirmed_flush_lsn, wal_status FROM pg_replication_slots "
-                                  "WHERE slot_name = $1",
-                                  {slot}));
+  ASSIGN_OR_RETURN(Rows rows,
+                   conn.QueryParams("SELECT plugin, database, slot_type, active, active_pid, "
+                                    "confirmed_flush_lsn, wal_status FROM pg_replication_slots "
+                                    "WHERE slot_name = $1",
+                                    {slot}));
   if (rows.empty()) return info;
   info.exists = true;
   info.plugin = rows.Get(0, 0);

@@ -31,7 +31,7 @@ struct TupleData {
   std::vector<ColumnValue> columns;
 };
 
-struct Begin {  // 'B'
+struct Begin {    // 'B'
   Lsn final_lsn;  // LSN of the commit record
   PgTimestamp commit_time;
   TransactionId xid;
@@ -88,13 +88,13 @@ struct Delete {  // 'D'
   TupleData old_tuple;
 };
 
-struct Truncate {  // 'T'
+struct Truncate {       // 'T'
   uint8_t options = 0;  // 1 = CASCADE, 2 = RESTART IDENTITY
   std::vector<RelationId> relations;
 };
 
 struct LogicalMessage {  // 'M'
-  uint8_t flags = 0;  // 1 = transactional
+  uint8_t flags = 0;     // 1 = transactional
   Lsn lsn;
   std::string_view prefix;
   std::string_view content;

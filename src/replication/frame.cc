@@ -30,8 +30,8 @@ Result<Frame> ParseFrame(std::span<const uint8_t> bytes) {
   switch (p[0]) {
     case 'w': {
       if (bytes.size() < kXLogDataHeader) {
-        return Status::Corruption("replication: XLogData frame of " +
-                                  std::to_string(bytes.size()) + " bytes is shorter than its header");
+        return Status::Corruption("replication: XLogData frame of " + std::to_string(bytes.size()) +
+                                  " bytes is shorter than its header");
       }
       XLogData d;
       d.start = Lsn(ReadU64(p + 1));

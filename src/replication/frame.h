@@ -16,8 +16,8 @@
 namespace pgoutbox::replication {
 
 struct XLogData {  // 'w'
-  Lsn start;              // WAL position of the data
-  Lsn wal_end;            // server's WAL end when sent
+  Lsn start;       // WAL position of the data
+  Lsn wal_end;     // server's WAL end when sent
   PgTimestamp send_time;
   std::span<const uint8_t> payload;  // one pgoutput message; points into the frame
 };

@@ -8,9 +8,9 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
                                   conninfo, pg::PgConnection::Kind::kReplication, "pgoutbox"));
   std::string pubs = conn->QuoteLiteral(conn->QuoteIdentifier(options.publication));
-  std::string sql = "START_REPLICATION SLOT " + conn->QuoteIdentifier(options.slot) +
-                    " LOGICAL " + options.start.ToString() +
-                    " (proto_version '1', publication_names " + pubs + ", messages 'true')";
+  std::string sql = "START_REPLICATION SLOT " + conn->QuoteIdentifier(options.slot) + " LOGICAL " +
+                    options.start.ToString() + " (proto_version '1', publication_names " + pubs +
+                    ", messages 'true')";
   pg::ResultPtr res(PQexec(conn->get(), sql.c_str()));
   if (!res || PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
     std::string msg = res ? pg::TrimMessage(PQresultErrorMessage(res.get())) : conn->LastError();

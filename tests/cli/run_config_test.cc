@@ -59,7 +59,8 @@ TEST(RunConfigTest, Defaults) {
 }
 
 TEST(RunConfigTest, DebeziumPresetWithOverride) {
-  auto c = Parse({"--db", "x", "--brokers", "y", "--preset", "debezium", "--column-payload", "body"});
+  auto c =
+      Parse({"--db", "x", "--brokers", "y", "--preset", "debezium", "--column-payload", "body"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->columns.id, "id");
   EXPECT_EQ(c->columns.key, "aggregateid");

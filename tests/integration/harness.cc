@@ -36,21 +36,11 @@ void Harness::CreateOutboxTable(const std::string& table) {
 }
 
 std::vector<std::string> Harness::Args(const std::vector<std::string>& extra) const {
-  std::vector<std::string> argv = {PgoutboxBinary(),
-                                   "run",
-                                   "--db",
-                                   pg->ConnInfo(db),
-                                   "--brokers",
-                                   kafka->bootstraps(),
-                                   "--slot",
-                                   slot,
-                                   "--publication",
-                                   publication,
-                                   "--feedback-interval",
-                                   "200ms",
+  std::vector<std::string> argv = {PgoutboxBinary(), "run", "--db", pg->ConnInfo(db), "--brokers",
+                                   kafka->bootstraps(), "--slot", slot, "--publication",
+                                   publication, "--feedback-interval", "200ms",
                                    // Tests run in parallel: never the fixed default port.
-                                   "--http-addr",
-                                   "127.0.0.1:0"};
+                                   "--http-addr", "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -133,8 +133,8 @@ TEST(PublisherTest, FullQueueIsBackpressureNotFailure) {
   auto mock = MockCluster::Start(1);
   ASSERT_TRUE(mock.ok());
   RecordingHandler handler;
-  auto p = Publisher::Create(
-      {(*mock)->bootstraps(), {{"queue.buffering.max.messages", "5"}}}, &handler);
+  auto p =
+      Publisher::Create({(*mock)->bootstraps(), {{"queue.buffering.max.messages", "5"}}}, &handler);
   ASSERT_TRUE(p.ok());
   rd_kafka_mock_broker_set_down((*mock)->cluster(), 1);
   int queued = 0;
