@@ -61,8 +61,8 @@ psql_q() { psql "$db" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_q -f sql/outbox.sql
 
 step "Starting pgoutbox with an embedded 3-broker Kafka (mock:3)"
-echo "build/pgoutbox run --db '$db' --brokers mock:3"
-build/pgoutbox run --db "$db" --brokers mock:3 >"$work/pgoutbox.log" 2>&1 &
+echo "build/pgoutbox run --db '$db' --brokers mock:3 --http-addr 127.0.0.1:0"
+build/pgoutbox run --db "$db" --brokers mock:3 --http-addr 127.0.0.1:0 >"$work/pgoutbox.log" 2>&1 &
 pgoutbox_pid=$!
 brokers=""
 for _ in $(seq 1 100); do

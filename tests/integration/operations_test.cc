@@ -35,6 +35,7 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
+constexpr char kPublished[] = "pgoutbox_events_published_total{topic=\"outbox.event.order\"}";
 
 struct PgConnDeleter {
   void operator()(PGconn* conn) const { PQfinish(conn); }
@@ -187,7 +188,8 @@ int ExpectAllArrivedAtLeastOnce(const std::map<std::string, Row>& rows,
   for (const auto& [id, row] : rows) {
     const int n = seen.count(id) ? seen.at(id) : 0;
     if (n == 0) {
-      if (++missing <= 10) ADD_FAILURE() << "lost: id " << id << " tx " << row.tx << " row " << row.row;
+      if (++missing <= 10)
+        ADD_FAILURE() << "lost: id " << id << " tx " << row.tx << " row " << row.row;
     } else if (n > 1) {
       ++duplicated;
     }
@@ -252,8 +254,7 @@ int HttpPort(ChildProcess& child, milliseconds timeout = seconds(20)) {
       if (end > pos && end < out.size()) return std::stoi(out.substr(pos, end - pos));
     }
     if (Clock::now() >= deadline) {
-      ADD_FAILURE() << "no \"" << marker << "<port>\" line within " << timeout.count()
-                    << " ms:\n"
+      ADD_FAILURE() << "no \"" << marker << "<port>\" line within " << timeout.count() << " ms:\n"
                     << out;
       return 0;
     }
@@ -337,14 +338,10 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
 
   {
     const std::string m = Metrics(port);
-    EXPECT_EQ(MetricValue(m, std::string("pgoutbox_events_published_total{topic=\"") + kTopic +
-                                 "\"}"),
-              kBatch)
-        << m;
+    EXPECT_EQ(MetricValue(m, kPublished), kBatch) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_transactions_total"), kTxns) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_delivery_latency_seconds_count"), kBatch) << m;
-    EXPECT_EQ(MetricValue(m, "pgoutbox_delivery_latency_seconds_bucket{le=\"+Inf\"}"), kBatch)
-        << m;
+    EXPECT_EQ(MetricValue(m, "pgoutbox_delivery_latency_seconds_bucket{le=\"+Inf\"}"), kBatch) << m;
     EXPECT_GT(MetricValue(m, "pgoutbox_delivery_latency_seconds_sum").value_or(0), 0) << m;
     // Some finite bucket counted events: the latencies are real durations.
     bool finite_bucket = false;
@@ -367,9 +364,8 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
     const auto lag = MetricValue(m, "pgoutbox_replication_lag_bytes");
     ASSERT_TRUE(lag.has_value()) << m;
     EXPECT_GE(*lag, 0) << m;
-    const double now_s = std::chrono::duration<double>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+    const double now_s =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const double commit_ts = MetricValue(m, "pgoutbox_last_commit_timestamp_seconds").value_or(0);
     EXPECT_NEAR(commit_ts, now_s, 60) << m;
   }
@@ -413,10 +409,7 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
     const std::string m = Metrics(port);
     EXPECT_GT(MetricValue(m, "pgoutbox_inflight_events").value_or(0), 0) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_up"), 1) << "the stream itself is still connected\n" << m;
-    EXPECT_EQ(MetricValue(m, std::string("pgoutbox_events_published_total{topic=\"") + kTopic +
-                                 "\"}"),
-              kBatch)
-        << m;
+    EXPECT_EQ(MetricValue(m, kPublished), kBatch) << m;
     EXPECT_GT(MetricValue(m, "pgoutbox_replication_lag_bytes").value_or(0), 0) << m;
   }
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200) << "liveness does not follow the brokers";
@@ -435,10 +428,7 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
   std::this_thread::sleep_for(milliseconds(500));
   {
     const std::string m = Metrics(port);
-    EXPECT_EQ(MetricValue(m, std::string("pgoutbox_events_published_total{topic=\"") + kTopic +
-                                 "\"}"),
-              2 * kBatch)
-        << m;
+    EXPECT_EQ(MetricValue(m, kPublished), 2 * kBatch) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_transactions_total"), 2 * kTxns) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_delivery_latency_seconds_count"), 2 * kBatch) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_inflight_events"), 0) << m;
@@ -491,8 +481,8 @@ TEST(Operations, PostgresRestartMidStreamLosesNothing) {
       conn.reset();
       while (conn == nullptr) {
         if (Clock::now() - broke > give_up_after) {
-          insert_error = "transaction " + std::to_string(tx) + ": " + error +
-                         "; no connection within 40 s";
+          insert_error =
+              "transaction " + std::to_string(tx) + ": " + error + "; no connection within 40 s";
           return;
         }
         std::this_thread::sleep_for(milliseconds(200));
@@ -500,9 +490,9 @@ TEST(Operations, PostgresRestartMidStreamLosesNothing) {
       }
       ++reconnects;
       PGresult* res = PQexec(
-          conn.get(), ("SELECT count(*) FROM public.outbox WHERE (payload->>'tx')::int = " +
-                       std::to_string(tx))
-                          .c_str());
+          conn.get(),
+          ("SELECT count(*) FROM public.outbox WHERE (payload->>'tx')::int = " + std::to_string(tx))
+              .c_str());
       const bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
       const int present = ok ? std::stoi(PQgetvalue(res, 0, 0)) : -1;
       PQclear(res);
@@ -510,8 +500,8 @@ TEST(Operations, PostgresRestartMidStreamLosesNothing) {
       if (present == kRows) {
         inserted = ++tx;  // committed before the restart
       } else if (present != 0) {
-        insert_error = "transaction " + std::to_string(tx) + " half committed: " +
-                       std::to_string(present) + " rows";
+        insert_error = "transaction " + std::to_string(tx) +
+                       " half committed: " + std::to_string(present) + " rows";
         return;
       }
     }
@@ -522,18 +512,17 @@ TEST(Operations, PostgresRestartMidStreamLosesNothing) {
   const size_t consumed_at_restart = consumer.Count();
   const int inserted_at_restart = inserted.load();
   const std::string confirmed_at_restart = h.ConfirmedLsn();
-  const std::string restart_lsn_at_restart =
-      h.QueryValue("SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '" + h.slot +
-                   "'");
+  const std::string restart_lsn_at_restart = h.QueryValue(
+      "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '" + h.slot + "'");
   bool restarted = false;
   int inserted_after_restart = kTxns;
   if (reached) {
     const auto t0 = Clock::now();
     restarted = h.pg->Restart();
     inserted_after_restart = inserted.load();
-    std::cerr << "PostgreSQL restarted in " << MillisSince(t0) << " ms after " << consumed_at_restart
-              << " events consumed, " << inserted_at_restart << " of " << kTxns
-              << " transactions committed; slot confirmed " << confirmed_at_restart
+    std::cerr << "PostgreSQL restarted in " << MillisSince(t0) << " ms after "
+              << consumed_at_restart << " events consumed, " << inserted_at_restart << " of "
+              << kTxns << " transactions committed; slot confirmed " << confirmed_at_restart
               << ", restart_lsn " << restart_lsn_at_restart << "\n";
   }
   inserter.join();
