@@ -9,6 +9,8 @@
 #include <ctime>
 #include <memory>
 
+#include "common/json_escape.h"
+
 namespace pgoutbox::cli {
 
 namespace {
@@ -39,39 +41,6 @@ class JsonFormatter : public spdlog::formatter {
 };
 
 }  // namespace
-
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 Status SetUpLogging(const std::string& level, const std::string& format) {
   auto lvl = spdlog::level::from_str(level);

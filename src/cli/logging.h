@@ -15,7 +15,4 @@ enum class LogFormat { kText, kJson };
 // InvalidArgument for an unknown level or format.
 Status SetUpLogging(const std::string& level, const std::string& format);
 
-// Escapes `text` for inclusion in a JSON string (without the quotes).
-std::string JsonEscape(std::string_view text);
-
 }  // namespace pgoutbox::cli

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_escape.h"
 #include "ops/byte_size.h"
 
 namespace pgoutbox::ops {
@@ -85,37 +86,7 @@ std::string SizeText(std::optional<uint64_t> bytes) {
   return FormatByteSize(*bytes) + " (" + std::to_string(*bytes) + " bytes)";
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(std::string_view s) { return "\"" + JsonEscape(s) + "\""; }
 
 // Builds one JSON object, fields in insertion order.
 class JsonObject {
