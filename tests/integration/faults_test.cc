@@ -6,13 +6,11 @@
 // passes an event the broker has not acknowledged, so nothing is lost, and
 // duplicates appear only for transactions after the last confirmed position.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -21,6 +19,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "integration/workload.h"
 
 namespace pgoutbox::testing {
 namespace {
@@ -30,132 +29,6 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
-
-struct PgConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
-
-long long MillisSince(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-}
-
-// A connection of the test's own, so that a transaction's commit and the WAL
-// position read right after it come from the same session.
-PgConnPtr Connect(const Harness& h) {
-  PgConnPtr conn(PQconnectdb(h.pg->ConnInfo(h.db).c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    ADD_FAILURE() << "connect: " << PQerrorMessage(conn.get());
-    return nullptr;
-  }
-  return conn;
-}
-
-// Commits one transaction of `rows` outbox rows for transaction index `tx`
-// and returns pg_current_wal_lsn() read right after the COMMIT on the same
-// connection ("" and a gtest failure on error). Payload carries tx and row;
-// the aggregate id spreads the rows over `aggregates` keys.
-std::string InsertTransaction(PGconn* conn, int tx, int rows, int aggregates = 37) {
-  const std::string sql =
-      "BEGIN; INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
-      "SELECT 'order', 'agg-' || ((" +
-      std::to_string(tx) + " * " + std::to_string(rows) + " + r) % " + std::to_string(aggregates) +
-      "), 'OrderPlaced', jsonb_build_object('tx', " + std::to_string(tx) +
-      ", 'row', r, 'pad', repeat('p', 48)) FROM generate_series(0, " + std::to_string(rows - 1) +
-      ") AS r; COMMIT; SELECT pg_current_wal_lsn()";
-  PGresult* res = PQexec(conn, sql.c_str());
-  std::string lsn;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    ADD_FAILURE() << "insert transaction " << tx << ": " << PQresultErrorMessage(res);
-  } else {
-    lsn = PQgetvalue(res, 0, 0);
-  }
-  PQclear(res);
-  return lsn;
-}
-
-// Waits until the slot exists and pg_replication_slots.active is `active`.
-bool WaitForSlotActive(const Harness& h, bool active, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  const std::string want = active ? "t" : "f";
-  for (;;) {
-    if (h.QueryValue("SELECT active FROM pg_replication_slots WHERE slot_name = '" + h.slot +
-                     "'") == want) {
-      return true;
-    }
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
-
-// Waits until at least `count` records arrived, then until no new record
-// arrived for `quiet` (so late duplicates are counted too).
-bool WaitForQuiet(TopicConsumer& consumer, size_t count, milliseconds timeout,
-                  milliseconds quiet = milliseconds(1000)) {
-  if (!consumer.WaitForCount(count, timeout)) return false;
-  size_t last = consumer.Count();
-  auto stable_since = Clock::now();
-  while (Clock::now() - stable_since < quiet) {
-    std::this_thread::sleep_for(milliseconds(100));
-    size_t now = consumer.Count();
-    if (now != last) {
-      last = now;
-      stable_since = Clock::now();
-    }
-  }
-  return true;
-}
-
-// The rows of the outbox, the ground truth of what must arrive.
-struct Row {
-  int tx = -1;
-  int row = -1;
-  std::string aggregate_id;
-};
-
-std::map<std::string, Row> OutboxRows(const Harness& h) {
-  std::map<std::string, Row> out;
-  for (const auto& r : h.Query("SELECT id::text, (payload->>'tx')::int, (payload->>'row')::int, "
-                               "aggregate_id FROM public.outbox")) {
-    out[r[0]] = Row{std::stoi(r[1]), std::stoi(r[2]), r[3]};
-  }
-  return out;
-}
-
-// How many times each id arrived; also checks each record's key against the
-// row's aggregate id.
-std::map<std::string, int> CountIds(const std::vector<ConsumedRecord>& records,
-                                    const std::map<std::string, Row>& rows) {
-  std::map<std::string, int> seen;
-  for (const auto& rec : records) {
-    auto id = rec.Header("id");
-    if (!id) {
-      ADD_FAILURE() << "record without an id header at " << rec.topic << "/" << rec.partition << "@"
-                    << rec.offset;
-      continue;
-    }
-    ++seen[*id];
-    auto it = rows.find(*id);
-    if (it == rows.end()) {
-      ADD_FAILURE() << "record with unknown id " << *id;
-    } else if (rec.key != it->second.aggregate_id) {
-      ADD_FAILURE() << "record " << *id << " has key " << rec.key.value_or("(null)")
-                    << ", expected " << it->second.aggregate_id;
-    }
-  }
-  return seen;
-}
-
-// Start pgoutbox in the background and wait until it streams.
-std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::string>& argv) {
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return nullptr;
-  if (!WaitForSlotActive(h, true, seconds(20))) {
-    ADD_FAILURE() << "pgoutbox did not start streaming within 20 s:\n" << child->Output();
-    return nullptr;
-  }
-  return child;
-}
 
 // Harness::Args with a different --feedback-interval (CLI11 refuses a
 // repeated flag, so the value is replaced rather than appended).
@@ -289,48 +162,23 @@ TEST(Faults, SigkillMidStreamLosesNothing) {
   const auto records = consumer.Records();
   const auto seen = CountIds(records, rows);
 
-  int missing = 0, duplicated = 0, bad_duplicates = 0;
+  const int duplicated = ExpectAllArrivedAtLeastOnce(rows, seen);
+  // Duplicates only for transactions after the position confirmed at the kill.
+  int bad_duplicates = 0;
   for (const auto& [id, row] : rows) {
     const int n = seen.count(id) ? seen.at(id) : 0;
     const bool confirmed_before_kill = CompareLsn(commit_lsn[row.tx], c) <= 0;
-    if (n == 0) {
-      if (++missing <= 10)
-        ADD_FAILURE() << "lost: id " << id << " tx " << row.tx << " row " << row.row;
-    } else if (n > 1) {
-      ++duplicated;
-      if (confirmed_before_kill && ++bad_duplicates <= 10) {
-        ADD_FAILURE() << "id " << id << " of tx " << row.tx << " (L_i " << commit_lsn[row.tx]
-                      << " <= confirmed " << c << ") arrived " << n << " times";
-      }
+    if (n > 1 && confirmed_before_kill && ++bad_duplicates <= 10) {
+      ADD_FAILURE() << "id " << id << " of tx " << row.tx << " (L_i " << commit_lsn[row.tx]
+                    << " <= confirmed " << c << ") arrived " << n << " times";
     }
   }
-  EXPECT_EQ(missing, 0);
   EXPECT_EQ(bad_duplicates, 0);
   std::cerr << records.size() << " records for " << kTotal << " events, " << duplicated
             << " ids duplicated (all after the confirmed position: " << (bad_duplicates == 0)
             << ")\n";
 
-  // Per aggregate, first arrivals follow insert order. A key lives in one
-  // partition, and Records() keeps each partition's order.
-  std::map<std::string, std::pair<int, int>> last_first_arrival;
-  std::set<std::string> arrived;
-  int out_of_order = 0;
-  for (const auto& rec : records) {
-    auto id = rec.Header("id");
-    if (!id || !arrived.insert(*id).second) continue;
-    const Row& row = rows.at(*id);
-    const std::pair<int, int> pos{row.tx, row.row};
-    auto [it, fresh] = last_first_arrival.emplace(row.aggregate_id, pos);
-    if (!fresh) {
-      if (pos <= it->second && ++out_of_order <= 10) {
-        ADD_FAILURE() << "aggregate " << row.aggregate_id << ": tx " << pos.first << " row "
-                      << pos.second << " first arrived after tx " << it->second.first << " row "
-                      << it->second.second;
-      }
-      it->second = pos;
-    }
-  }
-  EXPECT_EQ(out_of_order, 0);
+  ExpectFirstArrivalsInOrder(records, rows);
 }
 
 TEST(Faults, IdleOutboxFollowsOtherWrites) {

@@ -15,10 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -26,6 +24,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "integration/workload.h"
 
 namespace pgoutbox::testing {
 namespace {
@@ -36,75 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
 constexpr char kPublished[] = "pgoutbox_events_published_total{topic=\"outbox.event.order\"}";
-
-struct PgConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
-
-long long MillisSince(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-}
-
-// A connection of the test's own; nullptr (and, if `report`, a gtest failure)
-// when the server does not accept it.
-PgConnPtr Connect(const Harness& h, bool report = true) {
-  PgConnPtr conn(PQconnectdb(h.pg->ConnInfo(h.db).c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    if (report) ADD_FAILURE() << "connect: " << PQerrorMessage(conn.get());
-    return nullptr;
-  }
-  return conn;
-}
-
-std::string InsertTransactionSql(int tx, int rows, int aggregates) {
-  return "BEGIN; INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
-         "SELECT 'order', 'agg-' || ((" +
-         std::to_string(tx) + " * " + std::to_string(rows) + " + r) % " +
-         std::to_string(aggregates) + "), 'OrderPlaced', jsonb_build_object('tx', " +
-         std::to_string(tx) + ", 'row', r, 'pad', repeat('p', 48)) FROM generate_series(0, " +
-         std::to_string(rows - 1) + ") AS r; COMMIT; SELECT pg_current_wal_lsn()";
-}
-
-// Commits one transaction of `rows` outbox rows for transaction index `tx`
-// and returns pg_current_wal_lsn() read right after the COMMIT on the same
-// connection. On error returns "" and stores the server's message in
-// `error` (no gtest failure: callers decide whether an error is expected).
-std::string TryInsertTransaction(PGconn* conn, int tx, int rows, std::string* error,
-                                 int aggregates = 37) {
-  PGresult* res = PQexec(conn, InsertTransactionSql(tx, rows, aggregates).c_str());
-  std::string lsn;
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    *error = PQresultErrorMessage(res);
-    if (error->empty()) *error = PQerrorMessage(conn);
-  } else {
-    lsn = PQgetvalue(res, 0, 0);
-  }
-  PQclear(res);
-  return lsn;
-}
-
-// The same, with a gtest failure on error.
-std::string InsertTransaction(PGconn* conn, int tx, int rows) {
-  std::string error;
-  std::string lsn = TryInsertTransaction(conn, tx, rows, &error);
-  if (lsn.empty()) ADD_FAILURE() << "insert transaction " << tx << ": " << error;
-  return lsn;
-}
-
-// Waits until the slot exists and pg_replication_slots.active is `active`.
-bool WaitForSlotActive(const Harness& h, bool active, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  const std::string want = active ? "t" : "f";
-  for (;;) {
-    if (h.QueryValue("SELECT active FROM pg_replication_slots WHERE slot_name = '" + h.slot +
-                     "'") == want) {
-      return true;
-    }
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
 
 // The walsender holding the slot, "" if none.
 std::string SlotActivePid(const Harness& h) {
@@ -120,120 +50,6 @@ bool WaitForOutput(ChildProcess& child, const std::string& text, milliseconds ti
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(milliseconds(50));
   }
-}
-
-// Waits until at least `count` records arrived, then until no new record
-// arrived for `quiet` (so late duplicates are counted too).
-bool WaitForQuiet(TopicConsumer& consumer, size_t count, milliseconds timeout,
-                  milliseconds quiet = milliseconds(1000)) {
-  if (!consumer.WaitForCount(count, timeout)) return false;
-  size_t last = consumer.Count();
-  auto stable_since = Clock::now();
-  while (Clock::now() - stable_since < quiet) {
-    std::this_thread::sleep_for(milliseconds(100));
-    size_t now = consumer.Count();
-    if (now != last) {
-      last = now;
-      stable_since = Clock::now();
-    }
-  }
-  return true;
-}
-
-// The rows of the outbox, the ground truth of what must arrive.
-struct Row {
-  int tx = -1;
-  int row = -1;
-  std::string aggregate_id;
-};
-
-std::map<std::string, Row> OutboxRows(const Harness& h) {
-  std::map<std::string, Row> out;
-  for (const auto& r : h.Query("SELECT id::text, (payload->>'tx')::int, (payload->>'row')::int, "
-                               "aggregate_id FROM public.outbox")) {
-    out[r[0]] = Row{std::stoi(r[1]), std::stoi(r[2]), r[3]};
-  }
-  return out;
-}
-
-// How many times each id arrived; also checks each record's key against the
-// row's aggregate id.
-std::map<std::string, int> CountIds(const std::vector<ConsumedRecord>& records,
-                                    const std::map<std::string, Row>& rows) {
-  std::map<std::string, int> seen;
-  for (const auto& rec : records) {
-    auto id = rec.Header("id");
-    if (!id) {
-      ADD_FAILURE() << "record without an id header at " << rec.topic << "/" << rec.partition << "@"
-                    << rec.offset;
-      continue;
-    }
-    ++seen[*id];
-    auto it = rows.find(*id);
-    if (it == rows.end()) {
-      ADD_FAILURE() << "record with unknown id " << *id;
-    } else if (rec.key != it->second.aggregate_id) {
-      ADD_FAILURE() << "record " << *id << " has key " << rec.key.value_or("(null)")
-                    << ", expected " << it->second.aggregate_id;
-    }
-  }
-  return seen;
-}
-
-// Every row arrived at least once; returns how many ids arrived more than
-// once (gtest failures name the first lost ones).
-int ExpectAllArrivedAtLeastOnce(const std::map<std::string, Row>& rows,
-                                const std::map<std::string, int>& seen) {
-  int missing = 0, duplicated = 0;
-  for (const auto& [id, row] : rows) {
-    const int n = seen.count(id) ? seen.at(id) : 0;
-    if (n == 0) {
-      if (++missing <= 10)
-        ADD_FAILURE() << "lost: id " << id << " tx " << row.tx << " row " << row.row;
-    } else if (n > 1) {
-      ++duplicated;
-    }
-  }
-  EXPECT_EQ(missing, 0) << "of " << rows.size() << " events";
-  return duplicated;
-}
-
-// Per aggregate, first arrivals follow insert order. A key lives in one
-// partition, and Records() keeps each partition's order.
-void ExpectFirstArrivalsInOrder(const std::vector<ConsumedRecord>& records,
-                                const std::map<std::string, Row>& rows) {
-  std::map<std::string, std::pair<int, int>> last_first_arrival;
-  std::set<std::string> arrived;
-  int out_of_order = 0;
-  for (const auto& rec : records) {
-    auto id = rec.Header("id");
-    if (!id || !arrived.insert(*id).second) continue;
-    auto row_it = rows.find(*id);
-    if (row_it == rows.end()) continue;  // reported by CountIds
-    const Row& row = row_it->second;
-    const std::pair<int, int> pos{row.tx, row.row};
-    auto [it, fresh] = last_first_arrival.emplace(row.aggregate_id, pos);
-    if (!fresh) {
-      if (pos <= it->second && ++out_of_order <= 10) {
-        ADD_FAILURE() << "aggregate " << row.aggregate_id << ": tx " << pos.first << " row "
-                      << pos.second << " first arrived after tx " << it->second.first << " row "
-                      << it->second.second;
-      }
-      it->second = pos;
-    }
-  }
-  EXPECT_EQ(out_of_order, 0);
-}
-
-// Start pgoutbox in the background and wait until it streams.
-std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::string>& argv) {
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return nullptr;
-  if (!WaitForSlotActive(h, true, seconds(20))) {
-    ADD_FAILURE() << "pgoutbox did not start streaming within 20 s:\n" << child->Output();
-    return nullptr;
-  }
-  return child;
 }
 
 // --- the HTTP endpoint ------------------------------------------------------
