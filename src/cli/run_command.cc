@@ -40,12 +40,6 @@ class DeliveryForwarder : public kafka::DeliveryHandler {
   kafka::DeliveryHandler* target_ = nullptr;
 };
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 // Drops optional mapped columns (headers, topic) that the table does not have,
 // unless the user named them explicitly.
 void DropMissingOptionalColumns(const RunConfig& config,
@@ -179,24 +173,8 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   }
   ASSIGN_OR_RETURN(pg::PublicationInfo pub,
                    pg::InspectPublication(*conn, config.publication, table));
-  if (pub.exists) {
-    if (!pub.includes_table) {
-      return Status::FailedPrecondition("publication " + config.publication +
-                                        " exists but does not include table " + table.ToString() +
-                                        " (ALTER PUBLICATION " + config.publication +
-                                        " ADD TABLE " + table.ToString() + ")");
-    }
-    if (!pub.publishes_insert) {
-      return Status::FailedPrecondition("publication " + config.publication +
-                                        " does not publish inserts (ALTER PUBLICATION " +
-                                        config.publication + " SET (publish = 'insert'))");
-    }
-    if (!pub.other_tables.empty()) {
-      return Status::FailedPrecondition(
-          "publication " + config.publication + " also publishes " + Join(pub.other_tables) +
-          "; pgoutbox needs a publication of " + table.ToString() + " only");
-    }
-  } else if (config.no_create) {
+  RETURN_IF_ERROR(pg::CheckPublication(pub, config.publication, table));
+  if (!pub.exists && config.no_create) {
     return Status::NotFound("publication " + config.publication +
                             " does not exist and --no-create was given (CREATE PUBLICATION " +
                             config.publication + " FOR TABLE " + table.ToString() +
@@ -206,22 +184,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::InspectSlot(*conn, config.slot));
   if (slot.exists) {
     ASSIGN_OR_RETURN(pg::Rows db, conn->Query("SELECT current_database()"));
-    if (slot.slot_type != "logical" || slot.plugin != "pgoutput") {
-      return Status::FailedPrecondition("replication slot " + config.slot + " is a " +
-                                        slot.slot_type + " slot with plugin '" + slot.plugin +
-                                        "'; pgoutbox needs a logical slot with plugin pgoutput");
-    }
-    if (slot.database != db.Get(0, 0)) {
-      return Status::FailedPrecondition("replication slot " + config.slot +
-                                        " belongs to database " + slot.database + ", not " +
-                                        db.Get(0, 0));
-    }
-    if (slot.wal_status == "lost") {
-      return Status::FailedPrecondition(
-          "replication slot " + config.slot +
-          " was invalidated (wal_status = lost): the WAL it needed is gone and events may have "
-          "been lost; drop the slot and recreate it after reconciling");
-    }
+    RETURN_IF_ERROR(pg::CheckSlot(slot, config.slot, db.Get(0, 0)));
   } else if (config.no_create) {
     return Status::NotFound("replication slot " + config.slot +
                             " does not exist and --no-create was given");

@@ -132,24 +132,7 @@ Result<SetupStep> PlanPublication(pg::PgConnection& conn, const SetupNames& name
   const std::string& pub = names.publication;
   const std::string table = names.table.ToString();
   ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, names.table));
-  if (info.exists) {
-    if (!info.includes_table) {
-      return Status::FailedPrecondition("publication " + pub + " exists but does not include " +
-                                        table + " (ALTER PUBLICATION " + pub + " ADD TABLE " +
-                                        table + ", or choose another --publication)");
-    }
-    if (!info.publishes_insert) {
-      return Status::FailedPrecondition("publication " + pub +
-                                        " exists but does not publish inserts (ALTER "
-                                        "PUBLICATION " +
-                                        pub + " SET (publish = 'insert'))");
-    }
-    if (!info.other_tables.empty()) {
-      return Status::FailedPrecondition("publication " + pub + " exists but also publishes " +
-                                        Join(info.other_tables, ", ") + "; pgoutbox needs one of " +
-                                        table + " only (choose another --publication)");
-    }
-  }
+  RETURN_IF_ERROR(pg::CheckPublication(info, pub, names.table));
   SetupItem item;
   item.name = "publication " + pub;
   item.exists = info.exists;
@@ -209,24 +192,7 @@ Result<SetupStep> PlanSlot(pg::PgConnection& conn, const SetupNames& names,
   ASSIGN_OR_RETURN(pg::SlotInfo info, pg::InspectSlot(conn, slot));
   if (info.exists) {
     ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
-    if (info.slot_type != "logical" || info.plugin != "pgoutput") {
-      return Status::FailedPrecondition("replication slot " + slot + " exists but is a " +
-                                        info.slot_type + " slot with plugin '" + info.plugin +
-                                        "'; pgoutbox needs a logical slot with plugin pgoutput "
-                                        "(choose another --slot)");
-    }
-    if (info.database != db.Get(0, 0)) {
-      return Status::FailedPrecondition("replication slot " + slot +
-                                        " exists but belongs to database " + info.database +
-                                        ", not " + db.Get(0, 0) + " (choose another --slot)");
-    }
-    if (info.wal_status == "lost") {
-      return Status::FailedPrecondition(
-          "replication slot " + slot +
-          " exists but was invalidated (wal_status = lost): the WAL it needed is gone and events "
-          "may have been lost; drop it (SELECT pg_drop_replication_slot('" +
-          slot + "')) after reconciling, then run setup again");
-    }
+    RETURN_IF_ERROR(pg::CheckSlot(info, slot, db.Get(0, 0)));
   }
   SetupItem item;
   item.name = "slot " + slot;

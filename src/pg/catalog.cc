@@ -124,6 +124,54 @@ Status CreatePublication(PgConnection& conn, const std::string& publication,
   return Status::Ok();
 }
 
+Status CheckPublication(const PublicationInfo& info, const std::string& publication,
+                        const TableName& table) {
+  if (!info.exists) return Status::Ok();
+  const std::string t = table.ToString();
+  if (!info.includes_table) {
+    return Status::FailedPrecondition("publication " + publication +
+                                      " exists but does not include " + t + " (ALTER PUBLICATION " +
+                                      publication + " ADD TABLE " + t +
+                                      ", or choose another --publication)");
+  }
+  if (!info.publishes_insert) {
+    return Status::FailedPrecondition("publication " + publication +
+                                      " exists but does not publish inserts (ALTER PUBLICATION " +
+                                      publication + " SET (publish = 'insert'))");
+  }
+  if (!info.other_tables.empty()) {
+    std::string others;
+    for (const auto& o : info.other_tables) others += (others.empty() ? "" : ", ") + o;
+    return Status::FailedPrecondition("publication " + publication + " exists but also publishes " +
+                                      others + "; pgoutbox needs one of " + t +
+                                      " only (choose another --publication)");
+  }
+  return Status::Ok();
+}
+
+Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database) {
+  if (!info.exists) return Status::Ok();
+  if (info.slot_type != "logical" || info.plugin != "pgoutput") {
+    return Status::FailedPrecondition("replication slot " + slot + " exists but is a " +
+                                      info.slot_type + " slot with plugin '" + info.plugin +
+                                      "'; pgoutbox needs a logical slot with plugin pgoutput "
+                                      "(choose another --slot)");
+  }
+  if (info.database != database) {
+    return Status::FailedPrecondition("replication slot " + slot +
+                                      " exists but belongs to database " + info.database +
+                                      ", not " + database + " (choose another --slot)");
+  }
+  if (info.wal_status == "lost") {
+    return Status::FailedPrecondition(
+        "replication slot " + slot +
+        " exists but was invalidated (wal_status = lost): the WAL it needed is gone and events "
+        "may have been lost; drop it (SELECT pg_drop_replication_slot('" +
+        slot + "')) after reconciling, then create it again");
+  }
+  return Status::Ok();
+}
+
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   SlotInfo info;
   ASSIGN_OR_RETURN(Rows rows,

@@ -44,6 +44,11 @@ Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string
                                            const TableName& table);
 Status CreatePublication(PgConnection& conn, const std::string& publication,
                          const TableName& table);
+// OK if the publication does not exist or is usable for `table`: includes it,
+// publishes inserts, and nothing else. FailedPrecondition saying how to fix
+// it otherwise.
+Status CheckPublication(const PublicationInfo& info, const std::string& publication,
+                        const TableName& table);
 
 struct SlotInfo {
   bool exists = false;
@@ -56,6 +61,9 @@ struct SlotInfo {
   std::string wal_status;
 };
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
+// OK if the slot does not exist or is a logical pgoutput slot of `database`
+// that was not invalidated. FailedPrecondition saying why otherwise.
+Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database);
 // Creates a pgoutput logical slot; waits for running transactions to end.
 Status CreateSlot(PgConnection& conn, const std::string& slot);
 

@@ -31,3 +31,46 @@ TEST(RedactTest, HidesPasswords) {
 
 }  // namespace
 }  // namespace pgoutbox::pg
+
+namespace pgoutbox::pg {
+namespace {
+
+TEST(CheckPublicationTest, AcceptsMissingOrExactlyTheOutbox) {
+  TableName t{"public", "outbox"};
+  EXPECT_TRUE(CheckPublication(PublicationInfo{}, "p", t).ok());
+  PublicationInfo good{true, true, true, {}};
+  EXPECT_TRUE(CheckPublication(good, "p", t).ok());
+  PublicationInfo without{true, false, true, {}};
+  EXPECT_NE(CheckPublication(without, "p", t).message().find("does not include public.outbox"),
+            std::string::npos);
+  PublicationInfo no_insert{true, true, false, {}};
+  EXPECT_NE(CheckPublication(no_insert, "p", t).message().find("does not publish inserts"),
+            std::string::npos);
+  PublicationInfo more{true, true, true, {"public.orders"}};
+  Status st = CheckPublication(more, "p", t);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("also publishes public.orders"), std::string::npos);
+}
+
+TEST(CheckSlotTest, AcceptsMissingOrAUsablePgoutputSlot) {
+  EXPECT_TRUE(CheckSlot(SlotInfo{}, "s", "shop").ok());
+  SlotInfo good;
+  good.exists = true;
+  good.plugin = "pgoutput";
+  good.slot_type = "logical";
+  good.database = "shop";
+  good.wal_status = "reserved";
+  EXPECT_TRUE(CheckSlot(good, "s", "shop").ok());
+  EXPECT_NE(CheckSlot(good, "s", "other").message().find("belongs to database shop"),
+            std::string::npos);
+  SlotInfo plugin = good;
+  plugin.plugin = "test_decoding";
+  EXPECT_NE(CheckSlot(plugin, "s", "shop").message().find("plugin 'test_decoding'"),
+            std::string::npos);
+  SlotInfo lost = good;
+  lost.wal_status = "lost";
+  EXPECT_NE(CheckSlot(lost, "s", "shop").message().find("wal_status = lost"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgoutbox::pg
