@@ -90,10 +90,7 @@ TEST(Faults, BrokersDownHoldsConfirmedPosition) {
   WaitForQuiet(consumer, 2 * kTxns * kRows, seconds(1));
   const auto rows = OutboxRows(h);
   ASSERT_EQ(rows.size(), static_cast<size_t>(2 * kTxns * kRows));
-  const auto seen = CountIds(consumer.Records(), rows);
-  for (const auto& [id, row] : rows) {
-    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
-  }
+  ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 
   ASSERT_TRUE(child->Running()) << child->Output();
   child->Signal(SIGTERM);
@@ -254,10 +251,7 @@ TEST(Faults, SigtermFlushesAndExitsZero) {
       << "the final status update did not confirm the last commit " << last_commit;
 
   ASSERT_TRUE(WaitForQuiet(consumer, kTxns * kRows, seconds(20))) << consumer.Count();
-  const auto seen = CountIds(consumer.Records(), rows);
-  for (const auto& [id, row] : rows) {
-    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
-  }
+  ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 }
 
 // SIGTERM while events are still waiting for the broker: shutdown waits for
@@ -293,10 +287,7 @@ TEST(Faults, SigtermWaitsForInFlightEvents) {
 
   ASSERT_TRUE(WaitForQuiet(consumer, kTxns * kRows, seconds(20))) << consumer.Count();
   const auto rows = OutboxRows(h);
-  const auto seen = CountIds(consumer.Records(), rows);
-  for (const auto& [id, row] : rows) {
-    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
-  }
+  ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 }
 
 TEST(Faults, RestartResumesWithoutLoss) {

@@ -253,10 +253,7 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
   WaitForQuiet(consumer, 2 * kBatch, seconds(1));
   const auto rows = OutboxRows(h);
   ASSERT_EQ(rows.size(), static_cast<size_t>(2 * kBatch));
-  const auto seen = CountIds(consumer.Records(), rows);
-  for (const auto& [id, row] : rows) {
-    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
-  }
+  ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 
   ASSERT_TRUE(child->Running()) << child->Output();
   child->Signal(SIGTERM);

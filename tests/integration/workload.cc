@@ -130,6 +130,14 @@ int ExpectAllArrivedAtLeastOnce(const std::map<std::string, Row>& rows,
   return duplicated;
 }
 
+void ExpectAllArrivedExactlyOnce(const std::vector<ConsumedRecord>& records,
+                                 const std::map<std::string, Row>& rows) {
+  const auto seen = CountIds(records, rows);
+  for (const auto& [id, row] : rows) {
+    EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
+  }
+}
+
 void ExpectFirstArrivalsInOrder(const std::vector<ConsumedRecord>& records,
                                 const std::map<std::string, Row>& rows) {
   std::map<std::string, std::pair<int, int>> last_first_arrival;

@@ -81,6 +81,11 @@ std::map<std::string, int> CountIds(const std::vector<ConsumedRecord>& records,
 int ExpectAllArrivedAtLeastOnce(const std::map<std::string, Row>& rows,
                                 const std::map<std::string, int>& seen);
 
+// Every row arrived exactly once (a gtest failure names each that did not);
+// also checks each record's key, like CountIds.
+void ExpectAllArrivedExactlyOnce(const std::vector<ConsumedRecord>& records,
+                                 const std::map<std::string, Row>& rows);
+
 // Expects, per aggregate, first arrivals to follow insert order (a key lives
 // in one partition, and Records() keeps each partition's order). Records with
 // an unknown id are skipped: CountIds reports them.
