@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 #include <utility>
@@ -166,7 +167,16 @@ void ExpectFirstArrivalsInOrder(const std::vector<ConsumedRecord>& records,
 std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::string>& argv) {
   auto child = ChildProcess::Start(argv);
   if (child == nullptr) return nullptr;
-  if (!WaitForSlotActive(h, true, seconds(20))) {
+  // The slot is also active while pgoutbox creates it, so first wait until
+  // start-up is past that step, then until the stream holds the slot.
+  const auto deadline = Clock::now() + seconds(20);
+  while (child->Output().find("streaming from slot") == std::string::npos &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  if (!WaitForSlotActive(h, true, std::chrono::duration_cast<milliseconds>(
+                                      std::max(deadline - Clock::now(), Clock::duration{}))) ||
+      child->Output().find("streaming from slot") == std::string::npos) {
     ADD_FAILURE() << "pgoutbox did not start streaming within 20 s:\n" << child->Output();
     return nullptr;
   }
