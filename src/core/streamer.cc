@@ -1,6 +1,7 @@
 #include "core/streamer.h"
 
 #include <poll.h>
+#include <time.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,6 +19,12 @@ namespace {
 constexpr int kMaxBurst = 1024;
 // Longest single sleep, so stop requests are noticed promptly.
 constexpr std::chrono::milliseconds kMaxSleep{200};
+// Transactions that committed longer ago than this are a backlog: read it in
+// bursts (see StreamerOptions::catch_up_nap).
+constexpr int64_t kCatchUpLagMicros = 100'000;
+// Naps in a row that find nothing new end catching up: the server has sent
+// everything it had.
+constexpr int kMaxEmptyNaps = 2;
 
 PgTimestamp NowPg() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -81,6 +88,7 @@ Status Streamer::RunLoop() {
       auto msg = stream_->TryRead();
       if (!msg.ok()) return Shutdown(msg.status());
       if (msg->empty()) break;
+      empty_naps_ = 0;
       if (Status st = HandleCopyMessage(*msg); !st.ok()) {
         return Shutdown(stopping_ ? Status::Ok() : st);
       }
@@ -95,16 +103,32 @@ Status Streamer::RunLoop() {
     auto msg = stream_->TryRead();
     if (!msg.ok()) return Shutdown(msg.status());
     if (!msg->empty()) {
+      empty_naps_ = 0;
       if (Status st = HandleCopyMessage(*msg); !st.ok()) {
         return Shutdown(stopping_ ? Status::Ok() : st);
       }
       continue;
     }
+    if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
     auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
                                     : TimeUntilFeedback(Clock::now(), last_feedback_,
                                                         options_.feedback_interval, kMaxSleep);
+    if (catching_up_) {
+      // A backlog: let the server fill the socket instead of waking up for
+      // every message it sends.
+      Nap(std::min<Clock::duration>(options_.catch_up_nap, timeout));
+      if (Status st = stream_->ReadSocket(); !st.ok()) return Shutdown(st);
+      continue;
+    }
     if (Status st = WaitForInput(timeout, /*include_stream=*/true); !st.ok()) return Shutdown(st);
   }
+}
+
+void Streamer::Nap(Clock::duration duration) {
+  if (duration <= Clock::duration::zero()) return;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  nanosleep(&ts, nullptr);  // a stop signal cuts it short, which is what we want
 }
 
 Status Streamer::WaitForInput(std::chrono::milliseconds timeout, bool include_stream) {
@@ -131,6 +155,8 @@ Status Streamer::HandleCopyMessage(const replication::CopyMessage& message) {
 
 Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
   if (keepalive.reply_requested) reply_requested_ = true;
+  // The server sends keepalives when it waits for new WAL: caught up.
+  catching_up_ = false;
   if (!tracker_->has_open_transaction()) {
     // Every commit before wal_end has been received: once the events in
     // flight are acked, the slot may move there.
@@ -188,7 +214,14 @@ Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
     return Status::Ok();
   }
   txn_ = tracker_->BeginTransaction(begin.commit_time);
+  events_in_txn_ = 0;
   commit_time_ = begin.commit_time;
+  if (options_.catch_up_nap.count() > 0 &&
+      NowPg().micros() - begin.commit_time.micros() > kCatchUpLagMicros) {
+    catching_up_ = true;
+  } else {
+    catching_up_ = false;
+  }
   return Status::Ok();
 }
 
@@ -199,6 +232,10 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   }
   tracker_->CommitTransaction(commit.end_lsn);
   ++stats_.transactions;
+  if (events_in_txn_ > 0 && observers_.metrics != nullptr) {
+    unconfirmed_commits_.push_back({commit.end_lsn, commit.commit_time});
+  }
+  events_in_txn_ = 0;
   if (observers_.metrics != nullptr) {
     observers_.metrics->TransactionCommitted();
     observers_.metrics->SetLastCommitTimestamp(
@@ -231,6 +268,7 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
     if (!outcome.ok()) return outcome.status();
     if (*outcome == kafka::Publisher::ProduceOutcome::kQueued) {
       tracker_->AddEvent();
+      ++events_in_txn_;
       return Status::Ok();
     }
     // The local queue is full: stop reading the stream until the broker
@@ -299,6 +337,13 @@ Status Streamer::SendFeedback(bool force) {
   if (moved) {
     spdlog::debug("confirmed {}", flush.ToString());
     last_sent_flush_ = flush;
+    // Every transaction up to `flush` is confirmed now.
+    const int64_t now_us = update.now.micros();
+    while (!unconfirmed_commits_.empty() && unconfirmed_commits_.front().end <= flush) {
+      observers_.metrics->ObserveConfirmLag(
+          static_cast<double>(now_us - unconfirmed_commits_.front().commit_time.micros()) / 1e6);
+      unconfirmed_commits_.pop_front();
+    }
   }
   PublishProgress(moved);
   reply_requested_ = false;

@@ -89,12 +89,43 @@ void Add(std::map<std::string, uint64_t, std::less<>>* counters, std::string_vie
 const std::vector<double>& Metrics::LatencyBuckets() {
   // From a fast local broker (sub-millisecond) to a broker outage that
   // pauses delivery for a minute.
-  static const std::vector<double> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                               0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+  static const std::vector<double> kBuckets = {
+      0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05,
+      0.1,    0.25,  0.5,    0.75,  1,     1.25,  1.5,   2,      2.5,  5,     10,    30,   60};
   return kBuckets;
 }
 
-Metrics::Metrics() : latency_counts_(LatencyBuckets().size() + 1, 0) {}
+Metrics::Metrics() = default;
+
+Metrics::Histogram::Histogram() : counts(LatencyBuckets().size() + 1, 0) {}
+
+void Metrics::Histogram::Observe(double seconds) {
+  const std::vector<double>& bounds = LatencyBuckets();
+  // `le` is inclusive: a value equal to a bound belongs to that bucket.
+  size_t bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+  ++counts[bucket];
+  sum += seconds;
+  ++count;
+}
+
+void Metrics::Histogram::Append(std::string* out, std::string_view name,
+                                std::string_view help) const {
+  AppendFamily(out, name, "histogram", help);
+  const std::vector<double>& bounds = LatencyBuckets();
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds.size(); ++i) {
+    cumulative += counts[i];
+    std::string le = i < bounds.size() ? FormatDouble(bounds[i]) : "+Inf";
+    out->append(name)
+        .append("_bucket{le=\"")
+        .append(le)
+        .append("\"} ")
+        .append(std::to_string(cumulative))
+        .append("\n");
+  }
+  out->append(name).append("_sum ").append(FormatDouble(sum)).append("\n");
+  out->append(name).append("_count ").append(std::to_string(count)).append("\n");
+}
 
 void Metrics::EventsPublished(std::string_view topic, uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -110,18 +141,28 @@ void Metrics::PublishError(std::string_view reason) {
 
 void Metrics::SetInflightEvents(int64_t n) { inflight_.store(n, std::memory_order_relaxed); }
 
+namespace {
+
+// Commit times come from the server's clock and the other end from ours, so
+// skew can make a fast one look negative: count it as instant. NaN: nothing.
+bool SaneSeconds(double* seconds) {
+  if (std::isnan(*seconds)) return false;
+  if (*seconds < 0) *seconds = 0;
+  return true;
+}
+
+}  // namespace
+
 void Metrics::ObserveDeliveryLatency(double seconds) {
-  if (std::isnan(seconds)) return;
-  // Commit time comes from the server's clock and the ack time from ours, so
-  // skew can make a fast delivery look negative: count it as instant.
-  if (seconds < 0) seconds = 0;
-  const std::vector<double>& bounds = LatencyBuckets();
-  // `le` is inclusive: a value equal to a bound belongs to that bucket.
-  size_t bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+  if (!SaneSeconds(&seconds)) return;
   std::lock_guard<std::mutex> lock(mu_);
-  ++latency_counts_[bucket];
-  latency_sum_ += seconds;
-  ++latency_count_;
+  delivery_latency_.Observe(seconds);
+}
+
+void Metrics::ObserveConfirmLag(double seconds) {
+  if (!SaneSeconds(&seconds)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  confirm_lag_.Observe(seconds);
 }
 
 void Metrics::SetReplicationLagBytes(int64_t bytes) {
@@ -158,17 +199,14 @@ std::string Metrics::Render() const {
   // Copy what the mutex guards, then format without holding it, so a scrape
   // never holds up the streaming thread for longer than the copy.
   std::map<std::string, uint64_t, std::less<>> published, errors, reconnects;
-  std::vector<uint64_t> latency_counts;
-  double latency_sum;
-  uint64_t latency_count;
+  Histogram delivery_latency, confirm_lag;
   {
     std::lock_guard<std::mutex> lock(mu_);
     published = published_by_topic_;
     errors = errors_by_reason_;
     reconnects = reconnects_by_target_;
-    latency_counts = latency_counts_;
-    latency_sum = latency_sum_;
-    latency_count = latency_count_;
+    delivery_latency = delivery_latency_;
+    confirm_lag = confirm_lag_;
   }
 
   std::string out;
@@ -190,23 +228,12 @@ std::string Metrics::Render() const {
                "Events produced to Kafka and not yet acknowledged.");
   AppendSample(&out, "pgoutbox_inflight_events", std::to_string(inflight_.load()));
 
-  constexpr std::string_view kLatency = "pgoutbox_delivery_latency_seconds";
-  AppendFamily(&out, kLatency, "histogram",
-               "Time from the transaction's commit to the broker's acknowledgement, in seconds.");
-  const std::vector<double>& bounds = LatencyBuckets();
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= bounds.size(); ++i) {
-    cumulative += latency_counts[i];
-    std::string le = i < bounds.size() ? FormatDouble(bounds[i]) : "+Inf";
-    out.append(kLatency)
-        .append("_bucket{le=\"")
-        .append(le)
-        .append("\"} ")
-        .append(std::to_string(cumulative))
-        .append("\n");
-  }
-  out.append(kLatency).append("_sum ").append(FormatDouble(latency_sum)).append("\n");
-  out.append(kLatency).append("_count ").append(std::to_string(latency_count)).append("\n");
+  delivery_latency.Append(
+      &out, "pgoutbox_delivery_latency_seconds",
+      "Time from the transaction's commit to the broker's acknowledgement, in seconds.");
+  confirm_lag.Append(&out, "pgoutbox_confirm_lag_seconds",
+                     "Time from a transaction's commit to the moment its position was confirmed "
+                     "to the replication slot, in seconds.");
 
   AppendFamily(&out, "pgoutbox_replication_lag_bytes", "gauge",
                "Server WAL end minus the confirmed position, in bytes.");

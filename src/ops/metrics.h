@@ -6,7 +6,10 @@
 //   pgoutbox_transactions_total                 counter, commits received
 //   pgoutbox_publish_errors_total{reason}       counter, deliveries failed / bad rows
 //   pgoutbox_inflight_events                    gauge, produced and not yet acked
-//   pgoutbox_delivery_latency_seconds           histogram, commit time to broker ack
+//   pgoutbox_delivery_latency_seconds           histogram, commit time to broker ack (per event)
+//   pgoutbox_confirm_lag_seconds                histogram, commit time to the moment its
+//                                               position is confirmed to the server (per
+//                                               transaction with events)
 //   pgoutbox_replication_lag_bytes              gauge, server WAL end - confirmed
 //   pgoutbox_confirmed_lsn_bytes                gauge, confirmed position as a number
 //   pgoutbox_last_commit_timestamp_seconds      gauge, commit time of the last transaction
@@ -38,6 +41,7 @@ class Metrics {
   void PublishError(std::string_view reason);
   void SetInflightEvents(int64_t n);
   void ObserveDeliveryLatency(double seconds);
+  void ObserveConfirmLag(double seconds);
   void SetReplicationLagBytes(int64_t bytes);
   void SetConfirmedLsn(uint64_t lsn);
   void SetLastCommitTimestamp(double unix_seconds);
@@ -54,16 +58,27 @@ class Metrics {
   uint64_t cleanup_deleted_total() const { return cleanup_deleted_.load(); }
 
   // Histogram bucket upper bounds in seconds (le), ascending; +Inf implied.
+  // Fine in the low milliseconds, where a healthy pipeline lives, so that
+  // quantiles computed from the buckets are accurate there.
   static const std::vector<double>& LatencyBuckets();
 
  private:
-  mutable std::mutex mu_;  // guards the labelled maps and the histogram
+  // Counts per bucket (not cumulative; the last is +Inf), sum and count.
+  struct Histogram {
+    Histogram();
+    void Observe(double seconds);
+    void Append(std::string* out, std::string_view name, std::string_view help) const;
+    std::vector<uint64_t> counts;
+    double sum = 0;
+    uint64_t count = 0;
+  };
+
+  mutable std::mutex mu_;  // guards the labelled maps and the histograms
   std::map<std::string, uint64_t, std::less<>> published_by_topic_;
   std::map<std::string, uint64_t, std::less<>> errors_by_reason_;
   std::map<std::string, uint64_t, std::less<>> reconnects_by_target_;
-  std::vector<uint64_t> latency_counts_;  // per bucket, not cumulative; last = +Inf
-  double latency_sum_ = 0;
-  uint64_t latency_count_ = 0;
+  Histogram delivery_latency_;
+  Histogram confirm_lag_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<int64_t> inflight_{0};
   std::atomic<int64_t> lag_bytes_{0};

@@ -170,6 +170,11 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
       }
     }
     EXPECT_TRUE(finite_bucket) << m;
+    // Every transaction's confirmation was timed once, and it took at most a
+    // few feedback intervals (200 ms each here).
+    EXPECT_EQ(MetricValue(m, "pgoutbox_confirm_lag_seconds_count"), kTxns) << m;
+    EXPECT_EQ(MetricValue(m, "pgoutbox_confirm_lag_seconds_bucket{le=\"0.0005\"}"), 0) << m;
+    EXPECT_EQ(MetricValue(m, "pgoutbox_confirm_lag_seconds_bucket{le=\"5\"}"), kTxns) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_up"), 1) << m;
     EXPECT_EQ(MetricValue(m, "pgoutbox_inflight_events"), 0) << m;
     const auto confirmed_bytes = MetricValue(m, "pgoutbox_confirmed_lsn_bytes");

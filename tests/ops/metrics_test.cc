@@ -49,15 +49,24 @@ TEST(MetricsTest, FreshExpositionHasEveryFamily) {
       "# TYPE pgoutbox_delivery_latency_seconds histogram\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0005\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.001\"} 0\n"
-      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0025\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0015\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.002\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.003\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.004\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.005\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0075\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.01\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.015\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.025\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.05\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.1\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.25\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"0.5\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"0.75\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"1\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"1.25\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"1.5\"} 0\n"
+      "pgoutbox_delivery_latency_seconds_bucket{le=\"2\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"2.5\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"5\"} 0\n"
       "pgoutbox_delivery_latency_seconds_bucket{le=\"10\"} 0\n"
@@ -66,6 +75,37 @@ TEST(MetricsTest, FreshExpositionHasEveryFamily) {
       "pgoutbox_delivery_latency_seconds_bucket{le=\"+Inf\"} 0\n"
       "pgoutbox_delivery_latency_seconds_sum 0\n"
       "pgoutbox_delivery_latency_seconds_count 0\n"
+      "# HELP pgoutbox_confirm_lag_seconds Time from a transaction's commit to the moment its "
+      "position was confirmed to the replication slot, in seconds.\n"
+      "# TYPE pgoutbox_confirm_lag_seconds histogram\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.0005\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.001\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.0015\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.002\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.003\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.004\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.005\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.0075\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.01\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.015\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.025\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.05\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.1\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.25\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.5\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"0.75\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"1\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"1.25\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"1.5\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"2\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"2.5\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"5\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"10\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"30\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"60\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_bucket{le=\"+Inf\"} 0\n"
+      "pgoutbox_confirm_lag_seconds_sum 0\n"
+      "pgoutbox_confirm_lag_seconds_count 0\n"
       "# HELP pgoutbox_replication_lag_bytes Server WAL end minus the confirmed position, in "
       "bytes.\n"
       "# TYPE pgoutbox_replication_lag_bytes gauge\n"
@@ -154,24 +194,33 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
   Metrics m;
   m.ObserveDeliveryLatency(0.0003);  // le 0.0005
   m.ObserveDeliveryLatency(0.001);   // on a bound: le 0.001 (le is inclusive)
-  m.ObserveDeliveryLatency(0.003);   // le 0.005
-  m.ObserveDeliveryLatency(0.003);   // le 0.005
-  m.ObserveDeliveryLatency(2);       // le 2.5
+  m.ObserveDeliveryLatency(0.003);   // le 0.003
+  m.ObserveDeliveryLatency(0.003);   // le 0.003
+  m.ObserveDeliveryLatency(2);       // le 2
   m.ObserveDeliveryLatency(60);      // le 60
   m.ObserveDeliveryLatency(61.5);    // +Inf only
   const std::string text = m.Render();
   EXPECT_EQ(LinesStartingWith(text, "pgoutbox_delivery_latency_seconds"),
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0005\"} 1\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.001\"} 2\n"
-            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0025\"} 2\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0015\"} 2\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.002\"} 2\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.003\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.004\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.005\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.0075\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.01\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.015\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.025\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.05\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.1\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.25\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"0.5\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"0.75\"} 4\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"1\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"1.25\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"1.5\"} 4\n"
+            "pgoutbox_delivery_latency_seconds_bucket{le=\"2\"} 5\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"2.5\"} 5\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"5\"} 5\n"
             "pgoutbox_delivery_latency_seconds_bucket{le=\"10\"} 5\n"
@@ -180,6 +229,23 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
             "pgoutbox_delivery_latency_seconds_bucket{le=\"+Inf\"} 7\n"
             "pgoutbox_delivery_latency_seconds_sum 123.5073\n"
             "pgoutbox_delivery_latency_seconds_count 7\n");
+}
+
+TEST(MetricsTest, ConfirmLagIsAHistogramOfItsOwn) {
+  Metrics m;
+  m.ObserveConfirmLag(0.8);
+  m.ObserveConfirmLag(1.2);
+  m.ObserveConfirmLag(-1);  // skew: instant
+  m.ObserveDeliveryLatency(0.002);
+  const std::string text = m.Render();
+  EXPECT_NE(text.find("# TYPE pgoutbox_confirm_lag_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"0.0005\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"0.75\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"1.25\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_delivery_latency_seconds_count 1\n"), std::string::npos);
 }
 
 TEST(MetricsTest, HistogramClampsNegativeAndIgnoresNaN) {

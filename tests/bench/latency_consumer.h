@@ -1,0 +1,48 @@
+// LatencyConsumer: an independent Kafka consumer that measures how long each
+// record took from its creation to its arrival here.
+//
+// Every record's value is JSON with a "ts" field: epoch microseconds when it
+// was made (the outbox insert's clock_timestamp(), or the floor producer's
+// clock). The consumer assigns every partition of the topic from the
+// beginning (no group), polls one record at a time (batch consumption would
+// add its own wait) and keeps arrival - ts per record.
+//
+// Thread safety: one thread. Failure: non-OK status with librdkafka's reason.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pgoutbox::bench {
+
+struct ConsumeOptions {
+  std::string brokers;
+  std::string topic;
+  uint64_t expect = 0;                      // stop after this many records (0: no limit)
+  std::chrono::milliseconds timeout{60000};  // stop after this long in total
+  std::chrono::milliseconds idle{3000};      // stop this long after the last record
+  std::chrono::milliseconds skip{0};         // drop samples this soon after the first record
+};
+
+struct ConsumeResult {
+  uint64_t records = 0;               // every record received
+  uint64_t missing_ts = 0;            // records without a usable "ts"
+  std::vector<double> latencies_ms;   // kept samples, unsorted
+};
+
+// Calls `ready` once every partition is assigned, then consumes.
+Result<ConsumeResult> Consume(const ConsumeOptions& options, const std::function<void()>& ready);
+
+// The "ts" field of a JSON object as an integer; -1 if absent or malformed.
+int64_t ExtractTimestampMicros(std::string_view json);
+
+// Nearest-rank percentile (0 < p <= 100) of `values`, which it sorts; 0 if
+// empty.
+double Percentile(std::vector<double>* values, double p);
+
+}  // namespace pgoutbox::bench
