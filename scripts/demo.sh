@@ -4,6 +4,7 @@
 # with its embedded mock Kafka cluster, inserts sample events in a few
 # transactions (one rolled back), prints what a Kafka consumer receives, and
 # cleans everything up.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,45 +19,22 @@ scripts/build.sh >/tmp/pgoutbox-demo-build.log 2>&1 || {
 }
 echo "built $repo_root/build/pgoutbox"
 
-pgbin=/usr/lib/postgresql/15/bin
+# shellcheck source=lib/postgres.sh
+source "$repo_root/scripts/lib/postgres.sh"
 work="$(mktemp -d /tmp/pgoutbox-demo.XXXXXX)"
-chown postgres "$work" 2>/dev/null || true
 pgoutbox_pid=""
-as_postgres() {
-  if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 cleanup() {
   set +e
   [[ -n "$pgoutbox_pid" ]] && kill -TERM "$pgoutbox_pid" 2>/dev/null && wait "$pgoutbox_pid" 2>/dev/null
-  [[ -f "$work/data/postmaster.pid" ]] && as_postgres "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1
+  pg_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# A free loopback port.
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    port=$candidate
-    break
-  fi
-done
-[[ -n "$port" ]] || { echo "no free port found" >&2; exit 1; }
-
-step "Starting a throwaway PostgreSQL 15 on 127.0.0.1:$port (wal_level=logical)"
-as_postgres "$pgbin/initdb" -D "$work/data" -A trust -U postgres --no-sync >/dev/null
-cat >>"$work/data/postgresql.conf" <<CONF
-wal_level = logical
-max_wal_senders = 10
-max_replication_slots = 10
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-CONF
-echo "host replication all 127.0.0.1/32 trust" >>"$work/data/pg_hba.conf"
-as_postgres "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w start >/dev/null
-db="host=127.0.0.1 port=$port dbname=postgres user=postgres"
+step "Starting a throwaway PostgreSQL 15 (wal_level=logical)"
+pg_start wal_level=logical max_wal_senders=10 max_replication_slots=10
+echo "listening on 127.0.0.1:$PG_PORT"
+db="$PG_CONNINFO"
 psql_q() { psql "$db" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_q -f sql/outbox.sql
 

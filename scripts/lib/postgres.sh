@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # PG_* are for the scripts that source this file
+# A throwaway PostgreSQL 15 server for the scripts (demo, benchmark): initdb
+# into a fresh temp directory as the postgres user, listen on a free loopback
+# port, start with pg_ctl -w; pg_stop stops it and removes the directory.
+# Source it; it defines functions and PG_* variables and changes nothing else.
+#
+#   source scripts/lib/postgres.sh
+#   pg_start wal_level=logical max_wal_senders=10   # extra postgresql.conf settings
+#   psql "$PG_CONNINFO" -c 'SELECT 1'
+#   pg_stop                                          # idempotent; call it from your EXIT trap
+#
+# After pg_start: PG_DIR (temp dir: data/, postgres.log, the unix socket),
+# PG_DATA, PG_LOG, PG_PORT, PG_CONNINFO (TCP, user postgres, dbname postgres;
+# trust authentication, replication connections allowed from 127.0.0.1).
+
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_DIR=""
+PG_DATA=""
+PG_LOG=""
+PG_PORT=""
+PG_CONNINFO=""
+
+# Runs a command as the postgres OS user when we are root (initdb and the
+# server refuse to run as root), as ourselves otherwise.
+as_postgres() {
+  if [[ "$(id -u)" -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+  local candidate
+  for _ in $(seq 1 100); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "free_port: no free loopback port found" >&2
+  return 1
+}
+
+# pg_start [name=value ...]: initdb and start a server; each argument is
+# appended to postgresql.conf as name = 'value'. On failure prints the tail of
+# the server log and returns 1 (the temp directory stays for pg_stop).
+pg_start() {
+  local setting
+  if [[ ! -x "$PG_BIN/initdb" ]]; then
+    echo "pg_start: $PG_BIN/initdb not found (install postgresql-15: scripts/install-deps.sh)" >&2
+    return 1
+  fi
+  PG_DIR="$(mktemp -d /tmp/pgoutbox-pg.XXXXXX)"
+  if [[ "$(id -u)" -eq 0 ]]; then chown postgres "$PG_DIR"; fi
+  PG_DATA="$PG_DIR/data"
+  PG_LOG="$PG_DIR/postgres.log"
+  PG_PORT="$(free_port)" || return 1
+
+  if ! as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-sync \
+    >"$PG_DIR/initdb.log" 2>&1; then
+    echo "pg_start: initdb failed:" >&2
+    tail -n 20 "$PG_DIR/initdb.log" >&2
+    return 1
+  fi
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $PG_PORT"
+    echo "unix_socket_directories = '$PG_DIR'"
+    for setting in "$@"; do
+      echo "${setting%%=*} = '${setting#*=}'"
+    done
+  } >>"$PG_DATA/postgresql.conf"
+  echo "host replication all 127.0.0.1/32 trust" >>"$PG_DATA/pg_hba.conf"
+
+  if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
+    >"$PG_DIR/pg_ctl.log" 2>&1; then
+    echo "pg_start: PostgreSQL did not start; pg_ctl said:" >&2
+    tail -n 5 "$PG_DIR/pg_ctl.log" >&2
+    echo "server log ($PG_LOG):" >&2
+    tail -n 30 "$PG_LOG" >&2 2>/dev/null || true
+    return 1
+  fi
+  PG_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+}
+
+# Stops the server (immediate: it is thrown away) and removes its directory.
+# Safe to call more than once, or when pg_start failed half way.
+pg_stop() {
+  if [[ -n "$PG_DIR" ]]; then
+    if [[ -f "$PG_DATA/postmaster.pid" ]]; then
+      as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PG_DIR"
+  fi
+  PG_DIR=""
+  PG_DATA=""
+  PG_CONNINFO=""
+}
