@@ -383,14 +383,18 @@ drop_slot() {
 # ---------------------------------------------------------------- phase 1: catch-up
 
 # receive SLOT LSN EVENTS TAG: the ceiling's events/s (in $ret).
+# Timed like pgoutbox: from the process's start (connecting included) to the
+# end position.
 receive() {
   local slot="$1" lsn="$2" events="$3" tag="$4"
-  run_step "$tag" 600 "$bench_bin" receive --db "$PG_CONNINFO" --slot "$slot" \
-    --publication "$publication" --end-lsn "$lsn"
-  load "$logs/$tag.out" events events_per_s
+  run_step "$tag" 600 "$bench_bin" measure --out "$logs/$tag.measure" -- \
+    "$bench_bin" receive --db "$PG_CONNINFO" --slot "$slot" --publication "$publication" \
+    --end-lsn "$lsn"
+  load "$logs/$tag.out" events
   [[ "${kv[events]}" -eq "$events" ]] ||
     die "$tag: the receiver saw ${kv[events]} events, expected $events" "$logs/$tag.out"
-  ret="${kv[events_per_s]}"
+  load "$logs/$tag.measure" wall_s
+  ret="$(calc "$events / ${kv[wall_s]}")"
   drop_slot "$slot"
 }
 
@@ -401,10 +405,18 @@ catchup_run() {
   run_step "$tag" 900 "$bench_bin" measure --out "$logs/$tag.measure" -- \
     "$pgoutbox_bin" run --db "$PG_CONNINFO" --brokers "$brokers" --table public.outbox \
     --publication "$publication" --slot "$slot" --no-create --end-lsn "$lsn" \
-    --http-addr 127.0.0.1:0 --log-level warn
+    --http-addr 127.0.0.1:0 --log-level info
   [[ "$(sql_value "SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = '$slot'")" == t ]] ||
     die "$tag: pgoutbox exited 0 but slot $slot is not confirmed up to $lsn" "$logs/$tag.err"
   drop_slot "$slot"
+  # The run counts from the process's start to the moment the end position
+  # was confirmed (its "confirmed position" log line), not the teardown after.
+  local line confirmed_at
+  line="$(grep -h "info confirmed position" "$logs/$tag.out" "$logs/$tag.err" | tail -n 1)"
+  [[ -n "$line" ]] || die "$tag: no \"confirmed position\" line in pgoutbox's log" "$logs/$tag.err"
+  confirmed_at="$(date -d "${line%% *}" +%s.%N)"
+  load "$logs/$tag.measure" start_unix_s
+  sed -i "\$s/\$/ until_confirmed_s=$(calc "$confirmed_at - ${kv[start_unix_s]}")/" "$logs/$tag.measure"
 }
 
 # phase_catchup NAME ROWS_PER_TX LABEL (ROWS_PER_TX=0: one transaction)
@@ -432,8 +444,8 @@ phase_catchup() {
     receive "${name}_r${r}_before" "$lsn" "$events" "$name-r$r-receive-before"
     before="$ret"
     catchup_run "${name}_r${r}_pgoutbox" "$lsn" "$name-r$r-pgoutbox"
-    load "$logs/$name-r$r-pgoutbox.measure" wall_s user_s sys_s maxrss_kb
-    wall="${kv[wall_s]}"
+    load "$logs/$name-r$r-pgoutbox.measure" until_confirmed_s user_s sys_s maxrss_kb
+    wall="${kv[until_confirmed_s]}"
     cpu_s="$(calc "${kv[user_s]} + ${kv[sys_s]}")"
     rss+=("$(calc "${kv[maxrss_kb]} / 1024")")
     receive "${name}_r${r}_after" "$lsn" "$events" "$name-r$r-receive-after"
@@ -481,9 +493,9 @@ phase_rss() {
   lsn="$(backlog_end_lsn)"
   log "backlog written: $events events, end LSN $lsn"
   catchup_run rss_pgoutbox "$lsn" rss-pgoutbox
-  load "$logs/rss-pgoutbox.measure" wall_s user_s sys_s maxrss_kb
+  load "$logs/rss-pgoutbox.measure" until_confirmed_s user_s sys_s maxrss_kb
   record rss events "$events" "events"
-  record rss pgoutbox_events_per_s "$(calc "$events / ${kv[wall_s]}")" "events/s"
+  record rss pgoutbox_events_per_s "$(calc "$events / ${kv[until_confirmed_s]}")" "events/s"
   record rss pgoutbox_peak_rss_mib "$(calc "${kv[maxrss_kb]} / 1024")" "MiB"
   record rss pgoutbox_cpu_s_per_100k "$(calc "(${kv[user_s]} + ${kv[sys_s]}) * 100000 / $events")" "s"
   log "pgoutbox: $(fmt 0 "$(res rss.pgoutbox_events_per_s)") ev/s, peak RSS $(fmt 1 "$(res rss.pgoutbox_peak_rss_mib)") MiB"
@@ -592,7 +604,7 @@ phase_live() {
     die "$tag: $inserted events inserted but the consumer got $consumed" "$logs/$tag-consume.out" "$logs/pgoutbox-live.log"
 
   local metric
-  for metric in delivery_latency confirm_lag; do
+  for metric in delivery_latency receive_lag confirm_lag; do
     run_step "$tag-$metric" 60 "$bench_bin" quantiles --before "$logs/$tag-metrics-before.txt" \
       --after "$logs/$tag-metrics-after.txt" --metric "pgoutbox_${metric}_seconds"
   done
@@ -608,6 +620,10 @@ phase_live() {
   record "$phase" commit_to_ack_p50_ms "${kv[p50_ms]}" "ms"
   record "$phase" commit_to_ack_p99_ms "${kv[p99_ms]}" "ms"
   record "$phase" commit_to_ack_p999_ms "${kv[p999_ms]}" "ms"
+  load "$logs/$tag-receive_lag.out" count p50_ms p99_ms p999_ms
+  record "$phase" receive_lag_p50_ms "${kv[p50_ms]}" "ms"
+  record "$phase" receive_lag_p99_ms "${kv[p99_ms]}" "ms"
+  record "$phase" receive_lag_p999_ms "${kv[p999_ms]}" "ms"
   load "$logs/$tag-confirm_lag.out" count p50_ms p99_ms
   record "$phase" confirm_lag_samples "${kv[count]}" "transactions"
   record "$phase" confirm_lag_p50_ms "${kv[p50_ms]}" "ms"
@@ -712,8 +728,9 @@ write_markdown() {
     echo "## Catch-up throughput"
     echo
     echo "A backlog of $backlog_events events is written first, then streamed to its end position."
-    echo "Ceiling: a minimal receiver that only counts (the faster of one run before and one after"
-    echo "pgoutbox); pgoutbox: events / wall time of the whole process (start-up to last confirm);"
+    echo "Ceiling: a minimal receiver that reads the stream in bursts and only counts (the faster of one"
+    echo "run before and one after pgoutbox), timed from its process's start to its exit; pgoutbox: timed"
+    echo "from its process's start to the confirmation of the end position (its log line; not the teardown);"
     echo "medians of $reps repetition(s); pg_recvlogical run once."
     echo
     echo "| backlog | events | ceiling ev/s | pgoutbox ev/s | ratio | pg_recvlogical ev/s | pgoutbox peak RSS MiB | pgoutbox CPU s / 100k events |"
@@ -740,21 +757,24 @@ write_markdown() {
     echo "first ${warmup_seconds}s dropped. insert-to-consume: an independent consumer's arrival time minus the"
     echo "payload's \"ts\" (clock_timestamp() at insert; for the floor, the producer's clock). commit-to-ack"
     echo "and confirm lag: pgoutbox's histograms (bucket-interpolated) between two /metrics scrapes."
+    echo "commit-to-receive: the part of commit-to-ack before pgoutbox sees the transaction (the server's"
+    echo "WAL flush, logical decoding and sending; pgoutbox's receive lag histogram)."
     echo "Floor: the same rate produced straight to Kafka (idempotent producer, acks=all), no PostgreSQL."
     echo
-    echo "| phase | target ev/s | achieved ev/s | events | insert-to-consume p50 / p99 / p99.9 ms | max ms | commit-to-ack p50 / p99 / p99.9 ms | confirm lag p99 ms |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| phase | target ev/s | achieved ev/s | events | insert-to-consume p50 / p99 / p99.9 ms | max ms | commit-to-receive p50 / p99 / p99.9 ms | commit-to-ack p50 / p99 / p99.9 ms | confirm lag p99 ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for rate in "${live_rates[@]}"; do
       local p="live_$rate"
       echo "| pgoutbox | $rate | $(fmt 0 "$(res "$p.achieved_events_per_s")") | $(res "$p.consumed") |" \
         "$(fmt 2 "$(res "$p.insert_to_consume_p50_ms")") / $(fmt 2 "$(res "$p.insert_to_consume_p99_ms")") / $(fmt 2 "$(res "$p.insert_to_consume_p999_ms")") |" \
         "$(fmt 2 "$(res "$p.insert_to_consume_max_ms")") |" \
+        "$(fmt 2 "$(res "$p.receive_lag_p50_ms")") / $(fmt 2 "$(res "$p.receive_lag_p99_ms")") / $(fmt 2 "$(res "$p.receive_lag_p999_ms")") |" \
         "$(fmt 2 "$(res "$p.commit_to_ack_p50_ms")") / $(fmt 2 "$(res "$p.commit_to_ack_p99_ms")") / $(fmt 2 "$(res "$p.commit_to_ack_p999_ms")") |" \
         "$(fmt 0 "$(res "$p.confirm_lag_p99_ms")") |"
       p="floor_$rate"
       echo "| floor (Kafka only) | $rate | $(fmt 0 "$(res "$p.achieved_events_per_s")") | $(res "$p.consumed") |" \
         "$(fmt 2 "$(res "$p.insert_to_consume_p50_ms")") / $(fmt 2 "$(res "$p.insert_to_consume_p99_ms")") / $(fmt 2 "$(res "$p.insert_to_consume_p999_ms")") |" \
-        "$(fmt 2 "$(res "$p.insert_to_consume_max_ms")") | | |"
+        "$(fmt 2 "$(res "$p.insert_to_consume_max_ms")") | | | |"
     done
     echo
     echo "pgoutbox's peak RSS during the live phases: $(fmt 1 "$(res live.pgoutbox_peak_rss_mib)") MiB."

@@ -21,7 +21,7 @@ constexpr int kMaxBurst = 1024;
 constexpr std::chrono::milliseconds kMaxSleep{200};
 // Transactions that committed longer ago than this are a backlog: read it in
 // bursts (see StreamerOptions::catch_up_nap).
-constexpr int64_t kCatchUpLagMicros = 100'000;
+constexpr int64_t kCatchUpLagMicros = 1'000'000;
 // Naps in a row that find nothing new end catching up: the server has sent
 // everything it had.
 constexpr int kMaxEmptyNaps = 2;
@@ -169,11 +169,16 @@ Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
 Status Streamer::HandleXLogData(const replication::XLogData& data) {
   received_ = std::max(received_, data.start);
   ++stats_.messages;
-  if (Status st = pgoutput::Decode(data.payload, &message_); !st.ok()) {
+  // Inserts decode into a message of their own, so their column vector is
+  // reused from one insert to the next instead of being rebuilt after every
+  // Begin and Commit.
+  const bool insert = !data.payload.empty() && data.payload[0] == 'I';
+  pgoutput::Message& message = insert ? insert_message_ : message_;
+  if (Status st = pgoutput::Decode(data.payload, &message); !st.ok()) {
     return st.WithContext("at WAL position " + data.start.ToString());
   }
   using namespace pgoutput;  // NOLINT: message type names
-  if (auto* m = std::get_if<Insert>(&message_)) return HandleInsert(*m);
+  if (auto* m = std::get_if<Insert>(&message)) return HandleInsert(*m);
   if (auto* m = std::get_if<Begin>(&message_)) return HandleBegin(*m);
   if (auto* m = std::get_if<Commit>(&message_)) return HandleCommit(*m);
   if (auto* m = std::get_if<Relation>(&message_)) return mapper_->OnRelation(*m);
@@ -216,12 +221,8 @@ Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
   txn_ = tracker_->BeginTransaction(begin.commit_time);
   events_in_txn_ = 0;
   commit_time_ = begin.commit_time;
-  if (options_.catch_up_nap.count() > 0 &&
-      NowPg().micros() - begin.commit_time.micros() > kCatchUpLagMicros) {
-    catching_up_ = true;
-  } else {
-    catching_up_ = false;
-  }
+  catching_up_ = options_.catch_up_nap.count() > 0 &&
+                 NowPg().micros() - begin.commit_time.micros() > kCatchUpLagMicros;
   return Status::Ok();
 }
 
@@ -238,6 +239,8 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   events_in_txn_ = 0;
   if (observers_.metrics != nullptr) {
     observers_.metrics->TransactionCommitted();
+    observers_.metrics->ObserveReceiveLag(
+        static_cast<double>(NowPg().micros() - commit.commit_time.micros()) / 1e6);
     observers_.metrics->SetLastCommitTimestamp(
         static_cast<double>(commit.commit_time.UnixMicros()) / 1e6);
   }

@@ -54,13 +54,13 @@ struct StreamerOptions {
   // How long a shutdown waits for in-flight events to be acknowledged.
   std::chrono::milliseconds shutdown_timeout{30000};
   // While catching up on a backlog (the transactions received committed
-  // more than 100 ms ago), sleep this long whenever the socket is empty
+  // more than a second ago), sleep this long whenever the socket is empty
   // instead of waking up for each message the server sends: the stream is
   // then read, decoded and produced in bursts, with far fewer wake-ups on
   // both sides and larger Kafka batches. Live streams are never delayed:
-  // a keepalive, or a commit younger than 100 ms, or two naps that find
+  // a keepalive, or a commit younger than a second, or two naps that find
   // nothing new end catching up. Zero disables it.
-  std::chrono::microseconds catch_up_nap{5000};
+  std::chrono::microseconds catch_up_nap{20000};
 };
 
 // Optional observers; any may be null.
@@ -136,7 +136,8 @@ class Streamer : public kafka::DeliveryHandler {
   StreamerObservers observers_;
   replication::ReplicationStream* stream_ = nullptr;  // during Run() only
 
-  pgoutput::Message message_;  // reused decode target
+  pgoutput::Message message_;         // reused decode target
+  pgoutput::Message insert_message_;  // reused decode target for Inserts
   outbox::Event event_;        // reused mapping target
   AckTracker::TxnId txn_ = 0;
   PgTimestamp commit_time_;

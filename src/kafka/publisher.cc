@@ -16,6 +16,12 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     {"partitioner", "murmur2_random"},
     {"message.timeout.ms", "0"},
     {"linger.ms", "0"},
+    // Batch by what is waiting, not by a timer: while a request is in flight
+    // to a broker, new events gather into the next one. With linger.ms=0 and
+    // the default of five requests in flight, a steady stream turns into a
+    // request per few events and librdkafka's broker threads spin sending
+    // them; two in flight cut the producer's CPU per event about threefold.
+    {"max.in.flight.requests.per.connection", "2"},
     // Reconnect within about a second once brokers are back (default 10 s).
     {"reconnect.backoff.max.ms", "1000"},
     {"queue.buffering.max.messages", "100000"},

@@ -159,6 +159,12 @@ void Metrics::ObserveDeliveryLatency(double seconds) {
   delivery_latency_.Observe(seconds);
 }
 
+void Metrics::ObserveReceiveLag(double seconds) {
+  if (!SaneSeconds(&seconds)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  receive_lag_.Observe(seconds);
+}
+
 void Metrics::ObserveConfirmLag(double seconds) {
   if (!SaneSeconds(&seconds)) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -199,13 +205,14 @@ std::string Metrics::Render() const {
   // Copy what the mutex guards, then format without holding it, so a scrape
   // never holds up the streaming thread for longer than the copy.
   std::map<std::string, uint64_t, std::less<>> published, errors, reconnects;
-  Histogram delivery_latency, confirm_lag;
+  Histogram delivery_latency, receive_lag, confirm_lag;
   {
     std::lock_guard<std::mutex> lock(mu_);
     published = published_by_topic_;
     errors = errors_by_reason_;
     reconnects = reconnects_by_target_;
     delivery_latency = delivery_latency_;
+    receive_lag = receive_lag_;
     confirm_lag = confirm_lag_;
   }
 
@@ -231,6 +238,9 @@ std::string Metrics::Render() const {
   delivery_latency.Append(
       &out, "pgoutbox_delivery_latency_seconds",
       "Time from the transaction's commit to the broker's acknowledgement, in seconds.");
+  receive_lag.Append(&out, "pgoutbox_receive_lag_seconds",
+                     "Time from a transaction's commit to the arrival of its Commit message from "
+                     "the server (flush, logical decoding and sending), in seconds.");
   confirm_lag.Append(&out, "pgoutbox_confirm_lag_seconds",
                      "Time from a transaction's commit to the moment its position was confirmed "
                      "to the replication slot, in seconds.");

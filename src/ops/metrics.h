@@ -7,6 +7,9 @@
 //   pgoutbox_publish_errors_total{reason}       counter, deliveries failed / bad rows
 //   pgoutbox_inflight_events                    gauge, produced and not yet acked
 //   pgoutbox_delivery_latency_seconds           histogram, commit time to broker ack (per event)
+//   pgoutbox_receive_lag_seconds                histogram, commit time to the Commit message's
+//                                               arrival (the server's flush, decoding and
+//                                               sending; per transaction)
 //   pgoutbox_confirm_lag_seconds                histogram, commit time to the moment its
 //                                               position is confirmed to the server (per
 //                                               transaction with events)
@@ -42,6 +45,7 @@ class Metrics {
   void SetInflightEvents(int64_t n);
   void ObserveDeliveryLatency(double seconds);
   void ObserveConfirmLag(double seconds);
+  void ObserveReceiveLag(double seconds);
   void SetReplicationLagBytes(int64_t bytes);
   void SetConfirmedLsn(uint64_t lsn);
   void SetLastCommitTimestamp(double unix_seconds);
@@ -79,6 +83,7 @@ class Metrics {
   std::map<std::string, uint64_t, std::less<>> reconnects_by_target_;
   Histogram delivery_latency_;
   Histogram confirm_lag_;
+  Histogram receive_lag_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<int64_t> inflight_{0};
   std::atomic<int64_t> lag_bytes_{0};

@@ -61,9 +61,7 @@ Result<ConsumeResult> Consume(const ConsumeOptions& options, const std::function
                       {"group.id", "pgoutbox-bench"},
                       {"enable.auto.commit", "false"},
                       {"enable.partition.eof", "false"},
-                      // Answer as soon as one record is there; do not wait
-                      // to fill a batch.
-                      {"fetch.wait.max.ms", "100"},
+                      {"fetch.wait.max.ms", std::to_string(options.fetch_wait_ms)},
                       {"fetch.min.bytes", "1"},
                       {"log_level", "3"}}) {
     if (Status st = set(k, v); !st.ok()) {

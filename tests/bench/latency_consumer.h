@@ -27,6 +27,10 @@ struct ConsumeOptions {
   std::chrono::milliseconds timeout{60000};  // stop after this long in total
   std::chrono::milliseconds idle{3000};      // stop this long after the last record
   std::chrono::milliseconds skip{0};         // drop samples this soon after the first record
+  // fetch.wait.max.ms: the broker holds an empty fetch this long. The mock
+  // cluster answers a fetch with one batch per partition, so a short wait is
+  // what lets the consumer keep up with many small batches.
+  int fetch_wait_ms = 1;
 };
 
 struct ConsumeResult {

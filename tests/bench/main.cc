@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <thread>
 
@@ -27,6 +28,7 @@
 #include "bench/rate_producer.h"
 #include "bench/receiver.h"
 #include "kafka/mock_cluster.h"
+#include "kafka/publisher.h"
 
 namespace pgoutbox::bench {
 namespace {
@@ -64,6 +66,8 @@ int HostKafka(int brokers, const std::vector<std::string>& topics) {
 int Measure(const std::string& out, std::vector<std::string> argv) {
   if (argv.empty()) return Fail(Status::InvalidArgument("measure: no command"));
   const auto started = std::chrono::steady_clock::now();
+  const double started_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   pid_t pid = fork();
   if (pid < 0) return Fail(Status::Internal("fork failed"));
   if (pid == 0) {
@@ -87,7 +91,8 @@ int Measure(const std::string& out, std::vector<std::string> argv) {
   auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
   std::ofstream f(out);
   f << "wall_s=" << wall << " user_s=" << secs(usage.ru_utime) << " sys_s=" << secs(usage.ru_stime)
-    << " maxrss_kb=" << usage.ru_maxrss << " exit=" << code << "\n";
+    << " maxrss_kb=" << usage.ru_maxrss << " exit=" << code << " start_unix_s=" << std::fixed
+    << std::setprecision(6) << started_unix << "\n";
   if (!f) return Fail(Status::Internal("cannot write " + out));
   return code;
 }
@@ -155,6 +160,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   consume_cmd->add_option("--skip-seconds", skip_s, "warm-up samples to drop")
       ->capture_default_str();
+  consume_cmd->add_option("--fetch-wait-ms", consume.fetch_wait_ms, "fetch.wait.max.ms")
+      ->capture_default_str();
 
   ProduceOptions produce;
   double produce_s = 10;
@@ -163,6 +170,8 @@ int main(int argc, char** argv) {
   produce_cmd->add_option("--topic", produce.topic)->required();
   produce_cmd->add_option("--rate", produce.rate)->required();
   produce_cmd->add_option("--seconds", produce_s)->capture_default_str();
+  std::vector<std::string> produce_config;
+  produce_cmd->add_option("-X", produce_config, "librdkafka property key=value");
 
   // measure --out FILE -- COMMAND ARGS...: parsed here, the command's own
   // flags must not reach CLI11.
@@ -222,6 +231,11 @@ int main(int argc, char** argv) {
   }
   if (*produce_cmd) {
     produce.duration = std::chrono::milliseconds(static_cast<int64_t>(produce_s * 1000));
+    for (const std::string& entry : produce_config) {
+      auto kv = kafka::ParseConfigEntry(entry);
+      if (!kv.ok()) return Fail(kv.status());
+      produce.config.push_back(*kv);
+    }
     auto r = ProduceAtRate(produce);
     if (!r.ok()) return Fail(r.status());
     std::printf("produced=%llu seconds=%.3f\n", static_cast<unsigned long long>(r->produced),

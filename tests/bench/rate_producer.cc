@@ -31,6 +31,7 @@ Result<ProduceResult> ProduceAtRate(const ProduceOptions& options) {
   Counter counter;
   kafka::PublisherOptions po;
   po.brokers = options.brokers;
+  po.config = options.config;
   ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(po, &counter));
   RETURN_IF_ERROR(publisher->CheckReachable(std::chrono::seconds(10)));
 

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -21,6 +23,8 @@ struct ProduceOptions {
   std::string topic;
   double rate = 1000;  // records per second
   std::chrono::milliseconds duration{10000};
+  // Extra librdkafka properties after pgoutbox's defaults (-X key=value).
+  std::vector<std::pair<std::string, std::string>> config;
 };
 
 struct ProduceResult {

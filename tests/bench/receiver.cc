@@ -1,7 +1,5 @@
 #include "bench/receiver.h"
 
-#include <sys/socket.h>
-#include <cstdlib>
 #include <thread>
 
 #include "replication/frame.h"
@@ -63,12 +61,6 @@ Result<ReceiveResult> Receive(const ReceiveOptions& options) {
     return Status::Ok();
   };
 
-  const bool always_nap = getenv("NAP_ALWAYS") != nullptr;
-  if (const char* rb = getenv("RCVBUF")) {
-    int v = atoi(rb);
-    setsockopt(stream->socket(), SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-  }
-  const int nap_us = getenv("NAP_US") ? atoi(getenv("NAP_US")) : -1;
   while (!done) {
     // Everything buffered, then whatever the socket holds without waiting.
     bool got = false;
@@ -86,7 +78,7 @@ Result<ReceiveResult> Receive(const ReceiveOptions& options) {
       RETURN_IF_ERROR(stream->SendStatus(update));
       last_feedback = Clock::now();
     }
-    if (!got || always_nap) { if (nap_us >= 0) std::this_thread::sleep_for(std::chrono::microseconds(nap_us)); else std::this_thread::sleep_for(options.nap);}
+    if (!got) std::this_thread::sleep_for(options.nap);
     RETURN_IF_ERROR(stream->ReadSocket());
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();

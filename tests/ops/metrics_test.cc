@@ -75,6 +75,37 @@ TEST(MetricsTest, FreshExpositionHasEveryFamily) {
       "pgoutbox_delivery_latency_seconds_bucket{le=\"+Inf\"} 0\n"
       "pgoutbox_delivery_latency_seconds_sum 0\n"
       "pgoutbox_delivery_latency_seconds_count 0\n"
+      "# HELP pgoutbox_receive_lag_seconds Time from a transaction's commit to the arrival of "
+      "its Commit message from the server (flush, logical decoding and sending), in seconds.\n"
+      "# TYPE pgoutbox_receive_lag_seconds histogram\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.0005\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.001\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.0015\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.002\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.003\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.004\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.005\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.0075\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.01\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.015\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.025\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.05\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.1\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.25\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.5\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"0.75\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"1\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"1.25\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"1.5\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"2\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"2.5\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"5\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"10\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"30\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"60\"} 0\n"
+      "pgoutbox_receive_lag_seconds_bucket{le=\"+Inf\"} 0\n"
+      "pgoutbox_receive_lag_seconds_sum 0\n"
+      "pgoutbox_receive_lag_seconds_count 0\n"
       "# HELP pgoutbox_confirm_lag_seconds Time from a transaction's commit to the moment its "
       "position was confirmed to the replication slot, in seconds.\n"
       "# TYPE pgoutbox_confirm_lag_seconds histogram\n"
@@ -231,14 +262,17 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
             "pgoutbox_delivery_latency_seconds_count 7\n");
 }
 
-TEST(MetricsTest, ConfirmLagIsAHistogramOfItsOwn) {
+TEST(MetricsTest, ConfirmAndReceiveLagAreHistogramsOfTheirOwn) {
   Metrics m;
   m.ObserveConfirmLag(0.8);
   m.ObserveConfirmLag(1.2);
   m.ObserveConfirmLag(-1);  // skew: instant
   m.ObserveDeliveryLatency(0.002);
+  m.ObserveReceiveLag(0.004);
   const std::string text = m.Render();
   EXPECT_NE(text.find("# TYPE pgoutbox_confirm_lag_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_receive_lag_seconds_bucket{le=\"0.004\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("pgoutbox_receive_lag_seconds_bucket{le=\"0.003\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"0.0005\"} 1\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("pgoutbox_confirm_lag_seconds_bucket{le=\"0.75\"} 1\n"), std::string::npos);
