@@ -282,6 +282,12 @@ start_kafka() {
   log "brokers $brokers"
 }
 
+restart_kafka() {
+  stop_pid "$kafka_pid"
+  kafka_pid=""
+  start_kafka
+}
+
 # ---------------------------------------------------------------- workload
 
 # The columns of one outbox row; KEY_EXPR is the aggregate id number.
@@ -857,10 +863,15 @@ main() {
   phase_catchup 1tx 0 "one transaction"
   phase_rss
 
+  # Latency on a quiet database and a fresh broker: nothing left over from
+  # the backlogs (autovacuum, the broker's stored batches).
+  psql_q -c "VACUUM ANALYZE outbox" -c "CHECKPOINT"
+  restart_kafka
   start_pgoutbox_live
   local rate
   for rate in "${live_rates[@]}"; do phase_live "$rate"; done
   stop_pgoutbox_live
+  restart_kafka
   for rate in "${live_rates[@]}"; do phase_floor "$rate"; done
 
   step "Results ($((SECONDS - started_at))s)"

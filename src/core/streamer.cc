@@ -62,6 +62,8 @@ Status Streamer::Run(replication::ReplicationStream* stream) {
   last_sent_flush_ = tracker_->confirmable();
   received_ = std::max(received_, tracker_->confirmable());
   reply_requested_ = false;
+  catching_up_ = false;
+  empty_naps_ = 0;
   mapper_->Reset();
   if (options_.end_lsn && tracker_->confirmable() >= *options_.end_lsn) reached_end_ = true;
   Status result = RunLoop();
@@ -109,6 +111,9 @@ Status Streamer::RunLoop() {
       }
       continue;
     }
+    // Nothing more to produce for now: what was produced goes out as one
+    // batch.
+    publisher_->Send();
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
     auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
                                     : TimeUntilFeedback(Clock::now(), last_feedback_,
@@ -276,6 +281,7 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
     }
     // The local queue is full: stop reading the stream until the broker
     // acknowledges some events; keep the server informed meanwhile.
+    publisher_->Send();
     if (!waited) {
       spdlog::debug("kafka queue full ({} events): pausing the replication stream",
                     publisher_->outq_len());
@@ -403,6 +409,7 @@ Status Streamer::Shutdown(Status reason) {
   // confirmed; an open transaction is never confirmed (the server sends it
   // again after a restart).
   bool stream_alive = true;
+  if (publisher_->fatal_error().ok()) publisher_->Send();
   if (publisher_->fatal_error().ok() && publisher_->outq_len() > 0) {
     spdlog::info("waiting up to {} ms for {} in-flight events", options_.shutdown_timeout.count(),
                  publisher_->outq_len());

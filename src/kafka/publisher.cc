@@ -15,13 +15,12 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     {"acks", "all"},
     {"partitioner", "murmur2_random"},
     {"message.timeout.ms", "0"},
-    {"linger.ms", "0"},
-    // Batch by what is waiting, not by a timer: while a request is in flight
-    // to a broker, new events gather into the next one. With linger.ms=0 and
-    // the default of five requests in flight, a steady stream turns into a
-    // request per few events and librdkafka's broker threads spin sending
-    // them; two in flight cut the producer's CPU per event about threefold.
-    {"max.in.flight.requests.per.connection", "2"},
+    // Batches are cut by Send(), called whenever the streamer has handed
+    // over everything it had; linger.ms only bounds how long an event waits
+    // if the streamer is busy for longer. With linger.ms=0 a steady stream
+    // becomes one request per few events and librdkafka's broker threads
+    // spin sending them.
+    {"linger.ms", "5"},
     // Reconnect within about a second once brokers are back (default 10 s).
     {"reconnect.backoff.max.ms", "1000"},
     {"queue.buffering.max.messages", "100000"},
@@ -156,7 +155,10 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
                        event.payload_is_null ? 0 : event.payload.size()),
       RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
       RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(opaque))), RD_KAFKA_V_END);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return ProduceOutcome::kQueued;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++unsent_;
+    return ProduceOutcome::kQueued;
+  }
   rd_kafka_headers_destroy(headers);  // ownership passes only on success
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -185,7 +187,19 @@ void Publisher::Poll(int timeout_ms) {
   }
 }
 
+void Publisher::Send() {
+  if (unsent_ == 0) return;
+  unsent_ = 0;
+  // rd_kafka_flush() makes the broker threads send what is queued without
+  // waiting for linger.ms, but only while it runs: it wakes them and waits
+  // (2 ms at most) for the acks, so they see the flag. Delivery reports are
+  // served meanwhile, on this thread.
+  DrainWakeup();
+  rd_kafka_flush(rk_.get(), 2);
+}
+
 int Publisher::Flush(std::chrono::milliseconds timeout) {
+  unsent_ = 0;
   DrainWakeup();
   rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
   return rd_kafka_outq_len(rk_.get());

@@ -9,8 +9,8 @@
 // Defaults (user -X settings override them): enable.idempotence=true,
 // acks=all, partitioner=murmur2_random (same partition as the Java client),
 // message.timeout.ms=0 (retry for ever through broker outages, the stream is
-// paused by backpressure instead), linger.ms=0 (send what is waiting, no
-// timer), a bounded local queue so memory stays bounded.
+// paused by backpressure instead), linger.ms=5 with Send() cutting batches
+// (see there), a bounded local queue so memory stays bounded.
 //
 // Ownership: owns the rd_kafka_t and its topic handles; destroying it without
 // Flush() drops whatever was not yet delivered (the slot is not confirmed past
@@ -79,6 +79,12 @@ class Publisher {
 
   // Serves delivery reports and errors; waits up to `timeout_ms` for one.
   void Poll(int timeout_ms);
+  // Sends every event produced so far now, as one batch per partition,
+  // instead of after linger.ms: call it when there is nothing more to
+  // produce for the moment. This is how batches form from what is waiting,
+  // without a timer. Blocks up to 2 ms (for the acks, which it serves); does
+  // nothing if nothing was produced since the last call.
+  void Send();
   // Waits until every queued event is delivered or failed, or `timeout`
   // passes; serves delivery reports. Returns how many are still undelivered.
   int Flush(std::chrono::milliseconds timeout);
@@ -113,6 +119,7 @@ class Publisher {
   DeliveryHandler* handler_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
   std::string topic_scratch_;
+  uint64_t unsent_ = 0;  // produced since the last Send() or Flush()
   Status fatal_;
   int wake_read_fd_ = -1;
   int wake_write_fd_ = -1;

@@ -111,6 +111,31 @@ TEST(PublisherTest, DeliveryReportsCarryTheOpaque) {
   EXPECT_EQ(handler.topics, std::vector<std::string>(10, "orders"));
 }
 
+TEST(PublisherTest, SendDoesNotWaitForLinger) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  RecordingHandler handler;
+  // A linger far longer than the test: only Send() can get the events out.
+  auto p = Publisher::Create({(*mock)->bootstraps(), {{"linger.ms", "60000"}}}, &handler);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->CheckReachable(std::chrono::seconds(5)).ok());
+  for (int round = 0; round < 3; ++round) {
+    for (uint64_t i = 0; i < 5; ++i) {
+      ASSERT_TRUE((*p)->Produce(MakeEvent("e" + std::to_string(i)), 1700000000000, i).ok());
+    }
+    (*p)->Poll(300);
+    EXPECT_EQ(handler.delivered.size(), round * 5u) << "sent before Send()";
+    (*p)->Send();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (handler.delivered.size() < (round + 1) * 5u &&
+           std::chrono::steady_clock::now() < deadline) {
+      (*p)->Poll(10);
+    }
+    EXPECT_EQ(handler.delivered.size(), (round + 1) * 5u) << "round " << round;
+  }
+  EXPECT_EQ((*p)->outq_len(), 0);
+}
+
 TEST(PublisherTest, PermanentFailureNamesTheEvent) {
   auto mock = MockCluster::Start(1);
   ASSERT_TRUE(mock.ok());
