@@ -20,7 +20,7 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     // if the streamer is busy for longer. With linger.ms=0 a steady stream
     // becomes one request per few events and librdkafka's broker threads
     // spin sending them.
-    {"linger.ms", "1"},
+    {"linger.ms", "5"},
     // Reconnect within about a second once brokers are back (default 10 s).
     {"reconnect.backoff.max.ms", "1000"},
     {"queue.buffering.max.messages", "100000"},

@@ -9,7 +9,7 @@
 // Defaults (user -X settings override them): enable.idempotence=true,
 // acks=all, partitioner=murmur2_random (same partition as the Java client),
 // message.timeout.ms=0 (retry for ever through broker outages, the stream is
-// paused by backpressure instead), linger.ms=1 with Send() cutting batches
+// paused by backpressure instead), linger.ms=5 with Send() cutting batches
 // (see there), a bounded local queue so memory stays bounded.
 //
 // Ownership: owns the rd_kafka_t and its topic handles; destroying it without
