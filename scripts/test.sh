@@ -2,6 +2,10 @@
 # Installs missing dependencies, builds (scripts/build.sh) and runs every test
 # with ctest. Arguments are passed on to ctest (e.g. -R integration).
 #
+# --sanitize (first argument): builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build-sanitize/ instead, and runs the tests
+# there; any sanitizer report fails the test that triggered it.
+#
 # Tests run two at a time: each starts its own PostgreSQL server, mock Kafka
 # cluster and temp files on free ports, so they do not interfere, and the
 # machines have two cores. TEST_TIMEOUT (seconds, default 3000) bounds the
@@ -11,7 +15,17 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-scripts/build.sh
+build_dir=build
+if [[ "${1:-}" == --sanitize ]]; then
+  shift
+  build_dir=build-sanitize
+  export SANITIZE=1
+  # Reports abort the process (and so fail the test); child processes, such
+  # as the pgoutbox binary the integration tests start, inherit these.
+  export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fi
+BUILD_DIR="$build_dir" scripts/build.sh
 
 timeout --kill-after=30 "${TEST_TIMEOUT:-3000}" \
-  ctest --test-dir build --output-on-failure --no-tests=error -j2 "$@"
+  ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j2 "$@"

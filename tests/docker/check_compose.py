@@ -426,7 +426,9 @@ def needed_library_packages(binary: str) -> dict[str, str] | None:
     if dump.returncode != 0:
         return None
     dump = dump.stdout
-    needed = re.findall(r"^\s*NEEDED\s+(\S+)", dump, re.M)
+    # Sanitizer runtimes (scripts/test.sh --sanitize) are never in an image.
+    needed = [n for n in re.findall(r"^\s*NEEDED\s+(\S+)", dump, re.M)
+              if not re.match(r"lib(asan|ubsan|lsan|tsan)\.so", n)]
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     paths = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
     # One dpkg -S for all (each call reads the whole file database); a path
