@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/command.h"
 #include "cli/duration.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -78,12 +79,8 @@ class CleanupCommandImpl : public Command {
     sub_ = app->add_subcommand("cleanup",
                                "delete outbox rows older than the retention, once (their events "
                                "are in the WAL, nothing is lost)");
-    sub_->add_option("--db", db_, "libpq conninfo or URI of the database")
-        ->envname("PGOUTBOX_DB")
-        ->required();
-    sub_->add_option("--table", table_, "outbox table (schema.table)")
-        ->envname("PGOUTBOX_TABLE")
-        ->capture_default_str();
+    AddDbFlag(sub_, &db_);
+    AddTableFlag(sub_, &table_);
     AddCleanupFlags(sub_, &flags_, CleanupFlagScope::kCleanupCommand);
   }
   CLI::App* subcommand() const override { return sub_; }

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 
@@ -32,5 +33,14 @@ class Command {
 
 // Logs a failed Status as one error line and maps it to an exit code.
 int ExitCodeFor(const Status& status);
+
+// The flags several commands share, each with its PGOUTBOX_* variable, so
+// names, variables and help read the same everywhere. --db is required; the
+// others show their default.
+void AddDbFlag(CLI::App* cmd, std::string* db,
+               const std::string& help = "libpq conninfo or URI of the database");
+void AddTableFlag(CLI::App* cmd, std::string* table);
+void AddPublicationFlag(CLI::App* cmd, std::string* publication);
+void AddSlotFlag(CLI::App* cmd, std::string* slot);
 
 }  // namespace pgoutbox::cli

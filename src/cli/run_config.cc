@@ -1,5 +1,6 @@
 #include "cli/run_config.h"
 
+#include "cli/command.h"
 #include "cli/duration.h"
 #include "kafka/publisher.h"
 #include "pg/connection.h"
@@ -17,22 +18,14 @@ bool IsSecretKey(const std::string& key) {
 }  // namespace
 
 void AddRunFlags(CLI::App* cmd, RunFlags* f) {
-  cmd->add_option("--db", f->db, "libpq conninfo or URI of the database")
-      ->envname("PGOUTBOX_DB")
-      ->required();
+  AddDbFlag(cmd, &f->db);
   cmd->add_option("--brokers", f->brokers,
                   "Kafka bootstrap servers, or mock:N for an in-process mock cluster")
       ->envname("PGOUTBOX_BROKERS")
       ->required();
-  cmd->add_option("--table", f->table, "outbox table (schema.table)")
-      ->envname("PGOUTBOX_TABLE")
-      ->capture_default_str();
-  cmd->add_option("--publication", f->publication, "publication name")
-      ->envname("PGOUTBOX_PUBLICATION")
-      ->capture_default_str();
-  cmd->add_option("--slot", f->slot, "logical replication slot name")
-      ->envname("PGOUTBOX_SLOT")
-      ->capture_default_str();
+  AddTableFlag(cmd, &f->table);
+  AddPublicationFlag(cmd, &f->publication);
+  AddSlotFlag(cmd, &f->slot);
   cmd->add_flag("--no-create", f->no_create,
                 "refuse to start if the publication or slot is missing instead of creating it")
       ->envname("PGOUTBOX_NO_CREATE");

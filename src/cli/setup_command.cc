@@ -68,18 +68,10 @@ class SetupCommandImpl : public Command {
     sub_ = app->add_subcommand(
         "setup",
         "create the outbox table, publication, role and slot if missing (the SQL of sql/)");
-    sub_->add_option("--db", flags_.db, "libpq conninfo or URI of the database, as an admin")
-        ->envname("PGOUTBOX_DB")
-        ->required();
-    sub_->add_option("--table", flags_.table, "outbox table (schema.table)")
-        ->envname("PGOUTBOX_TABLE")
-        ->capture_default_str();
-    sub_->add_option("--publication", flags_.publication, "publication name")
-        ->envname("PGOUTBOX_PUBLICATION")
-        ->capture_default_str();
-    sub_->add_option("--slot", flags_.slot, "logical replication slot name")
-        ->envname("PGOUTBOX_SLOT")
-        ->capture_default_str();
+    AddDbFlag(sub_, &flags_.db, "libpq conninfo or URI of the database, as an admin");
+    AddTableFlag(sub_, &flags_.table);
+    AddPublicationFlag(sub_, &flags_.publication);
+    AddSlotFlag(sub_, &flags_.slot);
     sub_->add_option("--role", flags_.role,
                      "least-privilege role pgoutbox runs as (LOGIN REPLICATION, SELECT and "
                      "DELETE on the table); empty for none")

@@ -69,15 +69,9 @@ class StatusCommandImpl : public Command {
   explicit StatusCommandImpl(CLI::App* app) {
     sub_ = app->add_subcommand("status",
                                "report the slot's lag and the outbox table; exit 1 if unhealthy");
-    sub_->add_option("--db", flags_.db, "libpq conninfo or URI of the database")
-        ->envname("PGOUTBOX_DB")
-        ->required();
-    sub_->add_option("--slot", flags_.slot, "logical replication slot name")
-        ->envname("PGOUTBOX_SLOT")
-        ->capture_default_str();
-    sub_->add_option("--table", flags_.table, "outbox table (schema.table)")
-        ->envname("PGOUTBOX_TABLE")
-        ->capture_default_str();
+    AddDbFlag(sub_, &flags_.db);
+    AddSlotFlag(sub_, &flags_.slot);
+    AddTableFlag(sub_, &flags_.table);
     sub_->add_option("--max-lag", flags_.max_lag,
                      "unhealthy when the slot's confirmed position is further behind the "
                      "server's WAL than this (1GB, 512MB, 100kB, bytes)")

@@ -100,6 +100,11 @@ Metrics::Metrics() = default;
 Metrics::Histogram::Histogram() : counts(LatencyBuckets().size() + 1, 0) {}
 
 void Metrics::Histogram::Observe(double seconds) {
+  // Commit times come from the server's clock and the other end from ours,
+  // so skew can make a fast one look negative: count it as instant. NaN:
+  // nothing.
+  if (std::isnan(seconds)) return;
+  if (seconds < 0) seconds = 0;
   const std::vector<double>& bounds = LatencyBuckets();
   // `le` is inclusive: a value equal to a bound belongs to that bucket.
   size_t bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
@@ -141,32 +146,17 @@ void Metrics::PublishError(std::string_view reason) {
 
 void Metrics::SetInflightEvents(int64_t n) { inflight_.store(n, std::memory_order_relaxed); }
 
-namespace {
-
-// Commit times come from the server's clock and the other end from ours, so
-// skew can make a fast one look negative: count it as instant. NaN: nothing.
-bool SaneSeconds(double* seconds) {
-  if (std::isnan(*seconds)) return false;
-  if (*seconds < 0) *seconds = 0;
-  return true;
-}
-
-}  // namespace
-
 void Metrics::ObserveDeliveryLatency(double seconds) {
-  if (!SaneSeconds(&seconds)) return;
   std::lock_guard<std::mutex> lock(mu_);
   delivery_latency_.Observe(seconds);
 }
 
 void Metrics::ObserveReceiveLag(double seconds) {
-  if (!SaneSeconds(&seconds)) return;
   std::lock_guard<std::mutex> lock(mu_);
   receive_lag_.Observe(seconds);
 }
 
 void Metrics::ObserveConfirmLag(double seconds) {
-  if (!SaneSeconds(&seconds)) return;
   std::lock_guard<std::mutex> lock(mu_);
   confirm_lag_.Observe(seconds);
 }

@@ -70,7 +70,7 @@ class Metrics {
   // Counts per bucket (not cumulative; the last is +Inf), sum and count.
   struct Histogram {
     Histogram();
-    void Observe(double seconds);
+    void Observe(double seconds);  // negative counts as 0, NaN is ignored
     void Append(std::string* out, std::string_view name, std::string_view help) const;
     std::vector<uint64_t> counts;
     double sum = 0;

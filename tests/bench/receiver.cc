@@ -2,20 +2,11 @@
 
 #include <thread>
 
+#include "pgoutput/byte_reader.h"
 #include "replication/frame.h"
 #include "replication/stream.h"
 
 namespace pgoutbox::bench {
-
-namespace {
-
-uint64_t ReadU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
-}  // namespace
 
 Result<ReceiveResult> Receive(const ReceiveOptions& options) {
   using Clock = std::chrono::steady_clock;
@@ -49,12 +40,18 @@ Result<ReceiveResult> Receive(const ReceiveOptions& options) {
       case 'I':
         ++result.events;
         break;
-      case 'C':
+      case 'C': {
         // 'C', flags (1), commit LSN (8), end LSN (8), commit time (8).
-        if (data.payload.size() < 26) return Status::Corruption("short Commit message");
+        pgoutput::ByteReader in(data.payload);
+        std::string_view skipped;
+        uint64_t end = 0;
+        if (!in.ReadBytes(10, &skipped) || !in.ReadU64(&end)) {
+          return Status::Corruption("short Commit message");
+        }
         in_transaction = false;
-        if (Lsn(ReadU64(data.payload.data() + 10)) >= options.end_lsn) done = true;
+        if (Lsn(end) >= options.end_lsn) done = true;
         break;
+      }
       default:
         break;
     }

@@ -92,9 +92,7 @@ TEST(Faults, BrokersDownHoldsConfirmedPosition) {
   ASSERT_EQ(rows.size(), static_cast<size_t>(2 * kTxns * kRows));
   ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 
-  ASSERT_TRUE(child->Running()) << child->Output();
-  child->Signal(SIGTERM);
-  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+  StopCleanly(*child);
 }
 
 TEST(Faults, SigkillMidStreamLosesNothing) {

@@ -260,9 +260,7 @@ TEST(Operations, MetricsCountEventsAndReadinessFollowsBrokers) {
   ASSERT_EQ(rows.size(), static_cast<size_t>(2 * kBatch));
   ExpectAllArrivedExactlyOnce(consumer.Records(), rows);
 
-  ASSERT_TRUE(child->Running()) << child->Output();
-  child->Signal(SIGTERM);
-  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+  StopCleanly(*child);
 }
 
 TEST(Operations, PostgresRestartMidStreamLosesNothing) {
@@ -398,9 +396,7 @@ TEST(Operations, PostgresRestartMidStreamLosesNothing) {
   HttpReply ready = HttpGet(port, "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
 
-  ASSERT_TRUE(child->Running()) << child->Output();
-  child->Signal(SIGTERM);
-  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+  StopCleanly(*child);
 }
 
 TEST(Operations, HotStandbyTakesOverAfterSigkill) {
@@ -494,9 +490,7 @@ TEST(Operations, HotStandbyTakesOverAfterSigkill) {
             << " ids duplicated\n";
   ExpectFirstArrivalsInOrder(records, rows);
 
-  ASSERT_TRUE(b->Running()) << b->Output();
-  b->Signal(SIGTERM);
-  EXPECT_EQ(b->Wait(seconds(20)), 0) << b->Output();
+  StopCleanly(*b);
 }
 
 TEST(Operations, HeartbeatMovesConfirmedOnIdleDatabase) {
@@ -538,9 +532,7 @@ TEST(Operations, HeartbeatMovesConfirmedOnIdleDatabase) {
   EXPECT_GT(CompareLsn(c2, c1), 0) << c1 << " -> " << c2;
   EXPECT_EQ(h.QueryValue("SELECT count(*) FROM public.outbox"), "0");
 
-  ASSERT_TRUE(child->Running()) << child->Output();
-  child->Signal(SIGTERM);
-  EXPECT_EQ(child->Wait(seconds(20)), 0) << child->Output();
+  StopCleanly(*child);
 }
 
 }  // namespace

@@ -44,15 +44,18 @@ std::vector<std::string> RunArgsAs(const Harness& h, const std::string& user,
   return argv;
 }
 
+// `pgoutbox setup` as the admin, creating the least-privilege role kRole.
+int SetupAsAdmin(const Harness& h, std::string* output) {
+  return RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
+                      "--slot", h.slot, "--role", kRole},
+                     output);
+}
+
 TEST(SetupRole, LeastPrivilegeRoleStreamsTheOutbox) {
   Harness h;
   ASSERT_TRUE(h.ok());
   std::string output;
-  ASSERT_EQ(RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
-                         "--slot", h.slot, "--role", kRole},
-                        &output),
-            0)
-      << output;
+  ASSERT_EQ(SetupAsAdmin(h, &output), 0) << output;
   EXPECT_NE(output.find("role pgoutbox: created"), std::string::npos) << output;
   h.kafka->CreateTopic("outbox.event.order", 3);
   TopicConsumer consumer(h.kafka->bootstraps(), {"outbox.event.order"});
@@ -94,11 +97,7 @@ TEST(SetupRole, WithoutNoCreateTheRoleStillFindsWhatSetupMade) {
   Harness h;
   ASSERT_TRUE(h.ok());
   std::string output;
-  ASSERT_EQ(RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
-                         "--slot", h.slot, "--role", kRole},
-                        &output),
-            0)
-      << output;
+  ASSERT_EQ(SetupAsAdmin(h, &output), 0) << output;
   ASSERT_TRUE(
       h.Exec("INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, "
              "payload) VALUES ('order', '1', 'Placed', '{}')"));
@@ -118,11 +117,7 @@ TEST(SetupRole, TheRoleCannotCreateThePublicationItself) {
   Harness h;
   ASSERT_TRUE(h.ok());
   std::string output;
-  ASSERT_EQ(RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
-                         "--slot", h.slot, "--role", kRole},
-                        &output),
-            0)
-      << output;
+  ASSERT_EQ(SetupAsAdmin(h, &output), 0) << output;
   ASSERT_TRUE(h.Exec("DROP PUBLICATION " + h.publication));
   auto child = ChildProcess::Start(RunArgsAs(h, kRole, {"--exit-when-caught-up"}));
   ASSERT_NE(child, nullptr);

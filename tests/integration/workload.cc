@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <set>
 #include <thread>
 #include <utility>
@@ -181,6 +182,12 @@ std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::
     return nullptr;
   }
   return child;
+}
+
+void StopCleanly(ChildProcess& child) {
+  ASSERT_TRUE(child.Running()) << child.Output();
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.Wait(seconds(20)), 0) << child.Output();
 }
 
 }  // namespace pgoutbox::testing

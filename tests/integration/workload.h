@@ -96,4 +96,8 @@ void ExpectFirstArrivalsInOrder(const std::vector<ConsumedRecord>& records,
 // streams (the slot is active); nullptr and a gtest failure otherwise.
 std::unique_ptr<ChildProcess> StartStreaming(Harness& h, const std::vector<std::string>& argv);
 
+// The end of a streaming test: the child still runs, and SIGTERM makes it
+// finish its in-flight events and exit 0 within 20 s.
+void StopCleanly(ChildProcess& child);
+
 }  // namespace pgoutbox::testing
