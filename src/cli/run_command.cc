@@ -32,6 +32,10 @@ class DeliveryForwarder : public kafka::DeliveryHandler {
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
     if (target_ != nullptr) target_->OnFailed(opaque, event_id, reason);
   }
+  void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
+                 const Status& reason) override {
+    if (target_ != nullptr) target_->OnRefused(opaque, record, reason);
+  }
   void OnBrokersDown() override {
     if (target_ != nullptr) target_->OnBrokersDown();
   }
@@ -220,6 +224,8 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   streamer_options.feedback_interval = config.feedback_interval;
   streamer_options.shutdown_timeout = config.shutdown_timeout;
   streamer_options.end_lsn = config.end_lsn;
+  streamer_options.on_bad_row = config.on_bad_row;
+  streamer_options.dead_letter_topic = config.dead_letter_topic;
   if (config.exit_when_caught_up) {
     ASSIGN_OR_RETURN(Lsn now, pg::CurrentWalLsn(*conn));
     if (!streamer_options.end_lsn || now < *streamer_options.end_lsn) {

@@ -3,6 +3,7 @@
 #include "cli/command.h"
 #include "cli/duration.h"
 #include "kafka/publisher.h"
+#include "outbox/topic_template.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
@@ -99,6 +100,17 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "idle database; 0 disables")
       ->envname("PGOUTBOX_HEARTBEAT_INTERVAL")
       ->capture_default_str();
+  cmd->add_option("--on-bad-row", f->on_bad_row,
+                  "a row that cannot become a record, or that Kafka refuses (e.g. too large): "
+                  "halt (stop, nothing past it is confirmed), dlq (send it to --dlq-topic) or "
+                  "skip (log a warning)")
+      ->envname("PGOUTBOX_ON_BAD_ROW")
+      ->capture_default_str();
+  cmd->add_option("--dlq-topic", f->dlq_topic,
+                  "dead-letter topic of --on-bad-row dlq: the row as a JSON object of its columns, "
+                  "headers error, table, lsn, id")
+      ->envname("PGOUTBOX_DLQ_TOPIC")
+      ->capture_default_str();
   AddCleanupFlags(cmd, &f->cleanup, CleanupFlagScope::kRunCommand);
   cmd->add_option("--standby-retry-interval", f->standby_retry_interval,
                   "while another process holds the slot, try to take it over this often")
@@ -161,6 +173,12 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   RETURN_IF_ERROR(
       duration("--standby-retry-interval", f.standby_retry_interval, &c.standby_retry_interval));
   ASSIGN_OR_RETURN(c.cleanup, ResolveCleanupFlags(f.cleanup, f.db, f.table));
+  ASSIGN_OR_RETURN(c.on_bad_row, core::ParseBadRowAction(f.on_bad_row));
+  c.dead_letter_topic = f.dlq_topic;
+  if (c.on_bad_row == core::BadRowAction::kDeadLetter && !outbox::IsValidTopicName(c.dead_letter_topic)) {
+    return Status::InvalidArgument("--dlq-topic \"" + c.dead_letter_topic +
+                                   "\" is not a valid Kafka topic name");
+  }
   if (c.standby_retry_interval.count() <= 0) {
     return Status::InvalidArgument("--standby-retry-interval must be greater than 0");
   }
@@ -189,6 +207,8 @@ std::string RunConfig::Describe() const {
                                   : std::string("off"));
   if (end_lsn) s += " end_lsn=" + end_lsn->ToString();
   if (exit_when_caught_up) s += " exit_when_caught_up";
+  s += std::string(" on_bad_row=") + core::BadRowActionName(on_bad_row);
+  if (on_bad_row == core::BadRowAction::kDeadLetter) s += " dlq_topic=" + dead_letter_topic;
   return s;
 }
 

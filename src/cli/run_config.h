@@ -12,6 +12,7 @@
 #include "cli/cleanup_command.h"
 #include "common/status.h"
 #include "common/types.h"
+#include "core/streamer.h"
 #include "outbox/column_map.h"
 
 namespace pgoutbox::cli {
@@ -39,6 +40,8 @@ struct RunConfig {
   std::chrono::milliseconds heartbeat_interval{0};  // 0: off
   std::chrono::milliseconds standby_retry_interval{2000};
   ops::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
+  core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
+  std::string dead_letter_topic = "outbox.dlq";
 
   // One line for the start-up log, secrets redacted.
   std::string Describe() const;
@@ -59,6 +62,7 @@ struct RunFlags {
   std::string http_addr = "127.0.0.1:9187", stall_timeout = "60s", heartbeat_interval = "0",
               standby_retry_interval = "2s";
   CleanupFlags cleanup;
+  std::string on_bad_row = "halt", dlq_topic = "outbox.dlq";
 
   CLI::Option* opt_column_id = nullptr;
   CLI::Option* opt_column_key = nullptr;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/json_escape.h"
 #include "pgoutput/decoder.h"
 
 namespace pgoutbox::core {
@@ -35,6 +36,26 @@ PgTimestamp NowPg() {
 
 }  // namespace
 
+Result<BadRowAction> ParseBadRowAction(std::string_view text) {
+  if (text == "halt") return BadRowAction::kHalt;
+  if (text == "dlq") return BadRowAction::kDeadLetter;
+  if (text == "skip") return BadRowAction::kSkip;
+  return Status::InvalidArgument("--on-bad-row must be halt, dlq or skip, not \"" +
+                                 std::string(text) + "\"");
+}
+
+const char* BadRowActionName(BadRowAction action) {
+  switch (action) {
+    case BadRowAction::kDeadLetter:
+      return "dlq";
+    case BadRowAction::kSkip:
+      return "skip";
+    case BadRowAction::kHalt:
+      break;
+  }
+  return "halt";
+}
+
 std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_point last_sent,
                                             std::chrono::milliseconds interval,
                                             std::chrono::milliseconds max_sleep) {
@@ -52,7 +73,8 @@ Streamer::Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
       mapper_(mapper),
       tracker_(tracker),
       stop_requests_(stop_requests),
-      observers_(observers) {}
+      observers_(observers),
+      table_name_(mapper->options().schema + "." + mapper->options().table) {}
 
 Status Streamer::Run(replication::ReplicationStream* stream) {
   stream_ = stream;
@@ -97,6 +119,7 @@ Status Streamer::RunLoop() {
       ++handled;
     }
     publisher_->Poll(0);
+    ProducePendingDeadLetters();
     if (handled > 0) continue;
 
     // Nothing buffered: take what the socket has without blocking, and
@@ -183,7 +206,7 @@ Status Streamer::HandleXLogData(const replication::XLogData& data) {
     return st.WithContext("at WAL position " + data.start.ToString());
   }
   using namespace pgoutput;  // NOLINT: message type names
-  if (auto* m = std::get_if<Insert>(&message)) return HandleInsert(*m);
+  if (auto* m = std::get_if<Insert>(&message)) return HandleInsert(*m, data.start);
   if (auto* m = std::get_if<Begin>(&message_)) return HandleBegin(*m);
   if (auto* m = std::get_if<Commit>(&message_)) return HandleCommit(*m);
   if (auto* m = std::get_if<Relation>(&message_)) return mapper_->OnRelation(*m);
@@ -253,27 +276,94 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   return Status::Ok();
 }
 
-Status Streamer::HandleInsert(const pgoutput::Insert& insert) {
+Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
   if (!tracker_->has_open_transaction()) {
     return Status::Corruption("pgoutput: Insert outside a transaction");
   }
   if (Status st = mapper_->Map(insert, &event_); !st.ok()) {
-    if (observers_.metrics != nullptr) observers_.metrics->PublishError("bad_row");
-    return st;
+    if (mapper_->bad_row_reason().empty()) {
+      if (observers_.metrics != nullptr) observers_.metrics->PublishError("bad_row");
+      return st;
+    }
+    return HandleBadRow(insert, lsn, mapper_->bad_row_reason(), st, std::nullopt);
   }
-  Status st = ProduceWithBackpressure(event_);
+  bool refused = false;
+  Status st = ProduceWithBackpressure(event_, &refused);
   if (!st.ok() && !stopping_ && st.code() != Status::Code::kUnavailable &&
       observers_.metrics != nullptr) {
     observers_.metrics->PublishError("produce_failed");
   }
+  if (st.ok() && refused) {
+    const std::string_view label = publisher_->refusal_label();
+    std::optional<size_t> omitted;
+    if (label == "too_large") omitted = event_.payload.size();
+    return HandleBadRow(insert, lsn, label,
+                        Status::InvalidArgument("event " + std::string(event_.id) + ": " +
+                                                publisher_->refusal()),
+                        omitted);
+  }
   return st;
 }
 
-Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
+void Streamer::CountBadRow(std::string_view reason) {
+  if (observers_.metrics == nullptr) return;
+  observers_.metrics->PublishError("bad_row");
+  observers_.metrics->BadRow(BadRowActionName(options_.on_bad_row), reason);
+}
+
+Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::string_view reason,
+                              const Status& error, std::optional<size_t> omitted_payload_size) {
+  CountBadRow(reason);
+  switch (options_.on_bad_row) {
+    case BadRowAction::kHalt:
+      return error;
+    case BadRowAction::kSkip:
+      ++stats_.bad_rows;
+      spdlog::warn("skipped a bad row at {} ({}): {}", lsn.ToString(), reason, error.message());
+      return Status::Ok();
+    case BadRowAction::kDeadLetter:
+      break;
+  }
+  ASSIGN_OR_RETURN(auto dump, mapper_->DumpRow(insert, omitted_payload_size));
+  dead_letter_value_ = std::move(dump.json);
+  dead_letter_key_ = dump.key.value_or("");
+  dead_letter_id_ = dump.id.value_or("");
+  dead_letter_error_ = error.message();
+  dead_letter_lsn_ = lsn.ToString();
+  outbox::Event& dl = dead_letter_event_;
+  dl.id = dead_letter_id_;
+  dl.key = dead_letter_key_;
+  dl.key_is_null = !dump.key.has_value();
+  dl.topic = options_.dead_letter_topic;
+  dl.payload = dead_letter_value_;
+  dl.payload_is_null = false;
+  dl.headers.clear();
+  dl.headers.push_back({"error", dead_letter_error_, false});
+  dl.headers.push_back({"table", table_name_, false});
+  dl.headers.push_back({"lsn", dead_letter_lsn_, false});
+  dl.headers.push_back({"id", dead_letter_id_, !dump.id.has_value()});
+  bool refused = false;
+  RETURN_IF_ERROR(ProduceWithBackpressure(dl, &refused));
+  if (refused) {
+    return Status::Aborted(error.message() + "; its dead-letter record was refused too: " +
+                           publisher_->refusal());
+  }
+  ++stats_.bad_rows;
+  spdlog::warn("sent a bad row at {} ({}) to {}: {}", lsn.ToString(), reason,
+               options_.dead_letter_topic, error.message());
+  return Status::Ok();
+}
+
+Status Streamer::ProduceWithBackpressure(const outbox::Event& event, bool* refused) {
+  *refused = false;
   bool waited = false;
   for (;;) {
     auto outcome = publisher_->Produce(event, commit_time_.UnixMillis(), txn_);
     if (!outcome.ok()) return outcome.status();
+    if (*outcome == kafka::Publisher::ProduceOutcome::kRefused) {
+      *refused = true;
+      return Status::Ok();
+    }
     if (*outcome == kafka::Publisher::ProduceOutcome::kQueued) {
       tracker_->AddEvent();
       ++events_in_txn_;
@@ -297,6 +387,7 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event) {
         TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
     RETURN_IF_ERROR(WaitForInput(timeout, /*include_stream=*/false));
     publisher_->Poll(0);
+    ProducePendingDeadLetters();
   }
 }
 
@@ -308,6 +399,71 @@ void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
     int64_t now_us = NowPg().micros();
     observers_.metrics->ObserveDeliveryLatency(
         static_cast<double>(std::max<int64_t>(0, now_us - commit_time.micros())) / 1e6);
+  }
+}
+
+void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
+                         const Status& reason) {
+  if (options_.on_bad_row == BadRowAction::kHalt || record.topic == options_.dead_letter_topic) {
+    if (options_.on_bad_row != BadRowAction::kHalt) CountBadRow(record.refusal);
+    OnFailed(opaque, record.event_id, reason);
+    return;
+  }
+  CountBadRow(record.refusal);
+  ++stats_.bad_rows;
+  if (options_.on_bad_row == BadRowAction::kSkip) {
+    spdlog::warn("skipped event {}: {}", record.event_id, reason.message());
+    tracker_->Ack(opaque);  // done with, like a delivered event
+    return;
+  }
+  // The row itself is gone from memory: describe the record as it was
+  // produced. The tag stays in flight until the dead-letter record is acked.
+  DeadLetter dl;
+  dl.opaque = opaque;
+  dl.key.assign(record.key);
+  dl.key_is_null = record.key_is_null;
+  dl.id.assign(record.event_id);
+  dl.error = "event " + dl.id + ": " + reason.message();
+  dl.value = "{\"topic\":\"" + JsonEscape(record.topic) + "\",\"key\":";
+  dl.value += record.key_is_null ? "null" : "\"" + JsonEscape(record.key) + "\"";
+  dl.value += ",\"headers\":{";
+  for (size_t i = 0; i < record.headers.size(); ++i) {
+    const auto& h = record.headers[i];
+    if (i > 0) dl.value += ",";
+    dl.value += "\"" + JsonEscape(h.name) + "\":";
+    dl.value += h.is_null ? "null" : "\"" + JsonEscape(h.value) + "\"";
+  }
+  dl.value += "},\"payload_size\":" + std::to_string(record.payload_size) + "}";
+  spdlog::warn("sending event {} to {}: {}", record.event_id, options_.dead_letter_topic,
+               reason.message());
+  pending_dead_letters_.push_back(std::move(dl));
+}
+
+void Streamer::ProducePendingDeadLetters() {
+  while (!pending_dead_letters_.empty() && delivery_failure_.ok()) {
+    const DeadLetter& dl = pending_dead_letters_.front();
+    outbox::Event event;
+    event.id = dl.id;
+    event.key = dl.key;
+    event.key_is_null = dl.key_is_null;
+    event.topic = options_.dead_letter_topic;
+    event.payload = dl.value;
+    event.headers.push_back({"error", dl.error, false});
+    event.headers.push_back({"table", table_name_, false});
+    event.headers.push_back({"id", dl.id, false});
+    auto outcome = publisher_->Produce(event, 0, dl.opaque);
+    if (!outcome.ok()) {
+      OnFailed(dl.opaque, dl.id, outcome.status());
+      pending_dead_letters_.pop_front();
+      continue;
+    }
+    if (*outcome == kafka::Publisher::ProduceOutcome::kQueueFull) return;  // later
+    if (*outcome == kafka::Publisher::ProduceOutcome::kRefused) {
+      OnFailed(dl.opaque, dl.id,
+               Status::Aborted(dl.error + "; its dead-letter record was refused too: " +
+                               publisher_->refusal()));
+    }
+    pending_dead_letters_.pop_front();
   }
 }
 
@@ -377,6 +533,7 @@ Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
     publisher_->Poll(0);
+    ProducePendingDeadLetters();
     RETURN_IF_ERROR(CheckFailures());
     auto now = Clock::now();
     if (now >= deadline || StopRequested()) return Status::Ok();
@@ -410,18 +567,23 @@ Status Streamer::Shutdown(Status reason) {
   // again after a restart).
   bool stream_alive = true;
   if (publisher_->fatal_error().ok()) publisher_->Send();
-  if (publisher_->fatal_error().ok() && publisher_->outq_len() > 0) {
+  if (publisher_->fatal_error().ok() &&
+      (publisher_->outq_len() > 0 || !pending_dead_letters_.empty())) {
     spdlog::info("waiting up to {} ms for {} in-flight events", options_.shutdown_timeout.count(),
                  publisher_->outq_len());
     auto deadline = Clock::now() + options_.shutdown_timeout;
-    while (publisher_->outq_len() > 0 && Clock::now() < deadline && delivery_failure_.ok()) {
+    while ((publisher_->outq_len() > 0 || !pending_dead_letters_.empty()) &&
+           Clock::now() < deadline && delivery_failure_.ok()) {
       publisher_->Poll(100);
+      ProducePendingDeadLetters();
       if (stream_alive && !SendFeedback(false).ok()) stream_alive = false;
       if (StopRequested() && stop_requests_->load() > 1) break;  // a second signal: hurry
     }
   }
   publisher_->Poll(0);
-  int undelivered = publisher_->fatal_error().ok() ? publisher_->outq_len() : 0;
+  int undelivered = publisher_->fatal_error().ok()
+                        ? publisher_->outq_len() + static_cast<int>(pending_dead_letters_.size())
+                        : 0;
 
   Status final_feedback;
   if (stream_alive) {

@@ -12,7 +12,15 @@
 // reading the replication stream until there is room, still sending status
 // updates every feedback interval so the server does not time it out.
 //
-// Failure: a row that cannot become a record, a delivery that fails for
+// Bad rows: a row that cannot become a record (EventMapper::bad_row_reason)
+// or that Kafka refuses for good because of the record itself
+// (kafka::RecordRefusal) is handled by StreamerOptions::on_bad_row: halt (the
+// default) stops the loop like any failure; skip logs one warning and goes
+// on; dead-letter produces a record describing the row to the dead-letter
+// topic, acknowledged like an event of its transaction before the position
+// moves past it. The rows around a bad one keep their order.
+//
+// Failure: a bad row under halt, a delivery that fails for
 // good or a fatal producer error stops the loop; nothing past the failure is
 // confirmed and Run() returns the reason. A broken stream returns Unavailable
 // at once, without waiting for the events in flight: the caller reconnects
@@ -32,6 +40,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "common/types.h"
@@ -47,6 +56,12 @@ namespace pgoutbox::core {
 
 using Clock = std::chrono::steady_clock;
 
+// What to do with a bad row (see the header comment).
+enum class BadRowAction { kHalt, kDeadLetter, kSkip };
+// "halt", "dlq", "skip"; InvalidArgument otherwise.
+Result<BadRowAction> ParseBadRowAction(std::string_view text);
+const char* BadRowActionName(BadRowAction action);
+
 struct StreamerOptions {
   std::chrono::milliseconds feedback_interval{1000};
   // Stop once everything up to this position is delivered and confirmed.
@@ -61,6 +76,12 @@ struct StreamerOptions {
   // a keepalive, or a commit younger than a second, or two naps that find
   // nothing new end catching up. Zero disables it.
   std::chrono::microseconds catch_up_nap{20000};
+  BadRowAction on_bad_row = BadRowAction::kHalt;
+  // Where kDeadLetter sends bad rows. Its records: value = the row as a JSON
+  // object of all its columns (EventMapper::DumpRow; a row too large for
+  // Kafka without its payload, with the payload's size instead), key = the
+  // row's key (none if NULL), headers error, table, lsn and id.
+  std::string dead_letter_topic = "outbox.dlq";
 };
 
 // Optional observers; any may be null.
@@ -75,6 +96,7 @@ struct StreamerStats {
   uint64_t transactions = 0;      // commits received
   uint64_t messages = 0;          // pgoutput messages received
   uint64_t ignored_changes = 0;   // updates, deletes, truncates (not events)
+  uint64_t bad_rows = 0;          // rows skipped or dead-lettered
 };
 
 // How long the loop may sleep before the next status update is due: zero if
@@ -108,6 +130,8 @@ class Streamer : public kafka::DeliveryHandler {
   // kafka::DeliveryHandler (called from publisher->Poll on Run's thread).
   void OnDelivered(uint64_t opaque, std::string_view topic) override;
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override;
+  void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
+                 const Status& reason) override;
   void OnBrokersDown() override;
 
  private:
@@ -117,8 +141,20 @@ class Streamer : public kafka::DeliveryHandler {
   Status HandleKeepalive(const replication::Keepalive& keepalive);
   Status HandleBegin(const pgoutput::Begin& begin);
   Status HandleCommit(const pgoutput::Commit& commit);
-  Status HandleInsert(const pgoutput::Insert& insert);
-  Status ProduceWithBackpressure(const outbox::Event& event);
+  Status HandleInsert(const pgoutput::Insert& insert, Lsn lsn);
+  // A bad row of the open transaction, by policy. `omitted_payload_size`:
+  // the row was too large, its dead-letter record goes without the payload.
+  Status HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::string_view reason,
+                      const Status& error, std::optional<size_t> omitted_payload_size);
+  // Produces `event` as one more event of the open transaction, waiting
+  // while the local queue is full. *refused: Kafka refuses the record itself
+  // (Publisher::refusal()); nothing was produced.
+  Status ProduceWithBackpressure(const outbox::Event& event, bool* refused);
+  // Produces the dead-letter records of refused deliveries (OnRefused), each
+  // carrying its original event's tag; those that do not fit in the queue
+  // stay pending. A refusal of a dead-letter record becomes a delivery failure.
+  void ProducePendingDeadLetters();
+  void CountBadRow(std::string_view reason);
   Status WaitForInput(std::chrono::milliseconds timeout, bool include_stream);
   static void Nap(Clock::duration duration);
   Status SendFeedback(bool force);
@@ -134,6 +170,7 @@ class Streamer : public kafka::DeliveryHandler {
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
   StreamerObservers observers_;
+  const std::string table_name_;  // "schema.table" of the outbox (dead-letter header)
   replication::ReplicationStream* stream_ = nullptr;  // during Run() only
 
   pgoutput::Message message_;         // reused decode target
@@ -157,6 +194,18 @@ class Streamer : public kafka::DeliveryHandler {
   };
   std::deque<UnconfirmedCommit> unconfirmed_commits_;
   uint64_t events_in_txn_ = 0;
+  // Dead-letter records of refused deliveries, waiting to be produced.
+  struct DeadLetter {
+    uint64_t opaque;
+    std::string value, key, id, error;
+    bool key_is_null;
+  };
+  std::deque<DeadLetter> pending_dead_letters_;
+  // The dead-letter record being produced for a bad row (owns what
+  // dead_letter_event_'s views point to).
+  std::string dead_letter_value_, dead_letter_key_, dead_letter_id_, dead_letter_error_,
+      dead_letter_lsn_;
+  outbox::Event dead_letter_event_;
   bool catching_up_ = false;  // see StreamerOptions::catch_up_nap
   int empty_naps_ = 0;        // naps in a row that found nothing
   StreamerStats stats_;

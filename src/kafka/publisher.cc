@@ -134,13 +134,30 @@ rd_kafka_topic_t* Publisher::Topic(std::string_view name) {
   return t;
 }
 
+const char* RecordRefusal(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return "too_large";
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+      return "topic";
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+      return "rejected";
+    default:
+      return nullptr;
+  }
+}
+
 Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
                                                      int64_t timestamp_ms, uint64_t opaque) {
   rd_kafka_topic_t* topic = Topic(event.topic);
   if (topic == nullptr) {
-    return Status::InvalidArgument("event " + std::string(event.id) + ": cannot use topic \"" +
-                                   std::string(event.topic) +
-                                   "\": " + rd_kafka_err2str(rd_kafka_last_error()));
+    refusal_label_ = "topic";
+    refusal_ = "cannot use topic \"" + std::string(event.topic) +
+               "\": " + rd_kafka_err2str(rd_kafka_last_error());
+    return ProduceOutcome::kRefused;
   }
   rd_kafka_headers_t* headers = rd_kafka_headers_new(event.headers.size());
   for (const auto& h : event.headers) {
@@ -150,7 +167,8 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
   }
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(event.key.data(), event.key.size()),
+      RD_KAFKA_V_KEY(event.key_is_null ? nullptr : event.key.data(),
+                     event.key_is_null ? 0 : event.key.size()),
       RD_KAFKA_V_VALUE(event.payload_is_null ? nullptr : const_cast<char*>(event.payload.data()),
                        event.payload_is_null ? 0 : event.payload.size()),
       RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
@@ -166,6 +184,13 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
     rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
     fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + reason);
     return fatal_;
+  }
+  if (const char* label = RecordRefusal(err)) {
+    refusal_label_ = label;
+    refusal_ = "cannot produce to topic \"" + std::string(event.topic) + "\": " +
+               rd_kafka_err2str(err) + " (" + std::to_string(event.payload.size()) +
+               " bytes of payload)";
+    return ProduceOutcome::kRefused;
   }
   return Status::Aborted("event " + std::string(event.id) +
                          " was not delivered: cannot produce to topic \"" +
@@ -227,6 +252,27 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
   std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
   Status reason =
       Status::Aborted("delivery to topic \"" + topic + "\" failed: " + rd_kafka_err2str(msg->err));
+  if (const char* label = RecordRefusal(msg->err)) {
+    RefusedRecord record;
+    record.event_id = event_id;
+    record.topic = topic;
+    record.key_is_null = msg->key == nullptr;
+    if (msg->key != nullptr) record.key = {static_cast<const char*>(msg->key), msg->key_len};
+    record.payload_size = msg->len;
+    record.refusal = label;
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; hdrs != nullptr && rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                                             RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      record.headers.push_back(outbox::EventHeader{
+          name, value ? std::string_view(static_cast<const char*>(value), size) : "",
+          value == nullptr});
+    }
+    self->handler_->OnRefused(tag, record, reason);
+    return;
+  }
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL && self->fatal_.ok()) {
     char buf[512];
     rd_kafka_fatal_error(self->rk_.get(), buf, sizeof buf);

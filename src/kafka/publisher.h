@@ -33,6 +33,27 @@
 
 namespace pgoutbox::kafka {
 
+// A record the broker refused for good because of the record itself (see
+// RecordRefusal), as its delivery report describes it. Views valid only
+// during the OnRefused call.
+struct RefusedRecord {
+  std::string_view event_id;  // its "id" header
+  std::string_view topic;
+  std::string_view key;
+  bool key_is_null = false;
+  size_t payload_size = 0;
+  std::vector<outbox::EventHeader> headers;
+  const char* refusal = "";  // RecordRefusal's label
+};
+
+// Why Kafka refuses a record for good because of the record itself, as a
+// short label: "too_large" (MSG_SIZE_TOO_LARGE, RECORD_LIST_TOO_LARGE),
+// "topic" (TOPIC_EXCEPTION: an invalid topic name), "rejected"
+// (INVALID_RECORD, INVALID_MSG, INVALID_TIMESTAMP). nullptr for every other
+// error: those are about the cluster, the configuration or the connection,
+// not one record.
+const char* RecordRefusal(rd_kafka_resp_err_t err);
+
 class DeliveryHandler {
  public:
   virtual ~DeliveryHandler() = default;
@@ -40,6 +61,11 @@ class DeliveryHandler {
   virtual void OnDelivered(uint64_t opaque, std::string_view topic) = 0;
   // The event failed for good (`event_id` from its "id" header).
   virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;
+  // The event tagged `opaque` failed for good because of the record itself
+  // (RecordRefusal). By default the same as OnFailed.
+  virtual void OnRefused(uint64_t opaque, const RefusedRecord& record, const Status& reason) {
+    OnFailed(opaque, record.event_id, reason);
+  }
   // No broker can be reached right now; librdkafka keeps retrying.
   virtual void OnBrokersDown() {}
 };
@@ -71,10 +97,11 @@ class Publisher {
   // Unavailable with librdkafka's reason if not within `timeout`.
   Status CheckReachable(std::chrono::milliseconds timeout);
 
-  enum class ProduceOutcome { kQueued, kQueueFull };
+  enum class ProduceOutcome { kQueued, kQueueFull, kRefused };
   // Enqueues one event. kQueueFull: the local queue is full; Poll() and try
-  // again (backpressure, not failure). A non-OK result is a permanent error
-  // for this event (e.g. an invalid topic).
+  // again (backpressure, not failure). kRefused: this record can never be
+  // produced (e.g. larger than message.max.bytes); refusal() says why. A
+  // non-OK result is any other permanent error (e.g. a fatal producer error).
   Result<ProduceOutcome> Produce(const outbox::Event& event, int64_t timestamp_ms, uint64_t opaque);
 
   // Serves delivery reports and errors; waits up to `timeout_ms` for one.
@@ -101,6 +128,10 @@ class Publisher {
   // Events queued locally or in flight.
   int outq_len() const;
 
+  // After kRefused: RecordRefusal's label and the whole reason.
+  const char* refusal_label() const { return refusal_label_; }
+  const std::string& refusal() const { return refusal_; }
+
  private:
   Publisher() = default;
   static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
@@ -121,6 +152,8 @@ class Publisher {
   std::string topic_scratch_;
   uint64_t unsent_ = 0;  // produced since the last Send() or Flush()
   Status fatal_;
+  const char* refusal_label_ = "";
+  std::string refusal_;
   int wake_read_fd_ = -1;
   int wake_write_fd_ = -1;
   std::string brokers_;

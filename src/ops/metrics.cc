@@ -144,6 +144,11 @@ void Metrics::PublishError(std::string_view reason) {
   Add(&errors_by_reason_, reason, 1);
 }
 
+void Metrics::BadRow(std::string_view action, std::string_view reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++bad_rows_[{std::string(action), std::string(reason)}];
+}
+
 void Metrics::SetInflightEvents(int64_t n) { inflight_.store(n, std::memory_order_relaxed); }
 
 void Metrics::ObserveDeliveryLatency(double seconds) {
@@ -196,10 +201,12 @@ std::string Metrics::Render() const {
   // never holds up the streaming thread for longer than the copy.
   std::map<std::string, uint64_t, std::less<>> published, errors, reconnects;
   Histogram delivery_latency, receive_lag, confirm_lag;
+  std::map<std::pair<std::string, std::string>, uint64_t> bad_rows;
   {
     std::lock_guard<std::mutex> lock(mu_);
     published = published_by_topic_;
     errors = errors_by_reason_;
+    bad_rows = bad_rows_;
     reconnects = reconnects_by_target_;
     delivery_latency = delivery_latency_;
     receive_lag = receive_lag_;
@@ -220,6 +227,19 @@ std::string Metrics::Render() const {
   AppendFamily(&out, "pgoutbox_publish_errors_total", "counter",
                "Events that could not be published (failed deliveries, bad rows), by reason.");
   AppendLabelled(&out, "pgoutbox_publish_errors_total", "reason", errors);
+
+  AppendFamily(&out, "pgoutbox_bad_rows_total", "counter",
+               "Rows that cannot become a record or that Kafka refuses, by --on-bad-row action "
+               "(halt, dlq, skip) and reason.");
+  for (const auto& [labels, count] : bad_rows) {
+    out.append("pgoutbox_bad_rows_total{action=\"")
+        .append(EscapeLabelValue(labels.first))
+        .append("\",reason=\"")
+        .append(EscapeLabelValue(labels.second))
+        .append("\"} ")
+        .append(std::to_string(count))
+        .append("\n");
+  }
 
   AppendFamily(&out, "pgoutbox_inflight_events", "gauge",
                "Events produced to Kafka and not yet acknowledged.");

@@ -5,6 +5,9 @@
 //   pgoutbox_events_published_total{topic}      counter, events acked by Kafka
 //   pgoutbox_transactions_total                 counter, commits received
 //   pgoutbox_publish_errors_total{reason}       counter, deliveries failed / bad rows
+//   pgoutbox_bad_rows_total{action,reason}      counter, rows that cannot become a record or
+//                                               that Kafka refuses, by --on-bad-row action
+//                                               (halt, dlq, skip) and reason
 //   pgoutbox_inflight_events                    gauge, produced and not yet acked
 //   pgoutbox_delivery_latency_seconds           histogram, commit time to broker ack (per event)
 //   pgoutbox_receive_lag_seconds                histogram, commit time to the Commit message's
@@ -31,6 +34,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pgoutbox::ops {
@@ -42,6 +46,7 @@ class Metrics {
   void EventsPublished(std::string_view topic, uint64_t n = 1);
   void TransactionCommitted();
   void PublishError(std::string_view reason);
+  void BadRow(std::string_view action, std::string_view reason);
   void SetInflightEvents(int64_t n);
   void ObserveDeliveryLatency(double seconds);
   void ObserveConfirmLag(double seconds);
@@ -80,6 +85,7 @@ class Metrics {
   mutable std::mutex mu_;  // guards the labelled maps and the histograms
   std::map<std::string, uint64_t, std::less<>> published_by_topic_;
   std::map<std::string, uint64_t, std::less<>> errors_by_reason_;
+  std::map<std::pair<std::string, std::string>, uint64_t> bad_rows_;  // (action, reason)
   std::map<std::string, uint64_t, std::less<>> reconnects_by_target_;
   Histogram delivery_latency_;
   Histogram confirm_lag_;

@@ -21,6 +21,7 @@ struct EventHeader {
 struct Event {
   std::string_view id;   // the row's id column, as text
   std::string_view key;  // the aggregate id: the Kafka message key
+  bool key_is_null = false;  // no key (only for dead-letter records of keyless rows)
   std::string_view event_type;
   std::string_view aggregate_type;
   std::string_view topic;        // rendered topic or the row's topic column

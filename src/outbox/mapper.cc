@@ -5,6 +5,7 @@
 #include <array>
 #include <utility>
 
+#include "common/json_escape.h"
 #include "outbox/pg_types.h"
 
 namespace pgoutbox::outbox {
@@ -263,6 +264,7 @@ struct EventMapper::Layout {
   std::array<int, kFieldCount> column;  // tuple index of each field, or kNoColumn
   bool payload_is_bytea = false;
   std::vector<int> placeholder_column;  // tuple index of each template placeholder
+  std::vector<std::string> column_names;  // the outbox's columns (for DumpRow)
 
   Layout() { column.fill(kNoColumn); }
 };
@@ -367,6 +369,7 @@ Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
     columns.reserve(relation.columns.size());
     for (const pgoutput::RelationColumn& column : relation.columns) {
       columns.push_back(ColumnInfo{std::string(column.name), column.type_oid});
+      layout->column_names.emplace_back(column.name);
     }
     layout->error = ResolveLayout(columns, layout.get());
   }
@@ -378,6 +381,7 @@ Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
 void EventMapper::Reset() { relations_.clear(); }
 
 Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
+  bad_row_reason_ = {};
   const auto it = relations_.find(insert.relation);
   if (it == relations_.end()) {
     return Status::Corruption("insert for relation oid " + std::to_string(insert.relation.value()) +
@@ -398,13 +402,17 @@ Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
         "insert into " + layout.qualified_name + " has " + std::to_string(values.size()) +
         " columns, but its Relation message has " + std::to_string(layout.num_columns));
   }
-  return MapRow(layout, values, out);
+  const char* reason = "";
+  Status st = MapRow(layout, values, out, &reason);
+  if (!st.ok()) bad_row_reason_ = reason;
+  return st;
 }
 
-Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>& values,
-                           Event* out) {
+Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>& values, Event* out,
+                           const char** reason) {
   const ColumnMap& map = options_.columns;
   out->headers.clear();
+  *reason = "null_column";
 
   const ColumnValue& id_value = values[layout.column[kId]];
   if (id_value.kind == ColumnValue::Kind::kNull) {
@@ -418,6 +426,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   RETURN_IF_ERROR(RequiredText(values[layout.column[kAggregateType]], id, map, kAggregateType,
                                &out->aggregate_type));
 
+  *reason = "payload";
   const ColumnValue& payload = values[layout.column[kPayload]];
   out->payload = {};
   out->payload_is_null = payload.kind == ColumnValue::Kind::kNull;
@@ -437,6 +446,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   }
 
   // The row's own topic wins over the template.
+  *reason = "topic";
   bool from_column = false;
   if (layout.column[kTopic] != kNoColumn) {
     const ColumnValue& topic = values[layout.column[kTopic]];
@@ -455,6 +465,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
       for (size_t i = 0; i < placeholders.size(); ++i) {
         const ColumnValue& value = values[layout.placeholder_column[i]];
         if (value.kind == ColumnValue::Kind::kNull) {
+          *reason = "null_column";
           return Status::InvalidArgument(EventPrefix(id) + "topic template placeholder {" +
                                          placeholders[i] + "} is NULL");
         }
@@ -475,6 +486,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
                      : "was rendered from --topic template " + Quote(template_.text())));
   }
 
+  *reason = "headers";
   out->headers.push_back(EventHeader{"id", out->id, false});
   out->headers.push_back(EventHeader{"event_type", out->event_type, false});
   out->headers.push_back(EventHeader{"aggregate_type", out->aggregate_type, false});
@@ -487,6 +499,45 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
     }
   }
   return Status::Ok();
+}
+
+Result<EventMapper::RowDump> EventMapper::DumpRow(
+    const pgoutput::Insert& insert, std::optional<size_t> omitted_payload_size) const {
+  const auto it = relations_.find(insert.relation);
+  if (it == relations_.end() || !it->second->is_outbox || !it->second->error.ok() ||
+      insert.new_tuple.columns.size() != it->second->num_columns) {
+    return Status::Corruption("insert for relation oid " + std::to_string(insert.relation.value()) +
+                              " does not match a known outbox layout");
+  }
+  const Layout& layout = *it->second;
+  const std::vector<ColumnValue>& values = insert.new_tuple.columns;
+  RowDump dump;
+  dump.json.push_back('{');
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& name = layout.column_names[i];
+    const ColumnValue& value = values[i];
+    if (i > 0) dump.json.push_back(',');
+    dump.json.push_back('"');
+    if (omitted_payload_size && static_cast<int>(i) == layout.column[kPayload]) {
+      dump.json += JsonEscape(name + "_size") + "\":" + std::to_string(*omitted_payload_size);
+      continue;
+    }
+    dump.json += JsonEscape(name) + "\":";
+    if (value.kind == ColumnValue::Kind::kText) {
+      dump.json += "\"" + JsonEscape(value.data) + "\"";
+    } else {
+      dump.json += "null";  // NULL (an unchanged TOAST or binary value cannot be shown)
+    }
+  }
+  dump.json.push_back('}');
+  auto text = [&](int field) -> std::optional<std::string> {
+    const ColumnValue& value = values[layout.column[field]];
+    if (value.kind != ColumnValue::Kind::kText) return std::nullopt;
+    return std::string(value.data);
+  };
+  dump.id = text(kId);
+  dump.key = text(kKey);
+  return dump;
 }
 
 Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_id, Event* out) {

@@ -10,14 +10,17 @@
 //
 // Every row that cannot become a record is an error that names the event id
 // and the column: a null mapped column, a null topic placeholder, an invalid
-// Kafka topic name, a headers value that is not a JSON object. Nothing is
-// skipped.
+// Kafka topic name, a headers value that is not a JSON object. The mapper
+// skips nothing itself: bad_row_reason() tells the caller that the row, not
+// the table or the stream, is at fault, and DumpRow() renders such a row for
+// a dead-letter topic; what happens to it is the caller's policy.
 //
 // Thread safety: none; one instance per streaming session.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,6 +77,29 @@ class EventMapper {
   // call and while the insert's buffer is alive.
   Status Map(const pgoutput::Insert& insert, Event* out);
 
+  // Why the last Map call failed when the row itself cannot become a record:
+  // "null_column" (a NULL mapped column or topic placeholder), "topic" (not
+  // a valid topic name), "headers" (not a flat JSON object) or "payload"
+  // (undecodable). Empty after a success, and after a failure that is not
+  // the row's fault (unknown relation, unusable table layout, malformed
+  // message): such failures must stop the stream.
+  std::string_view bad_row_reason() const { return bad_row_reason_; }
+
+  // An outbox row rendered for a dead-letter topic.
+  struct RowDump {
+    // {"column": "value as PostgreSQL's text", ..., "other": null}; with
+    // omitted_payload_size set, the payload column is left out and
+    // "<payload column>_size": <that many bytes> takes its place.
+    std::string json;
+    std::optional<std::string> id;   // the id column's text, if not NULL
+    std::optional<std::string> key;  // the key column's text, if not NULL
+  };
+  // Renders an insert of the outbox table whose relation is known (Map was
+  // called on it). Corruption if the relation is unknown or the tuple does
+  // not match it.
+  Result<RowDump> DumpRow(const pgoutput::Insert& insert,
+                          std::optional<size_t> omitted_payload_size) const;
+
   const MapperOptions& options() const { return options_; }
 
  private:
@@ -87,7 +113,9 @@ class EventMapper {
   // not only the first.
   Status ResolveLayout(const std::vector<ColumnInfo>& columns, Layout* layout) const;
 
-  Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out);
+  // Sets *reason to the bad_row_reason() label of the step it is at.
+  Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out,
+                const char** reason);
   Status ParseHeaders(std::string_view json, std::string_view event_id, Event* out);
 
   MapperOptions options_;
@@ -96,6 +124,7 @@ class EventMapper {
   // Reused across Map calls: the bytea payload, the rendered topic, the JSON
   // parser whose string buffer holds the unescaped header names and values.
   std::unique_ptr<Scratch> scratch_;
+  std::string_view bad_row_reason_;
 };
 
 }  // namespace pgoutbox::outbox

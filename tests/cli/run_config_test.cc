@@ -92,6 +92,24 @@ TEST(RunConfigTest, RedactsDatabasePassword) {
   EXPECT_EQ(u->Describe().find("hunter2"), std::string::npos) << u->Describe();
 }
 
+TEST(RunConfigTest, OnBadRow) {
+  auto c = Parse({"--db", "x", "--brokers", "y"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->on_bad_row, core::BadRowAction::kHalt);
+  EXPECT_NE(c->Describe().find("on_bad_row=halt"), std::string::npos) << c->Describe();
+  c = Parse({"--db", "x", "--brokers", "y", "--on-bad-row", "dlq", "--dlq-topic", "app.dead"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->on_bad_row, core::BadRowAction::kDeadLetter);
+  EXPECT_EQ(c->dead_letter_topic, "app.dead");
+  EXPECT_NE(c->Describe().find("on_bad_row=dlq dlq_topic=app.dead"), std::string::npos);
+  c = Parse({"--db", "x", "--brokers", "y", "--on-bad-row", "skip"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->on_bad_row, core::BadRowAction::kSkip);
+  EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--on-bad-row", "ignore"}).ok());
+  EXPECT_FALSE(
+      Parse({"--db", "x", "--brokers", "y", "--on-bad-row", "dlq", "--dlq-topic", "a b"}).ok());
+}
+
 TEST(RunConfigTest, RejectsBadValues) {
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "-X", "novalue"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--end-lsn", "12"}).ok());

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "integration/http_probe.h"
 #include "integration/workload.h"
 
 namespace pgoutbox::testing {
@@ -53,65 +54,6 @@ bool WaitForOutput(ChildProcess& child, const std::string& text, milliseconds ti
 }
 
 // --- the HTTP endpoint ------------------------------------------------------
-
-// The port from the start-up line "serving /metrics, /healthz and /readyz on
-// http://127.0.0.1:<port>"; 0 (and a gtest failure) if it is not logged in
-// time.
-int HttpPort(ChildProcess& child, milliseconds timeout = seconds(20)) {
-  const std::string marker = "serving /metrics, /healthz and /readyz on http://127.0.0.1:";
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    const std::string out = child.Output();
-    size_t pos = out.find(marker);
-    if (pos != std::string::npos) {
-      pos += marker.size();
-      size_t end = pos;
-      while (end < out.size() && out[end] >= '0' && out[end] <= '9') ++end;
-      if (end > pos && end < out.size()) return std::stoi(out.substr(pos, end - pos));
-    }
-    if (Clock::now() >= deadline) {
-      ADD_FAILURE() << "no \"" << marker << "<port>\" line within " << timeout.count() << " ms:\n"
-                    << out;
-      return 0;
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
-
-struct HttpReply {
-  int status = -1;  // -1: no answer
-  std::string body;
-};
-
-HttpReply HttpGet(int port, const std::string& path) {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_connection_timeout(2);
-  cli.set_read_timeout(5);
-  auto res = cli.Get(path);
-  if (!res) return {};
-  return {res->status, res->body};
-}
-
-// The value of the sample named exactly `series` (with its labels, as
-// rendered: `pgoutbox_reconnects_total{target="postgres"}`), nullopt if the
-// exposition has no such line.
-std::optional<double> MetricValue(const std::string& exposition, const std::string& series) {
-  std::istringstream in(exposition);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
-
-std::string Metrics(int port) {
-  HttpReply reply = HttpGet(port, "/metrics");
-  EXPECT_EQ(reply.status, 200) << "GET /metrics: " << reply.body;
-  return reply.body;
-}
 
 // Polls /readyz until it answers `status`; returns the last reply.
 HttpReply WaitForReadyz(int port, int status, milliseconds timeout) {

@@ -41,6 +41,9 @@ TEST(MetricsTest, FreshExpositionHasEveryFamily) {
       "# HELP pgoutbox_publish_errors_total Events that could not be published (failed "
       "deliveries, bad rows), by reason.\n"
       "# TYPE pgoutbox_publish_errors_total counter\n"
+      "# HELP pgoutbox_bad_rows_total Rows that cannot become a record or that Kafka refuses, "
+      "by --on-bad-row action (halt, dlq, skip) and reason.\n"
+      "# TYPE pgoutbox_bad_rows_total counter\n"
       "# HELP pgoutbox_inflight_events Events produced to Kafka and not yet acknowledged.\n"
       "# TYPE pgoutbox_inflight_events gauge\n"
       "pgoutbox_inflight_events 0\n"
@@ -168,6 +171,9 @@ TEST(MetricsTest, RendersSamples) {
   m.TransactionCommitted();
   m.TransactionCommitted();
   m.PublishError("null_key");
+  m.BadRow("dlq", "too_large");
+  m.BadRow("skip", "headers");
+  m.BadRow("dlq", "too_large");
   m.SetInflightEvents(17);
   m.SetReplicationLagBytes(-5);  // the server's WAL end can trail what we confirmed
   m.SetConfirmedLsn(0x16B3748);
@@ -187,6 +193,9 @@ TEST(MetricsTest, RendersSamples) {
             "pgoutbox_transactions_total 2\n");
   EXPECT_EQ(LinesStartingWith(text, "pgoutbox_publish_errors_total"),
             "pgoutbox_publish_errors_total{reason=\"null_key\"} 1\n");
+  EXPECT_EQ(LinesStartingWith(text, "pgoutbox_bad_rows_total"),
+            "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"} 2\n"
+            "pgoutbox_bad_rows_total{action=\"skip\",reason=\"headers\"} 1\n");
   EXPECT_EQ(LinesStartingWith(text, "pgoutbox_inflight_events"), "pgoutbox_inflight_events 17\n");
   EXPECT_EQ(LinesStartingWith(text, "pgoutbox_replication_lag_bytes"),
             "pgoutbox_replication_lag_bytes -5\n");

@@ -945,3 +945,95 @@ TEST(CheckColumnsTest, UserDefinedTypesAreTextFieldsOnly) {
 
 }  // namespace
 }  // namespace pgoutbox::outbox
+
+// --- bad rows: reason labels and dead-letter rendering -----------------------
+
+namespace pgoutbox::outbox {
+namespace {
+
+TEST_F(MapperTest, BadRowReasonNamesWhatIsWrongWithTheRow) {
+  ASSERT_TRUE(MapRow(Row()).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "");
+  Row row;
+  row.aggregate_id = std::nullopt;
+  EXPECT_FALSE(MapRow(row).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "null_column");
+  row = Row();
+  row.id = std::nullopt;
+  EXPECT_FALSE(MapRow(row).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "null_column");
+  EXPECT_FALSE(MapHeaders(R"(["a"])").ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "headers");
+  EXPECT_FALSE(MapHeaders(R"({"a": [1]})").ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "headers");
+  row = Row();
+  row.topic = "no spaces allowed";
+  EXPECT_FALSE(MapRow(row).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "topic");
+  // A success clears it.
+  ASSERT_TRUE(MapRow(Row()).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "");
+}
+
+TEST(MapperBadRowTest, NullPlaceholderAndUndecodableBytea) {
+  auto mapper = MakeMapper(WithTemplate("outbox.{tenant}"));
+  ASSERT_NE(mapper, nullptr);
+  std::vector<Col> columns = CanonicalColumns();
+  columns.push_back({"tenant", pg_type::kText});
+  columns[5].oid = pg_type::kBytea;
+  ASSERT_TRUE(mapper->OnRelation(MakeRelation(kOutboxOid, "public", "outbox", columns)).ok());
+  Event event;
+  auto insert = [](std::optional<std::string_view> payload,
+                   std::optional<std::string_view> tenant) {
+    return MakeInsert(kOutboxOid, {kId, "order", "42", "Created", std::nullopt, payload,
+                                   std::nullopt, "2024-01-01", tenant});
+  };
+  ASSERT_TRUE(mapper->Map(insert("\\x00ff", "acme"), &event).ok());
+  EXPECT_FALSE(mapper->Map(insert("\\x00ff", std::nullopt), &event).ok());
+  EXPECT_EQ(mapper->bad_row_reason(), "null_column");
+  EXPECT_FALSE(mapper->Map(insert("\\xZZ", "acme"), &event).ok());
+  EXPECT_EQ(mapper->bad_row_reason(), "payload");
+}
+
+TEST_F(MapperTest, FailuresThatAreNotTheRowsHaveNoReason) {
+  // Unknown relation, and a relation that is not the outbox.
+  EXPECT_FALSE(mapper_->Map(Row().ToInsert(RelationId(999)), &event_).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "");
+  ASSERT_TRUE(
+      mapper_->OnRelation(MakeRelation(kOtherOid, "public", "other", CanonicalColumns())).ok());
+  EXPECT_FALSE(mapper_->Map(Row().ToInsert(kOtherOid), &event_).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "");
+  // A tuple that does not match its Relation.
+  pgoutput::Insert short_row = Row().ToInsert();
+  short_row.new_tuple.columns.pop_back();
+  EXPECT_FALSE(mapper_->Map(short_row, &event_).ok());
+  EXPECT_EQ(mapper_->bad_row_reason(), "");
+}
+
+TEST_F(MapperTest, DumpRowRendersEveryColumn) {
+  Row row;
+  row.aggregate_id = std::nullopt;
+  row.headers = R"({"a": "b\"c"})";
+  Result<EventMapper::RowDump> dump = mapper_->DumpRow(row.ToInsert(), std::nullopt);
+  ASSERT_TRUE(dump.ok()) << dump.status().ToString();
+  EXPECT_EQ(dump->json,
+            "{\"id\":\"" + std::string(kId) +
+                "\",\"aggregate_type\":\"order\",\"aggregate_id\":null,"
+                "\"event_type\":\"OrderCreated\",\"topic\":null,"
+                "\"payload\":\"{\\\"total\\\": 10}\",\"headers\":\"{\\\"a\\\": \\\"b\\\\\\\"c\\\"}\","
+                "\"created_at\":\"2024-01-02 03:04:05.123456+00\"}");
+  EXPECT_EQ(dump->id, std::string(kId));
+  EXPECT_EQ(dump->key, std::nullopt);
+
+  // Too large: the payload is replaced by its size.
+  dump = mapper_->DumpRow(Row().ToInsert(), 2000000);
+  ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->json.find("\"payload\""), std::string::npos) << dump->json;
+  EXPECT_NE(dump->json.find("\"payload_size\":2000000"), std::string::npos) << dump->json;
+  EXPECT_EQ(dump->key, "42");
+
+  EXPECT_FALSE(mapper_->DumpRow(Row().ToInsert(RelationId(999)), std::nullopt).ok());
+}
+
+}  // namespace
+}  // namespace pgoutbox::outbox
