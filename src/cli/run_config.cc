@@ -10,10 +10,14 @@ namespace pgoutbox::cli {
 
 namespace {
 
+// Values of -X properties that are or may be secrets: anything named like a
+// password, secret, credential, token or key material, and any key librdkafka
+// does not know (a mistyped "sasl.pasword").
 bool IsSecretKey(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key.find("jaas") != std::string::npos || key.find(".key.pem") != std::string::npos ||
-         key.find("token") != std::string::npos;
+  for (const char* word : {"pass", "secret", "jaas", "key.pem", "token", "credential"}) {
+    if (key.find(word) != std::string::npos) return true;
+  }
+  return !kafka::IsKnownProperty(key);
 }
 
 }  // namespace

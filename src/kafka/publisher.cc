@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace pgoutbox::kafka {
@@ -53,7 +54,21 @@ Result<ConfPtr> BuildConf(const PublisherOptions& options) {
   auto set = [&](const std::string& k, const std::string& v, bool user) -> Status {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=
         RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument(std::string(user ? "-X " : "") + k + "=" + v + ": " + errstr);
+      // A user's value is never repeated: it may be a secret (librdkafka
+      // quotes an invalid value of an enumerated property itself).
+      return Status::InvalidArgument(user ? "-X " + k + ": " + errstr : k + "=" + v + ": " + errstr);
+    }
+    // Files librdkafka reads only when the producer is created: say which
+    // one is missing now, before anything else is checked.
+    static constexpr const char* kFiles[] = {"ssl.ca.location", "ssl.certificate.location",
+                                             "ssl.key.location", "ssl.crl.location",
+                                             "ssl.keystore.location"};
+    for (const char* file_key : kFiles) {
+      if (user && k == file_key && !(k == "ssl.ca.location" && v == "probe") &&
+          access(v.c_str(), R_OK) != 0) {
+        return Status::InvalidArgument("-X " + k + "=" + v + ": cannot read: " +
+                                       std::strerror(errno));
+      }
     }
     return Status::Ok();
   };
@@ -66,6 +81,12 @@ Result<ConfPtr> BuildConf(const PublisherOptions& options) {
 }  // namespace
 
 Status ValidateConfig(const PublisherOptions& options) { return BuildConf(options).status(); }
+
+bool IsKnownProperty(const std::string& key) {
+  ConfPtr conf(rd_kafka_conf_new());
+  size_t size = 0;
+  return rd_kafka_conf_get(conf.get(), key.c_str(), nullptr, &size) != RD_KAFKA_CONF_UNKNOWN;
+}
 
 Result<std::unique_ptr<Publisher>> Publisher::Create(const PublisherOptions& options,
                                                      DeliveryHandler* handler) {

@@ -83,6 +83,10 @@ Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& 
 // without connecting anywhere. InvalidArgument with librdkafka's message.
 Status ValidateConfig(const PublisherOptions& options);
 
+// Whether librdkafka knows `key` as a global property (a mistyped key may
+// hold a secret: callers redact the values of unknown keys).
+bool IsKnownProperty(const std::string& key);
+
 class Publisher {
  public:
   // Builds the producer. InvalidArgument for an unknown or invalid property

@@ -1,32 +1,277 @@
 #include "pg/connection.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <regex>
+#include <sstream>
+#include <string_view>
 
 namespace pgoutbox::pg {
 
 std::string TrimMessage(const char* message) {
-  std::string s = message ? message : "";
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  // Keep multi-line libpq messages on one line for logs.
+  // Keep multi-line libpq messages on one line for logs: runs of white space
+  // become one space, and a line break also a "; " where the line did not end
+  // in punctuation (libpq's "root certificate file ... does not exist\nEither
+  // provide the file or ...").
   std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
-    if (space) {
-      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+  bool space = false, line_break = false;
+  for (const char* p = message ? message : ""; *p != '\0'; ++p) {
+    const char c = *p;
+    if (c == '\n') {
+      line_break = true;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      space = true;
     } else {
+      if (!out.empty() && (space || line_break)) {
+        if (line_break && std::string_view(".:;,!?").find(out.back()) == std::string_view::npos) {
+          out.push_back(';');
+        }
+        out.push_back(' ');
+      }
+      space = line_break = false;
       out.push_back(c);
     }
   }
   return out;
 }
 
+namespace {
+
+bool IsUri(const std::string& conninfo) {
+  return conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0;
+}
+
+bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// Keywords whose value is a secret. libpq's keywords are lower case; any case
+// is redacted, so that a mistyped keyword does not print its value either.
+bool IsPasswordKeyword(std::string keyword) {
+  for (char& c : keyword) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return keyword == "password" || keyword == "sslpassword";
+}
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// A password in a conninfo: where it is written, and the value libpq reads.
+struct PasswordSpan {
+  size_t begin = 0, end = 0;  // the text as written, [begin, end)
+  std::string value;          // unquoted, unescaped or %-decoded
+};
+
+struct FoundPasswords {
+  std::vector<PasswordSpan> spans;
+  // Where libpq would stop reading a key/value string with a syntax error
+  // (npos if it reads it all): what follows may be part of a password, such
+  // as the second word of an unquoted "password=two words".
+  size_t unreadable_from = std::string::npos;
+};
+
+// password= and sslpassword= of a key/value string, read the way libpq's
+// conninfo_parse reads it: blanks, keyword, blanks, '=', blanks, then a
+// single-quoted value or one up to the next blank, '\' escaping a character
+// in both.
+FoundPasswords KeyValuePasswords(const std::string& s) {
+  FoundPasswords found;
+  const size_t n = s.size();
+  size_t i = 0;
+  for (;;) {
+    while (i < n && IsSpace(s[i])) ++i;
+    if (i >= n) return found;
+    const size_t keyword_begin = i;
+    while (i < n && s[i] != '=' && !IsSpace(s[i])) ++i;
+    const std::string keyword = s.substr(keyword_begin, i - keyword_begin);
+    while (i < n && IsSpace(s[i])) ++i;
+    if (i >= n || s[i] != '=') {
+      found.unreadable_from = keyword_begin;  // missing "=" after the keyword
+      return found;
+    }
+    ++i;
+    while (i < n && IsSpace(s[i])) ++i;
+    PasswordSpan span;
+    span.begin = i;
+    if (i < n && s[i] == '\'') {
+      ++i;
+      for (;;) {
+        if (i >= n) {
+          found.unreadable_from = span.begin;  // unterminated quoted string
+          return found;
+        }
+        if (s[i] == '\\') {
+          if (++i < n) span.value.push_back(s[i++]);
+        } else if (s[i] == '\'') {
+          ++i;
+          break;
+        } else {
+          span.value.push_back(s[i++]);
+        }
+      }
+    } else {
+      while (i < n && !IsSpace(s[i])) {
+        if (s[i] == '\\') ++i;
+        if (i < n) span.value.push_back(s[i++]);
+      }
+    }
+    span.end = i;
+    if (IsPasswordKeyword(keyword)) found.spans.push_back(std::move(span));
+  }
+}
+
+// The password of a URI's user info and of its password= and sslpassword=
+// query parameters, the way libpq's conninfo_uri_parse_options reads them:
+// the user info runs to the first '@' before any '/', the password from its
+// first ':'; the query starts at the first '?' after it (outside an IPv6
+// "[...]"), parameters end at '&', keywords and values are %-decoded.
+FoundPasswords UriPasswords(const std::string& s) {
+  FoundPasswords found;
+  size_t p = s.find("://") + 3;
+  const size_t userinfo_end = s.find_first_of("@/", p);
+  if (userinfo_end != std::string::npos && s[userinfo_end] == '@') {
+    const size_t colon = s.find(':', p);
+    if (colon < userinfo_end) {
+      PasswordSpan span;
+      span.begin = colon + 1;
+      span.end = userinfo_end;
+      span.value = PercentDecode(s.substr(span.begin, span.end - span.begin));
+      found.spans.push_back(std::move(span));
+    }
+    p = userinfo_end + 1;
+  }
+  bool in_brackets = false;
+  for (; p < s.size(); ++p) {
+    if (s[p] == '[') in_brackets = true;
+    if (s[p] == ']') in_brackets = false;
+    if (s[p] == '?' && !in_brackets) break;
+  }
+  while (p < s.size()) {
+    const size_t param = p + 1;  // past '?' or '&'
+    size_t next = s.find('&', param);
+    if (next == std::string::npos) next = s.size();
+    const size_t eq = s.find('=', param);
+    if (eq < next && IsPasswordKeyword(PercentDecode(s.substr(param, eq - param)))) {
+      PasswordSpan span;
+      span.begin = eq + 1;
+      span.end = next;
+      span.value = PercentDecode(s.substr(span.begin, span.end - span.begin));
+      found.spans.push_back(std::move(span));
+    }
+    p = next;
+  }
+  return found;
+}
+
+FoundPasswords FindPasswords(const std::string& conninfo) {
+  if (IsUri(conninfo)) return UriPasswords(conninfo);
+  // Without '=' it is a database name (libpq's rule), not a conninfo.
+  if (conninfo.find('=') == std::string::npos) return {};
+  return KeyValuePasswords(conninfo);
+}
+
+// Every password `conninfo` carries (as written and as libpq reads it), the
+// words of what libpq could not read, and PGPASSWORD.
+std::vector<std::string> Secrets(const std::string& conninfo) {
+  std::vector<std::string> secrets;
+  auto add_words = [&](const std::string& text) {
+    std::istringstream words(text);
+    for (std::string word; words >> word;) secrets.push_back(word);
+  };
+  FoundPasswords found = FindPasswords(conninfo);
+  for (const PasswordSpan& span : found.spans) {
+    const std::string raw = conninfo.substr(span.begin, span.end - span.begin);
+    secrets.push_back(raw);
+    secrets.push_back(span.value);
+  }
+  if (found.unreadable_from != std::string::npos) {
+    const std::string rest = conninfo.substr(found.unreadable_from);
+    secrets.push_back(rest);
+    add_words(rest);
+  }
+  if (const char* env = std::getenv("PGPASSWORD"); env != nullptr) secrets.emplace_back(env);
+  return secrets;
+}
+
+void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = text->find(from, pos)) != std::string::npos; pos += to.size()) {
+    text->replace(pos, from.size(), to);
+  }
+}
+
+// libpq's complaints about the conninfo itself, before any connection
+// attempt: a usage error.
+bool IsBadConninfo(const std::string& msg) {
+  static const std::regex kInvalidValue(R"(invalid \S+ value: )");
+  for (const char* what :
+       {"invalid connection option", "missing \"=\"", "invalid URI", "unterminated quoted string",
+        "invalid percent-encoded token", "forbidden value %00", "invalid port number",
+        "for connection option", "could not match", "end of string reached when looking for"}) {
+    if (msg.find(what) != std::string::npos) return true;
+  }
+  return std::regex_search(msg, kInvalidValue);
+}
+
+// A TLS set-up the client refuses (sslmode verify-ca/verify-full/require):
+// these do not heal by themselves, unlike a server that is restarting.
+bool IsTlsVerificationFailure(const std::string& msg) {
+  for (const char* what : {"certificate verify failed", "does not match host name",
+                           "root certificate file", "server does not support SSL",
+                           "could not get server's host name from server certificate"}) {
+    if (msg.find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The value libpq used for connection option `keyword`, "" if none.
+std::string ConnOption(PGconn* conn, const char* keyword) {
+  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options(PQconninfo(conn),
+                                                                         PQconninfoFree);
+  if (!options) return "";
+  for (PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (std::string(o->keyword) == keyword) return o->val != nullptr ? o->val : "";
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string RedactConninfo(const std::string& conninfo) {
-  static const std::regex kv(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
-  static const std::regex uri(R"((://[^:/@]*:)[^@]*@)");
-  std::string out = std::regex_replace(conninfo, kv, "$1***");
-  return std::regex_replace(out, uri, "$1***@");
+  FoundPasswords found = FindPasswords(conninfo);
+  std::string out;
+  size_t copied = 0;
+  for (const PasswordSpan& span : found.spans) {
+    out.append(conninfo, copied, span.begin - copied).append("***");
+    copied = span.end;
+  }
+  if (found.unreadable_from != std::string::npos) {
+    // libpq would refuse the rest: it may hold the rest of a password.
+    return out.append(conninfo, copied, found.unreadable_from - copied).append("***");
+  }
+  return out.append(conninfo, copied, std::string::npos);
+}
+
+std::string RedactSecrets(std::string message, const std::string& conninfo) {
+  for (const std::string& secret : Secrets(conninfo)) {
+    if (secret.empty()) continue;
+    // libpq quotes what it complains about ("invalid percent-encoded token:
+    // \"...\""); a secret too short to replace everywhere without garbling
+    // the message is still replaced there.
+    if (secret.size() >= 4) {
+      ReplaceAll(&message, secret, "***");
+    } else {
+      ReplaceAll(&message, "\"" + secret + "\"", "\"***\"");
+    }
+  }
+  return message;
 }
 
 std::string Rows::Get(size_t row, size_t col) const {
@@ -52,7 +297,18 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
   ConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 1));
   if (!conn) return Status::Unavailable("out of memory creating a libpq connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    std::string msg = TrimMessage(PQerrorMessage(conn.get()));
+    // libpq may echo part of a malformed conninfo (a URI's password with a
+    // bad %-escape); no secret leaves this function.
+    std::string msg = RedactSecrets(TrimMessage(PQerrorMessage(conn.get())), conninfo);
+    if (IsTlsVerificationFailure(msg)) {
+      if (msg.find("certificate verify failed") != std::string::npos) {
+        std::string root = ConnOption(conn.get(), "sslrootcert");
+        msg += " (the server's certificate is not issued by a CA in sslrootcert" +
+               (root.empty() ? std::string() : " " + root) + ", or is not valid now)";
+      }
+      // Retrying cannot help: like a wrong password, it needs a fix.
+      return Status::FailedPrecondition("cannot connect to the database: " + msg);
+    }
     if (msg.find("password authentication failed") != std::string::npos ||
         msg.find("no password supplied") != std::string::npos ||
         msg.find("no pg_hba.conf entry") != std::string::npos ||
@@ -60,10 +316,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
         msg.find("must be superuser or replication role") != std::string::npos) {
       return Status::FailedPrecondition("cannot connect to the database: " + msg);
     }
-    if (msg.find("invalid connection option") != std::string::npos ||
-        msg.find("missing \"=\"") != std::string::npos ||
-        msg.find("invalid URI") != std::string::npos ||
-        msg.find("unterminated quoted string") != std::string::npos) {
+    if (IsBadConninfo(msg)) {
       return Status::InvalidArgument("bad --db connection string: " + msg);
     }
     return Status::Unavailable("cannot connect to the database: " + msg);

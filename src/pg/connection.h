@@ -49,7 +49,10 @@ class PgConnection {
   // Connects with `conninfo` (key=value string or URI). For kReplication,
   // `replication=database` is added. Fails with Unavailable for unreachable
   // servers, InvalidArgument for bad conninfo, FailedPrecondition for
-  // authentication and permission errors; the message includes libpq's.
+  // authentication and permission errors and for a server certificate the
+  // client refuses (sslmode verify-ca/verify-full: wrong CA, host name not in
+  // the certificate; or require against a server without TLS). The message
+  // is libpq's on one line, without any password (RedactSecrets).
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo, Kind kind,
                                                        const std::string& application_name);
 
@@ -77,7 +80,17 @@ class PgConnection {
 // Removes trailing whitespace/newlines from a libpq message.
 std::string TrimMessage(const char* message);
 
-// Removes a password from a conninfo string or URI for logging.
+// Replaces the password (and sslpassword) of a conninfo string or URI with
+// "***" for logging, found the way libpq reads them: key/value `password=...`
+// (quoted or not), a URI's `user:password@` and its `?password=` parameter.
+// Where libpq would stop at a syntax error in a key/value string, the rest is
+// replaced too (it may be the rest of an unquoted password with a space).
 std::string RedactConninfo(const std::string& conninfo);
+
+// Replaces in `message` every password that `conninfo` carries (as written,
+// and unquoted or %-decoded), the words of what libpq cannot read, and the
+// value of PGPASSWORD with "***". Secrets shorter than 4 characters are
+// replaced only where quoted ("..."), so that they do not garble the rest.
+std::string RedactSecrets(std::string message, const std::string& conninfo);
 
 }  // namespace pgoutbox::pg

@@ -29,6 +29,26 @@ TEST(RedactTest, HidesPasswords) {
   EXPECT_EQ(RedactConninfo("postgresql://u@h/db"), "postgresql://u@h/db");
 }
 
+TEST(RedactTest, HidesEveryFormLibpqReads) {
+  for (const std::string conninfo :
+       {"host=a PASSWORD=hunter22 user=b", "host=a sslpassword=hunter22",
+        "postgresql://u@h/db?password=hunter22", "postgres://u:hunter22@h/db?sslmode=require",
+        "host=a password=hunter22\\ x"}) {
+    EXPECT_EQ(RedactConninfo(conninfo).find("hunter22"), std::string::npos)
+        << conninfo << " -> " << RedactConninfo(conninfo);
+  }
+}
+
+TEST(RedactTest, MessagesLoseTheSecretsOfTheirConninfo) {
+  const std::string conninfo = "postgresql://u:s3cr%3At@h/db";
+  const std::string message = RedactSecrets(
+      "invalid token \"s3cr%3At\" and decoded s3cr:t and again s3cr:t", conninfo);
+  EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
+  EXPECT_NE(message.find("***"), std::string::npos) << message;
+  // Nothing to hide: the message stays as it was.
+  EXPECT_EQ(RedactSecrets("connection refused", "host=a"), "connection refused");
+}
+
 }  // namespace
 }  // namespace pgoutbox::pg
 

@@ -261,6 +261,7 @@ struct PgServer::State {
   std::string data_dir;
   std::string log_path;
   std::string conf_path;  // our settings, included from postgresql.conf
+  std::string ca_file, other_ca_file, cert_file, key_file;  // with options.tls
   PgServerOptions options;
   int port = -1;
   bool running = false;
@@ -306,6 +307,74 @@ struct PgServer::State {
     return true;
   }
 
+  // Runs `openssl` (as the server user, in the temp dir) with `args`.
+  bool Openssl(const std::vector<std::string>& args, std::string* error) const {
+    std::vector<std::string> argv = {"openssl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string output;
+    int rc = RunPgProgram(argv, temp_dir, &output);
+    if (rc != 0) {
+      *error = JoinArgs(argv) + " exited with " + std::to_string(rc) + ":\n" + output;
+      return false;
+    }
+    return true;
+  }
+
+  // `openssl req` arguments for a new unencrypted EC P-256 key in `file`:
+  // made in milliseconds, unlike an RSA key.
+  static std::vector<std::string> NewKeyArgs(const std::string& file) {
+    return {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", file};
+  }
+
+  // A key and a certificate signing request for the server.
+  static std::vector<std::string> ServerCsrArgs() {
+    std::vector<std::string> args = {"req", "-new", "-out", "server.csr", "-subj", "/CN=localhost"};
+    for (auto& arg : NewKeyArgs("server.key")) args.push_back(std::move(arg));
+    return args;
+  }
+
+  // A self-signed CA certificate `name`.crt with its key `name`.key.
+  bool MakeCa(const std::string& name, const std::string& subject, std::string* error) const {
+    const std::string cert = name + ".crt";
+    std::vector<std::string> args = {"req",   "-x509", "-new", "-days", "2",
+                                     "-subj", subject, "-out", cert};
+    args.insert(args.end(), {"-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                             "keyUsage=critical,keyCertSign,cRLSign"});
+    for (auto& arg : NewKeyArgs(name + ".key")) args.push_back(std::move(arg));
+    return Openssl(args, error);
+  }
+
+  // The CA, the server's key and certificate signed by it, and an unrelated
+  // second CA. The key must be 0600 and owned by the server user, or the
+  // server refuses to start.
+  bool MakeCertificates(std::string* error) {
+    ca_file = temp_dir + "/ca.crt";
+    other_ca_file = temp_dir + "/other-ca.crt";
+    cert_file = temp_dir + "/server.crt";
+    key_file = temp_dir + "/server.key";
+    if (!MakeCa("ca", "/CN=pgoutbox test CA", error) ||
+        !MakeCa("other-ca", "/CN=pgoutbox unrelated test CA", error)) {
+      return false;
+    }
+    if (!WriteServerFile(temp_dir + "/server.ext",
+                         "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+                         "basicConstraints = critical, CA:FALSE\n"
+                         "keyUsage = critical, digitalSignature, keyEncipherment\n"
+                         "extendedKeyUsage = serverAuth\n",
+                         error) ||
+        !Openssl(ServerCsrArgs(), error) ||
+        !Openssl({"x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                  "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext"},
+                 error)) {
+      return false;
+    }
+    if (chmod(key_file.c_str(), 0600) != 0) {
+      *error = "chmod " + key_file + ": " + strerror(errno);
+      return false;
+    }
+    return true;
+  }
+
   bool WriteConf(std::string* error) {
     std::ostringstream conf;
     conf << "# Written by the pgoutbox test fixture.\n"
@@ -318,18 +387,26 @@ struct PgServer::State {
          << "unix_socket_directories = " << QuoteLiteral(temp_dir) << "\n"
          << "logging_collector = off\n"
          << "log_line_prefix = '%m [%p] '\n";
+    if (options.tls) {
+      conf << "ssl = on\n"
+           << "ssl_cert_file = " << QuoteLiteral(cert_file) << "\n"
+           << "ssl_key_file = " << QuoteLiteral(key_file) << "\n";
+    }
     for (const auto& line : options.extra_settings) conf << line << "\n";
     return WriteServerFile(conf_path, conf.str(), error);
   }
 
   bool WriteHba(std::string* error) {
+    // "host" matches TCP connections with or without TLS, "hostssl" only
+    // those with.
+    const std::string host = options.tls ? "hostssl" : "host";
     return WriteServerFile(data_dir + "/pg_hba.conf",
                            "# Written by the pgoutbox test fixture.\n"
-                           "local all all trust\n"
-                           "host all pwuser 127.0.0.1/32 scram-sha-256\n"
-                           "host replication pwuser 127.0.0.1/32 scram-sha-256\n"
-                           "host all all 127.0.0.1/32 trust\n"
-                           "host replication all 127.0.0.1/32 trust\n",
+                           "local all all trust\n" +
+                               host + " all pwuser 127.0.0.1/32 scram-sha-256\n" + host +
+                               " replication pwuser 127.0.0.1/32 scram-sha-256\n" + host +
+                               " all all 127.0.0.1/32 trust\n" + host +
+                               " replication all 127.0.0.1/32 trust\n",
                            error);
   }
 };
@@ -380,6 +457,10 @@ std::unique_ptr<PgServer> PgServer::Start(const PgServerOptions& options) {
     return nullptr;
   }
 
+  if (options.tls && !st.MakeCertificates(&error)) {
+    ADD_FAILURE() << "cannot make the TLS certificates: " << error;
+    return nullptr;
+  }
   if (!st.WriteHba(&error)) {
     ADD_FAILURE() << error;
     return nullptr;
@@ -441,6 +522,10 @@ PgServer::~PgServer() {
 int PgServer::port() const { return state_->port; }
 
 const std::string& PgServer::data_dir() const { return state_->data_dir; }
+
+const std::string& PgServer::tls_ca_file() const { return state_->ca_file; }
+
+const std::string& PgServer::tls_other_ca_file() const { return state_->other_ca_file; }
 
 std::string PgServer::ConnInfo(const std::string& dbname, const std::string& user) const {
   return "host=127.0.0.1 port=" + std::to_string(state_->port) + " dbname=" + dbname +

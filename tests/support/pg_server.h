@@ -16,6 +16,13 @@
 // about 2.5 s, later ones about 1 s. Servers are independent, so tests may
 // run in parallel.
 //
+// With PgServerOptions::tls the server also speaks TLS: Start() makes a
+// throwaway CA and a server certificate with the `openssl` command in the temp
+// dir (subjectAltName IP:127.0.0.1 and DNS:localhost, key mode 0600 owned by
+// the server user), sets ssl = on, and the pg_hba.conf TCP lines become
+// `hostssl`, so every TCP connection must use TLS. The fixture's own helper
+// connections use libpq's default sslmode (prefer) and keep working.
+//
 // Thread safety: the query helpers open their own connection per call and may
 // be used from any thread.
 #pragma once
@@ -29,6 +36,7 @@ namespace pgoutbox::testing {
 struct PgServerOptions {
   std::string wal_level = "logical";
   std::vector<std::string> extra_settings;  // extra postgresql.conf lines
+  bool tls = false;  // ssl = on with a certificate of a throwaway CA; TCP needs TLS
 };
 
 class PgServer {
@@ -42,6 +50,12 @@ class PgServer {
 
   int port() const;
   const std::string& data_dir() const;
+
+  // With options.tls: the CA that signed the server's certificate (PEM), for
+  // sslrootcert; and a second CA, made the same way, that signed nothing this
+  // server presents (a wrong sslrootcert). Both "" without tls.
+  const std::string& tls_ca_file() const;
+  const std::string& tls_other_ca_file() const;
 
   // "host=127.0.0.1 port=N dbname=<db> user=<user>" (no replication=).
   std::string ConnInfo(const std::string& dbname = "postgres",

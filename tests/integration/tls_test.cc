@@ -1,0 +1,265 @@
+// End-to-end tests of the secure connections: pgoutbox streams from a
+// PostgreSQL server that requires TLS with sslmode=verify-full (key/value
+// conninfo and URI), and refuses, with one clear line and before creating
+// anything, a server whose certificate it cannot verify (wrong CA, host name
+// not in the certificate) or that does not speak TLS at all. Kafka's TLS and
+// SASL settings pass through -X; the mock cluster has no TLS listener, so they
+// are checked up to the point of connecting.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/harness.h"
+#include "integration/workload.h"
+
+namespace pgoutbox::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
+
+PgServerOptions TlsOptions() {
+  PgServerOptions options;
+  options.tls = true;
+  return options;
+}
+
+// Runs pgoutbox with `argv` to completion; returns the exit code (-1 on
+// timeout) and stores the output.
+int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
+                milliseconds timeout = seconds(30)) {
+  auto child = ChildProcess::Start(argv);
+  if (child == nullptr) return -1;
+  auto code = child->Wait(timeout);
+  *output = child->Output();
+  if (!code) {
+    ADD_FAILURE() << "pgoutbox did not exit within " << timeout.count() << " ms";
+    return -1;
+  }
+  return *code;
+}
+
+// Harness::Args with --db replaced by `db`.
+std::vector<std::string> ArgsWithDb(const Harness& h, const std::string& db,
+                                    const std::vector<std::string>& extra = {}) {
+  auto argv = h.Args(extra);
+  auto it = std::find(argv.begin(), argv.end(), "--db");
+  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = db;
+  return argv;
+}
+
+// Key/value conninfo of the harness database with sslmode=verify-full;
+// `host` is the host part ("host=127.0.0.1", or a name plus hostaddr).
+std::string VerifyFullConnInfo(const Harness& h, const std::string& ca,
+                               const std::string& host = "host=127.0.0.1") {
+  return host + " port=" + std::to_string(h.pg->port()) + " dbname=" + h.db +
+         " user=postgres sslmode=verify-full sslrootcert=" + ca;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A line that reports a failure: spdlog's "error"/"critical" level, or a
+// usage error printed before logging starts ("pgoutbox: ...").
+bool IsErrorLine(const std::string& line) {
+  return line.find(" error ") != std::string::npos ||
+         line.find(" critical ") != std::string::npos || line.rfind("pgoutbox: ", 0) == 0;
+}
+
+// Exactly one error line, and it contains every one of `phrases`.
+void ExpectOneClearLine(const std::string& output, const std::vector<std::string>& phrases) {
+  std::vector<std::string> errors;
+  for (const auto& line : Lines(output)) {
+    if (IsErrorLine(line)) errors.push_back(line);
+  }
+  ASSERT_EQ(errors.size(), 1u) << "expected one error line, output:\n" << output;
+  std::cerr << "error line: " << errors[0] << "\n";
+  for (const auto& phrase : phrases) {
+    EXPECT_NE(errors[0].find(phrase), std::string::npos)
+        << "the error line does not mention \"" << phrase << "\":\n"
+        << errors[0];
+  }
+}
+
+void ExpectNothingCreated(const Harness& h) {
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_replication_slots"), "0")
+      << "a replication slot was created: "
+      << h.QueryValue("SELECT string_agg(slot_name, ', ') FROM pg_replication_slots");
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_publication"), "0")
+      << "a publication was created: "
+      << h.QueryValue("SELECT string_agg(pubname, ', ') FROM pg_publication");
+}
+
+// The TLS state of the walsender that holds the harness slot: {ssl, version},
+// empty if no process holds it.
+std::vector<std::string> SlotHolderTls(const Harness& h) {
+  auto rows = h.Query(
+      "SELECT s.ssl, coalesce(s.version, '') FROM pg_replication_slots sl "
+      "JOIN pg_stat_replication r ON r.pid = sl.active_pid "
+      "JOIN pg_stat_ssl s ON s.pid = r.pid WHERE sl.slot_name = '" +
+      h.slot + "'");
+  return rows.empty() ? std::vector<std::string>{} : rows[0];
+}
+
+TEST(Tls, StreamsThroughVerifyFull) {
+  Harness h(3, TlsOptions());
+  ASSERT_TRUE(h.ok());
+  ASSERT_FALSE(h.pg->tls_ca_file().empty());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+
+  // The server's pg_hba.conf has only hostssl lines: connecting at all over
+  // TCP proves TLS, and pg_stat_ssl says so for the walsender too.
+  auto child = StartStreaming(h, ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_ca_file())));
+  ASSERT_NE(child, nullptr);
+  auto tls = SlotHolderTls(h);
+  ASSERT_EQ(tls.size(), 2u) << "no walsender holds the slot";
+  EXPECT_EQ(tls[0], "t") << "the replication connection is not TLS";
+  EXPECT_EQ(tls[1].rfind("TLSv1.", 0), 0u) << tls[1];
+  std::cerr << "replication connection: ssl=" << tls[0] << " version=" << tls[1] << "\n";
+
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+  for (int tx = 0; tx < 5; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, 20), "");
+  ASSERT_TRUE(consumer.WaitForCount(100, seconds(20))) << consumer.Count() << "\n"
+                                                       << child->Output();
+  StopCleanly(*child);
+
+  // The URI form, by host name (the certificate's DNS:localhost), to the end.
+  for (int tx = 5; tx < 8; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, 20), "");
+  const std::string uri = "postgresql://postgres@localhost:" + std::to_string(h.pg->port()) + "/" +
+                          h.db + "?sslmode=verify-full&sslrootcert=" + h.pg->tls_ca_file();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, uri, {"--exit-when-caught-up"}), &output), 0) << output;
+  ASSERT_TRUE(WaitForQuiet(consumer, 160, seconds(20))) << consumer.Count();
+  ExpectAllArrivedExactlyOnce(consumer.Records(), OutboxRows(h));
+}
+
+TEST(Tls, WrongCaFailsWithOneClearLine) {
+  Harness h(3, TlsOptions());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_other_ca_file())), &output),
+            1)
+      << output;
+  ExpectOneClearLine(output, {"cannot connect to the database", "certificate verify failed",
+                              "sslrootcert " + h.pg->tls_other_ca_file()});
+  ExpectNothingCreated(h);
+
+  // verify-ca checks the CA alone, and fails the same way.
+  std::string db = VerifyFullConnInfo(h, h.pg->tls_other_ca_file());
+  db.replace(db.find("verify-full"), 11, "verify-ca");
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, db), &output), 1) << output;
+  ExpectOneClearLine(output, {"certificate verify failed"});
+  ExpectNothingCreated(h);
+}
+
+TEST(Tls, WrongHostNameFailsWithOneClearLine) {
+  Harness h(3, TlsOptions());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  // The right server (hostaddr), checked against a name its certificate
+  // does not carry.
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_ca_file(),
+                                                         "host=wrong.example hostaddr=127.0.0.1")),
+                        &output),
+            1)
+      << output;
+  ExpectOneClearLine(
+      output, {"cannot connect to the database", "does not match host name", "\"wrong.example\""});
+  ExpectNothingCreated(h);
+}
+
+TEST(Tls, MissingRootCertificateFailsWithOneClearLine) {
+  Harness h(3, TlsOptions());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  // libpq's message has two lines here; pgoutbox prints one.
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, "/nonexistent/root.crt")), &output), 1)
+      << output;
+  ExpectOneClearLine(output,
+                     {"root certificate file \"/nonexistent/root.crt\" does not exist", "sslmode"});
+  ExpectNothingCreated(h);
+}
+
+TEST(Tls, RequireAgainstServerWithoutTlsFailsWithOneClearLine) {
+  Harness h;  // no TLS
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, h.pg->ConnInfo(h.db) + " sslmode=require"), &output), 1)
+      << output;
+  ExpectOneClearLine(output, {"cannot connect to the database", "server does not support SSL"});
+  ExpectNothingCreated(h);
+}
+
+// -X security.protocol=SASL_SSL and friends are accepted: pgoutbox gets as
+// far as connecting to the brokers, which fails only because the mock
+// cluster speaks neither TLS nor SASL (exit 1, not a usage error).
+TEST(KafkaSecurity, SaslSslSettingsPassThrough) {
+  Harness h(1, TlsOptions());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunPgoutbox(h.Args({"--startup-timeout", "2s", "-X", "security.protocol=SASL_SSL", "-X",
+                                "sasl.mechanisms=PLAIN", "-X", "sasl.username=pgoutbox", "-X",
+                                "sasl.password=Sasl-Pw-5150", "-X",
+                                "ssl.ca.location=" + h.pg->tls_ca_file(), "-X",
+                                "ssl.endpoint.identification.algorithm=https"}),
+                        &output),
+            1)
+      << output;
+  ExpectOneClearLine(output, {"cannot reach the Kafka brokers"});
+  EXPECT_NE(output.find("-X security.protocol=SASL_SSL"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Sasl-Pw-5150"), std::string::npos) << "password printed:\n" << output;
+  ExpectNothingCreated(h);
+}
+
+TEST(KafkaSecurity, BadSecuritySettingsAreUsageErrors) {
+  Harness h(1);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+
+  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "security.protocol=bogus"}), &output), 2) << output;
+  ExpectOneClearLine(output, {"security.protocol", "bogus"});
+  ExpectNothingCreated(h);
+
+  // librdkafka reads the CA file when the producer is made, after the
+  // database checks but before anything is created.
+  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "security.protocol=SSL", "-X",
+                                "ssl.ca.location=/nonexistent/ca.pem"}),
+                        &output),
+            2)
+      << output;
+  ExpectOneClearLine(output, {"ssl.ca.location"});
+  ExpectNothingCreated(h);
+
+  EXPECT_EQ(
+      RunPgoutbox(h.Args({"-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=BOGUS"}),
+                  &output),
+      2)
+      << output;
+  ExpectOneClearLine(output, {"BOGUS"});
+  ExpectNothingCreated(h);
+}
+
+}  // namespace
+}  // namespace pgoutbox::testing
