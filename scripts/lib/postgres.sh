@@ -8,6 +8,7 @@
 #   source scripts/lib/postgres.sh
 #   pg_start wal_level=logical max_wal_senders=10   # extra postgresql.conf settings
 #   psql "$PG_CONNINFO" -c 'SELECT 1'
+#   pg_restart fast                                  # pg_ctl restart -m fast (or immediate)
 #   pg_stop                                          # idempotent; call it from your EXIT trap
 #
 # After pg_start: PG_DIR (temp dir: data/, postgres.log, the unix socket),
@@ -85,6 +86,15 @@ pg_start() {
     return 1
   fi
   PG_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+}
+
+# pg_restart MODE: restarts the server with pg_ctl restart -m MODE (smart,
+# fast or immediate; immediate means crash recovery on the way up), logging
+# on to PG_LOG, and waits until it accepts connections again (up to 120 s).
+# Returns pg_ctl's status; its output is appended to $PG_DIR/pg_ctl.log.
+pg_restart() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m "$1" -w -t 120 restart \
+    >>"$PG_DIR/pg_ctl.log" 2>&1
 }
 
 # Stops the server (immediate: it is thrown away) and removes its directory.

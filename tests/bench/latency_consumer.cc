@@ -16,19 +16,18 @@ int64_t NowMicros() {
       .count();
 }
 
-struct RdKafkaDeleter {
-  void operator()(rd_kafka_t* rk) const {
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-  }
-};
-
 }  // namespace
 
-int64_t ExtractTimestampMicros(std::string_view json) {
-  size_t at = json.find("\"ts\"");
+void ConsumerDeleter::operator()(rd_kafka_t* rk) const {
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+}
+
+int64_t ExtractIntegerField(std::string_view json, std::string_view field) {
+  const std::string quoted = "\"" + std::string(field) + "\"";
+  size_t at = json.find(quoted);
   if (at == std::string_view::npos) return -1;
-  at += 4;
+  at += quoted.size();
   while (at < json.size() && (json[at] == ' ' || json[at] == ':')) ++at;
   int64_t v = 0;
   size_t digits = 0;
@@ -48,25 +47,21 @@ double Percentile(std::vector<double>* values, double p) {
   return (*values)[rank - 1];
 }
 
-Result<ConsumeResult> Consume(const ConsumeOptions& options, const std::function<void()>& ready) {
+Result<ConsumerPtr> StartConsumer(const std::string& brokers,
+                                  const std::vector<std::string>& topics,
+                                  const std::vector<std::pair<std::string, std::string>>& config,
+                                  std::vector<std::pair<std::string, int>>* partitions) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* k, const std::string& v) -> Status {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument(std::string(k) + ": " + errstr);
-    }
-    return Status::Ok();
-  };
-  for (auto [k, v] : {std::pair<const char*, std::string>{"bootstrap.servers", options.brokers},
-                      {"group.id", "pgoutbox-bench"},
-                      {"enable.auto.commit", "false"},
-                      {"enable.partition.eof", "false"},
-                      {"fetch.wait.max.ms", std::to_string(options.fetch_wait_ms)},
-                      {"fetch.min.bytes", "1"},
-                      {"log_level", "3"}}) {
-    if (Status st = set(k, v); !st.ok()) {
+  std::vector<std::pair<std::string, std::string>> all = {
+      {"bootstrap.servers", brokers},    {"group.id", "pgoutbox-bench"},
+      {"enable.auto.commit", "false"},   {"enable.partition.eof", "false"},
+      {"auto.offset.reset", "earliest"}, {"log_level", "3"}};
+  all.insert(all.end(), config.begin(), config.end());
+  for (const auto& [k, v] : all) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return st;
+      return Status::InvalidArgument(k + ": " + errstr);
     }
   }
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
@@ -74,32 +69,43 @@ Result<ConsumeResult> Consume(const ConsumeOptions& options, const std::function
     rd_kafka_conf_destroy(conf);
     return Status::InvalidArgument(std::string("consumer: ") + errstr);
   }
-  std::unique_ptr<rd_kafka_t, RdKafkaDeleter> rk(raw);
+  ConsumerPtr rk(raw);
   rd_kafka_poll_set_consumer(rk.get());
 
-  // Every partition of the topic, from the beginning.
-  const struct rd_kafka_metadata* md = nullptr;
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr);
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000);
-  rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("metadata for " + options.topic + ": " + rd_kafka_err2str(err));
+  // Every partition of each topic, from the beginning.
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> list(
+      rd_kafka_topic_partition_list_new(8), rd_kafka_topic_partition_list_destroy);
+  for (const std::string& topic : topics) {
+    const struct rd_kafka_metadata* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Unavailable("metadata for " + topic + ": " + rd_kafka_err2str(err));
+    }
+    int count = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? md->topics[0].partition_cnt
+                    : 0;
+    rd_kafka_metadata_destroy(md);
+    if (count == 0) return Status::NotFound("topic " + topic + " has no partitions");
+    for (int p = 0; p < count; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (partitions != nullptr) partitions->emplace_back(topic, count);
   }
-  int partitions = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR
-                       ? md->topics[0].partition_cnt
-                       : 0;
-  rd_kafka_metadata_destroy(md);
-  if (partitions == 0) return Status::NotFound("topic " + options.topic + " has no partitions");
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, options.topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  }
-  err = rd_kafka_assign(rk.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk.get(), list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::Internal(std::string("assign: ") + rd_kafka_err2str(err));
   }
+  return rk;
+}
+
+Result<ConsumeResult> Consume(const ConsumeOptions& options, const std::function<void()>& ready) {
+  ASSIGN_OR_RETURN(ConsumerPtr rk,
+                   StartConsumer(options.brokers, {options.topic},
+                                 {{"fetch.wait.max.ms", std::to_string(options.fetch_wait_ms)},
+                                  {"fetch.min.bytes", "1"}}));
   ready();
 
   using Clock = std::chrono::steady_clock;

@@ -12,6 +12,13 @@ TEST(LatencyConsumerTest, ExtractsTheTimestampField) {
   EXPECT_EQ(ExtractTimestampMicros(R"({"ts": "soon"})"), -1);
 }
 
+TEST(LatencyConsumerTest, ExtractsAnyIntegerField) {
+  EXPECT_EQ(ExtractIntegerField(R"({"fate": "c0c0", "seq": 17, "note": "x"})", "seq"), 17);
+  EXPECT_EQ(ExtractIntegerField(R"({"seq":0})", "seq"), 0);
+  EXPECT_EQ(ExtractIntegerField(R"({"sequence": 5})", "seq"), -1);
+  EXPECT_EQ(ExtractIntegerField(R"({"seq": null})", "seq"), -1);
+}
+
 TEST(LatencyConsumerTest, NearestRankPercentiles) {
   std::vector<double> v;
   for (int i = 100; i >= 1; --i) v.push_back(i);

@@ -1,15 +1,24 @@
 // pgoutbox-bench: the benchmark's own tools, driven by scripts/bench.sh.
 // Every subcommand prints its results as one line of key=value pairs.
 //
-//   kafka      hosts the mock Kafka cluster in a process of its own
+//   kafka      hosts the mock Kafka cluster in a process of its own (with
+//              --control, takes fault commands: see mock_faults.h)
 //   receive    the ceiling: reads a slot's stream in bursts, does nothing
 //   consume    insert-to-consume latency of the records on a topic
 //   produce    the floor: records straight to Kafka at a fixed rate
 //   measure    runs a command and reports its wall time, CPU and peak RSS
 //   quantiles  quantiles of a pgoutbox histogram between two /metrics scrapes
+//
+// and the fault suite's (scripts/faults.sh):
+//
+//   workload   mixed transactions until N events are committed
+//   collect    an independent consumer writing every record to a file
+//   check      lost, duplicated, uncommitted and out-of-order events
 #include <librdkafka/rdkafka.h>
 // After rdkafka.h, which it requires.
+#include <fcntl.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -23,8 +32,12 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/fault_check.h"
+#include "bench/fault_collector.h"
+#include "bench/fault_workload.h"
 #include "bench/histogram.h"
 #include "bench/latency_consumer.h"
+#include "bench/mock_faults.h"
 #include "bench/rate_producer.h"
 #include "bench/receiver.h"
 #include "kafka/mock_cluster.h"
@@ -41,7 +54,61 @@ int Fail(const Status& st) {
   return 1;
 }
 
-int HostKafka(int brokers, const std::vector<std::string>& topics) {
+// Reads control commands, one per line, from the FIFO at `path` until
+// SIGTERM; answers each on stdout ("ok down", "stats ...", "error ...").
+void ServeControl(const std::string& path, MockFaults* faults) {
+  // Read-write, so the FIFO never reports end-of-file between writers.
+  int fd = open(path.c_str(), O_RDWR | O_NONBLOCK);
+  if (fd < 0) {
+    std::fprintf(stderr, "pgoutbox-bench: cannot open --control %s\n", path.c_str());
+    return;
+  }
+  std::string pending;
+  char buf[256];
+  while (!g_stop) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) continue;
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      const std::string line = pending.substr(0, nl);
+      ControlCommand c = ParseControlCommand(line);
+      switch (c.kind) {
+        case ControlCommand::Kind::kDown:
+          faults->SetAllBrokersDown(true);
+          std::printf("ok down\n");
+          break;
+        case ControlCommand::Kind::kUp:
+          faults->SetAllBrokersDown(false);
+          std::printf("ok up\n");
+          break;
+        case ControlCommand::Kind::kErrors:
+          faults->SetProduceErrorPercent(c.percent);
+          std::printf("ok errors %d\n", c.percent);
+          break;
+        case ControlCommand::Kind::kStats:
+          std::printf("stats %s\n", faults->Stats().c_str());
+          break;
+        case ControlCommand::Kind::kInvalid:
+          std::printf("error unknown command: %s\n", line.c_str());
+          break;
+      }
+      std::fflush(stdout);
+    }
+  }
+  close(fd);
+}
+
+int HostKafka(int brokers, const std::vector<std::string>& topics, const std::string& control,
+              uint64_t seed, const std::vector<std::string>& error_names) {
+  std::vector<rd_kafka_resp_err_t> errors;
+  for (const std::string& name : error_names) {
+    auto code = ErrorCodeByName(name);
+    if (!code.ok()) return Fail(code.status());
+    errors.push_back(*code);
+  }
+  if (errors.empty()) errors = DefaultProduceErrors();
   auto cluster = kafka::MockCluster::Start(brokers);
   if (!cluster.ok()) return Fail(cluster.status());
   for (const std::string& spec : topics) {
@@ -55,10 +122,20 @@ int HostKafka(int brokers, const std::vector<std::string>& topics) {
       return Fail(Status::Internal("topic " + name + ": " + rd_kafka_err2str(err)));
     }
   }
+  std::unique_ptr<MockFaults> faults;
+  if (!control.empty()) {
+    faults = std::make_unique<MockFaults>((*cluster)->cluster(), brokers, seed, errors);
+  }
   std::printf("bootstraps=%s\n", (*cluster)->bootstraps().c_str());
   std::fflush(stdout);
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
+  if (faults) {
+    ServeControl(control, faults.get());
+    std::printf("final %s\n", faults->Stats().c_str());
+    std::fflush(stdout);
+    return 0;
+  }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   return 0;
 }
@@ -123,6 +200,131 @@ int Quantiles(const std::string& before_path, const std::string& after_path,
   return 0;
 }
 
+int RunWorkloadCommand(const WorkloadOptions& options) {
+  auto r = RunWorkload(options);
+  if (!r.ok()) return Fail(r.status());
+  std::printf(
+      "tx_committed=%llu events_committed=%llu tx_rolled_back=%llu events_rolled_back=%llu "
+      "events_savepoint_rolled_back=%llu other_rows=%llu tx_failed=%llu "
+      "events_failed=%llu tx_unknown=%llu events_unknown=%llu deadlocks=%llu "
+      "reconnects=%llu seconds=%.1f",
+      static_cast<unsigned long long>(r->tx_committed),
+      static_cast<unsigned long long>(r->events_committed),
+      static_cast<unsigned long long>(r->tx_rolled_back),
+      static_cast<unsigned long long>(r->events_rolled_back),
+      static_cast<unsigned long long>(r->events_savepoint_rolled_back),
+      static_cast<unsigned long long>(r->other_rows), static_cast<unsigned long long>(r->tx_failed),
+      static_cast<unsigned long long>(r->events_failed),
+      static_cast<unsigned long long>(r->tx_unknown),
+      static_cast<unsigned long long>(r->events_unknown),
+      static_cast<unsigned long long>(r->deadlocks), static_cast<unsigned long long>(r->reconnects),
+      r->seconds);
+  for (int k = 0; k < TxPlan::kKinds; ++k) {
+    std::printf(" tx_%s=%llu", KindName(static_cast<TxPlan::Kind>(k)),
+                static_cast<unsigned long long>(r->tx_by_kind[k]));
+  }
+  std::printf("\n");
+  return 0;
+}
+
+int CollectCommand(const CollectOptions& options) {
+  signal(SIGTERM, OnSignal);
+  signal(SIGINT, OnSignal);
+  auto r = Collect(
+      options,
+      [] {
+        std::printf("ready=1\n");
+        std::fflush(stdout);
+      },
+      [] { return g_stop != 0; });
+  if (!r.ok()) return Fail(r.status());
+  std::printf("records=%llu partitions=%d consumer_errors=%llu drained=%d\n",
+              static_cast<unsigned long long>(r->records), r->partitions,
+              static_cast<unsigned long long>(r->consumer_errors), r->drained ? 1 : 0);
+  return r->drained ? 0 : 1;
+}
+
+struct CheckOptions {
+  std::string committed, records, faults;
+  int64_t start_ms = 0;
+  std::string confirmed_lsn, end_lsn, wal_lsn;
+};
+
+// Prints the figures; exit 0 when nothing was lost, published uncommitted
+// or reordered and the slot confirmed the end, 3 otherwise.
+int CheckCommand(const CheckOptions& o) {
+  auto committed_text = ReadFile(o.committed);
+  auto records_text = ReadFile(o.records);
+  auto faults_text = ReadFile(o.faults);
+  for (const auto* t : {&committed_text, &records_text, &faults_text}) {
+    if (!t->ok()) return Fail(t->status());
+  }
+  auto committed = ParseCommitted(*committed_text);
+  if (!committed.ok()) return Fail(committed.status());
+  auto records = ParseRecords(*records_text);
+  if (!records.ok()) return Fail(records.status());
+  auto faults = ParseFaults(*faults_text);
+  if (!faults.ok()) return Fail(faults.status());
+  auto confirmed = Lsn::Parse(o.confirmed_lsn), end = Lsn::Parse(o.end_lsn);
+  if (!confirmed || !end)
+    return Fail(Status::InvalidArgument("--confirmed-lsn/--end-lsn: not LSNs"));
+  CheckReport r = Check(*committed, *records, *faults);
+
+  auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  auto at = [&](int64_t ms) { return static_cast<double>(ms - o.start_ms) / 1000.0; };
+  std::printf("committed events                %llu (%llu keys)\n", n(r.committed),
+              n(r.committed_keys));
+  std::printf("delivered records               %llu (%llu distinct events)\n", n(r.records),
+              n(r.distinct_delivered));
+  std::printf("lost                            %llu\n", n(r.lost));
+  std::printf(
+      "duplicates                      %llu (records beyond the first of an event), by the\n"
+      "  kill or restart before their arrival:\n",
+      n(r.duplicates));
+  int kill = 0;
+  for (const DuplicateShare& d : r.duplicates_by_fault) {
+    std::string label = d.fault.what;
+    if (d.fault.at_ms == 0) {
+      label = "before the first kill/restart";
+    } else {
+      if (label == "kill") label = "SIGKILL #" + std::to_string(++kill);
+      char when[32];
+      std::snprintf(when, sizeof when, " at +%.1fs", at(d.fault.at_ms));
+      label += when;
+    }
+    std::printf("  %-30s %llu\n", label.c_str(), n(d.records));
+  }
+  std::printf("rolled-back events published    %llu (%llu from rolled-back savepoints)\n",
+              n(r.rolled_back_published), n(r.rolled_back_savepoint_published));
+  std::printf("published, not in the table     %llu\n", n(r.uncommitted_published));
+  std::printf("per-key order violations        %llu (keys on several partitions: %llu)\n",
+              n(r.order_violations), n(r.keys_on_several_partitions));
+  std::printf("records unlike their table row  %llu\n", n(r.mismatched));
+  std::printf("offsets the consumer never read %llu (same offset read twice: %llu)\n",
+              n(r.offset_gaps), n(r.consumer_redeliveries));
+  std::printf(
+      "ground truth                    %llu keys with seq gaps, %llu rolled-back ids "
+      "in the table\n",
+      n(r.committed_seq_gaps), n(r.committed_marked_rolled_back));
+  const bool confirmed_end = *confirmed >= *end;
+  std::printf("confirmed position              %s, end of the workload %s: %s",
+              confirmed->ToString().c_str(), end->ToString().c_str(),
+              confirmed_end ? "reached" : "NOT reached");
+  if (confirmed_end) {
+    std::printf(" (%llu bytes past it", n(confirmed->value() - end->value()));
+  } else {
+    std::printf(" (%llu bytes short", n(end->value() - confirmed->value()));
+  }
+  if (auto wal = Lsn::Parse(o.wal_lsn)) {
+    std::printf("; server WAL end %s", wal->ToString().c_str());
+  }
+  std::printf(")\n");
+  for (const std::string& e : r.examples) std::printf("  ! %s\n", e.c_str());
+  const bool ok = r.ok() && confirmed_end;
+  std::printf("verdict                         %s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 3;
+}
+
 }  // namespace
 }  // namespace pgoutbox::bench
 
@@ -137,6 +339,48 @@ int main(int argc, char** argv) {
   auto* kafka_cmd = app.add_subcommand("kafka", "host a mock Kafka cluster until SIGTERM");
   kafka_cmd->add_option("--brokers", brokers)->check(CLI::Range(1, 16));
   kafka_cmd->add_option("--topic", topics, "NAME:PARTITIONS, created up front");
+  std::string control;
+  uint64_t kafka_seed = 1;
+  kafka_cmd->add_option("--control", control,
+                        "FIFO to read fault commands from: down, up, errors PCT, stats");
+  kafka_cmd->add_option("--seed", kafka_seed, "seed of the produce error positions")
+      ->capture_default_str();
+  std::vector<std::string> produce_errors;
+  kafka_cmd->add_option("--produce-error", produce_errors,
+                        "error code injected by `errors PCT`, repeatable (default _TRANSPORT: "
+                        "the broker drops the connection; see mock_faults.h)");
+
+  WorkloadOptions workload;
+  int reconnect_s = 180;
+  auto* workload_cmd = app.add_subcommand("workload", "mixed transactions until N events commit");
+  workload_cmd->add_option("--db", workload.conninfo)->required();
+  workload_cmd->add_option("--events", workload.events, "committed events to reach")
+      ->capture_default_str();
+  workload_cmd->add_option("--rate", workload.rate, "rows written per second")
+      ->capture_default_str();
+  workload_cmd->add_option("--connections", workload.connections)->capture_default_str();
+  workload_cmd->add_option("--keys", workload.keys, "aggregates per aggregate type")
+      ->capture_default_str();
+  workload_cmd->add_option("--seed", workload.seed)->capture_default_str();
+  workload_cmd->add_option("--reconnect-timeout", reconnect_s, "seconds")->capture_default_str();
+
+  CollectOptions collect;
+  double drain_s = 120;
+  auto* collect_cmd = app.add_subcommand("collect", "write every record of the topics to a file");
+  collect_cmd->add_option("--brokers", collect.brokers)->required();
+  collect_cmd->add_option("--topic", collect.topics)->required();
+  collect_cmd->add_option("--out", collect.out)->required();
+  collect_cmd->add_option("--drain-timeout", drain_s, "seconds")->capture_default_str();
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand("check", "the fault suite's verdict");
+  check_cmd->add_option("--committed", check.committed, "id, key, seq of the table")->required();
+  check_cmd->add_option("--records", check.records, "pgoutbox-bench collect's file")->required();
+  check_cmd->add_option("--faults", check.faults, "at_ms, what")->required();
+  check_cmd->add_option("--start-ms", check.start_ms, "the run's start, Unix ms")->required();
+  check_cmd->add_option("--confirmed-lsn", check.confirmed_lsn)->required();
+  check_cmd->add_option("--end-lsn", check.end_lsn)->required();
+  check_cmd->add_option("--wal-lsn", check.wal_lsn);
 
   ReceiveOptions receive;
   std::string end_lsn;
@@ -191,7 +435,16 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*kafka_cmd) return HostKafka(brokers, topics);
+  if (*kafka_cmd) return HostKafka(brokers, topics, control, kafka_seed, produce_errors);
+  if (*workload_cmd) {
+    workload.reconnect_timeout = std::chrono::seconds(reconnect_s);
+    return RunWorkloadCommand(workload);
+  }
+  if (*collect_cmd) {
+    collect.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(drain_s * 1000));
+    return CollectCommand(collect);
+  }
+  if (*check_cmd) return CheckCommand(check);
   if (app.got_subcommand("measure")) {
     return Fail(Status::InvalidArgument("usage: measure --out FILE -- COMMAND [ARGS...]"));
   }
@@ -222,11 +475,11 @@ int main(int argc, char** argv) {
     auto& v = r->latencies_ms;
     const size_t kept = v.size();
     const double p50 = Percentile(&v, 50), p99 = Percentile(&v, 99), p999 = Percentile(&v, 99.9);
-    std::printf("count=%llu kept=%zu missing_ts=%llu p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
-                "max_ms=%.3f\n",
-                static_cast<unsigned long long>(r->records), kept,
-                static_cast<unsigned long long>(r->missing_ts), p50, p99, p999,
-                v.empty() ? 0.0 : v.back());
+    std::printf(
+        "count=%llu kept=%zu missing_ts=%llu p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+        "max_ms=%.3f\n",
+        static_cast<unsigned long long>(r->records), kept,
+        static_cast<unsigned long long>(r->missing_ts), p50, p99, p999, v.empty() ? 0.0 : v.back());
     return 0;
   }
   if (*produce_cmd) {

@@ -97,7 +97,9 @@ std::string CommitWorkload(Harness& h, const std::vector<BadRow>& bad) {
     }
     if (t >= 1 && t <= 6 && (t % (kKeys + 1)) == kKeys) sql += BadRowSql(bad[t - 1]);
     EXPECT_TRUE(h.Exec(sql + "COMMIT;")) << sql.substr(0, 400);
-    if (t == 7) EXPECT_TRUE(h.Exec(BadRowSql(bad[6])));
+    if (t == 7) {
+      EXPECT_TRUE(h.Exec(BadRowSql(bad[6])));
+    }
   }
   return h.CurrentWalLsn();
 }
@@ -240,7 +242,9 @@ TEST(BadRows, DeadLetterTopicGetsEveryBadRow) {
       EXPECT_EQ(row["payload"].get(payload), simdjson::SUCCESS);
       EXPECT_EQ(payload, "{\"bad\": true}");
     }
-    if (!b.key) EXPECT_TRUE(row["aggregate_id"].is_null());
+    if (!b.key) {
+      EXPECT_TRUE(row["aggregate_id"].is_null());
+    }
   }
   EXPECT_EQ(dead.size(), BadRows().size());
 }
