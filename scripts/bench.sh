@@ -35,6 +35,8 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 # shellcheck source=lib/postgres.sh
 source "$repo_root/scripts/lib/postgres.sh"
+# shellcheck source=lib/process.sh
+source "$repo_root/scripts/lib/process.sh"
 
 usage() {
   sed -n '2,/^# shellcheck/{/^# shellcheck/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -136,18 +138,6 @@ die() {
   exit 1
 }
 
-# Stops a background process: SIGTERM, up to 15 s, then SIGKILL.
-stop_pid() {
-  local pid="$1"
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   set +e
@@ -195,16 +185,13 @@ load() {
   done
 }
 
-# wait_for_line FILE REGEX SECONDS PID WHAT: until a line of FILE matches, or
-# dies when PID exits or time is up.
-wait_for_line() {
-  local file="$1" regex="$2" secs="$3" pid="$4" what="$5"
-  local deadline=$((SECONDS + secs))
-  until grep -qE "$regex" "$file" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || die "$what exited before it was ready" "$file" "${file%.*}.err"
-    [[ "$SECONDS" -lt "$deadline" ]] || die "$what not ready after ${secs}s" "$file" "${file%.*}.err"
-    sleep 0.1
-  done
+# wait_ready FILE REGEX SECONDS PID WHAT: wait_for_line, or dies when PID
+# exits or time is up.
+wait_ready() {
+  local file="$1" what="$5" rc=0
+  wait_for_line "$file" "$2" "$3" "$4" || rc=$?
+  [[ $rc -ne 1 ]] || die "$what exited before it was ready" "$file" "${file%.*}.err"
+  [[ $rc -ne 2 ]] || die "$what not ready after ${3}s" "$file" "${file%.*}.err"
 }
 
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
@@ -276,7 +263,7 @@ start_kafka() {
   done
   "$bench_bin" kafka --brokers 3 "${topics[@]}" >"$logs/kafka.out" 2>"$logs/kafka.err" &
   kafka_pid=$!
-  wait_for_line "$logs/kafka.out" '^bootstraps=' 30 "$kafka_pid" "pgoutbox-bench kafka"
+  wait_ready "$logs/kafka.out" '^bootstraps=' 30 "$kafka_pid" "pgoutbox-bench kafka"
   load "$logs/kafka.out" bootstraps
   brokers="${kv[bootstraps]}"
   log "brokers $brokers"
@@ -518,8 +505,8 @@ start_pgoutbox_live() {
     --publication "$publication" --slot live_pgoutbox --no-create \
     --http-addr "127.0.0.1:$http_port" --log-level info >"$logs/pgoutbox-live.log" 2>&1 &
   pgoutbox_pid=$!
-  wait_for_line "$logs/pgoutbox-live.log" 'streaming from slot' 30 "$pgoutbox_pid" "pgoutbox"
-  wait_for_line "$logs/pgoutbox-live.log" 'serving /metrics' 30 "$pgoutbox_pid" "pgoutbox"
+  wait_ready "$logs/pgoutbox-live.log" 'streaming from slot' 30 "$pgoutbox_pid" "pgoutbox"
+  wait_ready "$logs/pgoutbox-live.log" 'serving /metrics' 30 "$pgoutbox_pid" "pgoutbox"
   curl -fsS "http://127.0.0.1:$http_port/metrics" >/dev/null ||
     die "pgoutbox's /metrics on port $http_port does not answer" "$logs/pgoutbox-live.log"
   log "pgoutbox streaming, /metrics on 127.0.0.1:$http_port"
@@ -555,7 +542,7 @@ start_consumer() {
     --timeout $((live_seconds + 120)) --skip-seconds "$warmup_seconds" \
     >"$logs/$tag-consume.out" 2>"$logs/$tag-consume.err" &
   consumer_pid=$!
-  wait_for_line "$logs/$tag-consume.out" '^ready=1' 30 "$consumer_pid" "the $tag consumer"
+  wait_ready "$logs/$tag-consume.out" '^ready=1' 30 "$consumer_pid" "the $tag consumer"
 }
 
 wait_consumer() {

@@ -20,6 +20,7 @@
 #include "common/types.h"
 #include "integration/harness.h"
 #include "integration/http_probe.h"
+#include "integration/output_checks.h"
 #include "integration/workload.h"
 
 namespace pgoutbox::testing {
@@ -188,15 +189,11 @@ TEST(BadRows, SkipGoesOnWithOneWarningPerRow) {
   // named too) and its reason.
   for (const BadRow& b : BadRows()) {
     int lines = 0;
-    for (size_t start = 0; start < r.output.size();) {
-      size_t stop = r.output.find('\n', start);
-      if (stop == std::string::npos) stop = r.output.size();
-      const std::string line = r.output.substr(start, stop - start);
+    for (const std::string& line : Lines(r.output)) {
       if (line.find(b.id) != std::string::npos && line.find("skipped") != std::string::npos &&
           line.find(b.reason) != std::string::npos) {
         ++lines;
       }
-      start = stop + 1;
     }
     EXPECT_EQ(lines, 1) << "warning lines for " << b.id << ":\n" << r.output;
   }
@@ -287,16 +284,12 @@ TEST_P(HaltTest, StopsAtTheBadRow) {
   ASSERT_TRUE(code.has_value()) << "pgoutbox did not stop at the bad row:\n" << output;
   EXPECT_NE(*code, 0) << output;
   bool named = false;
-  for (size_t start = 0; start < output.size();) {
-    size_t stop = output.find('\n', start);
-    if (stop == std::string::npos) stop = output.size();
-    const std::string line = output.substr(start, stop - start);
+  for (const std::string& line : Lines(output)) {
     bool all = line.find(bad.id) != std::string::npos;
     for (const std::string& word : HaltWords(GetParam())) {
       all = all && line.find(word) != std::string::npos;
     }
     named = named || all;
-    start = stop + 1;
   }
   EXPECT_TRUE(named) << "no line names " << bad.id << " and "
                      << ::testing::PrintToString(HaltWords(GetParam())) << ":\n"

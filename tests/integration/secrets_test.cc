@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "integration/output_checks.h"
 #include "integration/http_probe.h"
 #include "integration/workload.h"
 
@@ -96,22 +97,6 @@ int RunCaptured(const std::string& label, const std::vector<std::string>& argv,
     return -1;
   }
   return *code;
-}
-
-// A loopback port nothing listens on.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // GET `path`; the status and body, recorded under "GET <path>".
