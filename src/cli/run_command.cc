@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <optional>
+
+#include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/backoff.h"
 #include "core/progress.h"
@@ -71,17 +74,40 @@ bool Stopping(const std::atomic<int>* stop_requests) {
   return stop_requests->load(std::memory_order_relaxed) > 0;
 }
 
+// Who holds `slot`, from pg_stat_replication, or "" if that cannot be told.
+std::string SlotHolder(const std::string& conninfo, const std::string& slot) {
+  auto conn =
+      pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox standby");
+  if (!conn.ok()) return "";
+  auto holder = pg::DescribeSlotHolder(**conn, slot);
+  return holder.ok() ? *holder : "";
+}
+
+// The slot's confirmed position now, for the log line after a takeover.
+std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& slot) {
+  auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
+  if (!conn.ok()) return std::nullopt;
+  auto info = pg::InspectSlot(**conn, slot);
+  if (!info.ok()) return std::nullopt;
+  return info->confirmed_flush;
+}
+
 // Connects and streams until done, reconnecting with backoff when the
 // connection breaks and waiting as a hot standby while another process holds
-// the slot. Events in flight keep being acknowledged between connections.
-Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics* metrics,
-                 ops::Health* health, const std::atomic<int>* stop_requests) {
+// the slot (unless the run has an end position: then that is an error).
+// Events in flight keep being acknowledged between connections. Logs
+// "streaming from slot ..." once the slot is held, from `start_position`
+// (the slot's confirmed position at start-up).
+Status Supervise(const RunConfig& config, Lsn start_position, const std::optional<Lsn>& end_lsn,
+                 core::Streamer* streamer, ops::Metrics* metrics, ops::Health* health,
+                 const std::atomic<int>* stop_requests) {
   core::Backoff backoff(
       std::chrono::seconds(1), std::chrono::seconds(30),
       static_cast<uint64_t>(getpid()) ^
           static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   replication::StartOptions start{config.slot, config.publication, Lsn()};
   bool standby_logged = false;
+  bool streamed = false;  // "streaming from slot" was logged
   auto last_retry_log = std::chrono::steady_clock::time_point{};
   for (;;) {
     if (Stopping(stop_requests)) return streamer->FlushWithoutStream();
@@ -90,13 +116,23 @@ Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics
     if (!stream.ok()) {
       std::chrono::milliseconds wait;
       if (sqlstate == "55006") {
-        // Another pgoutbox holds the slot: wait as a hot standby.
+        // Another client holds the slot.
+        std::string holder = SlotHolder(config.db, config.slot);
+        std::string held =
+            "replication slot " + config.slot + " is in use by " +
+            (holder.empty() ? "another client (" + stream.status().message() + ")" : holder);
+        if (end_lsn) {
+          return Status::FailedPrecondition(
+              held + "; with " +
+              (config.exit_when_caught_up ? "--exit-when-caught-up" : "--end-lsn") +
+              " pgoutbox does not wait as a hot standby: stop the other client first");
+        }
         if (!standby_logged) {
-          spdlog::info("{}; waiting as a hot standby, retrying every {} ms",
-                       stream.status().message(), config.standby_retry_interval.count());
+          spdlog::info("{}; waiting as a hot standby, trying to take over every {}", held,
+                       ops::FormatDuration(config.standby_retry_interval));
           standby_logged = true;
         }
-        health->SetStreaming(false, "hot standby: " + stream.status().message());
+        health->SetStreaming(false, "hot standby: " + held);
         wait = config.standby_retry_interval;
       } else if (stream.status().code() == Status::Code::kUnavailable) {
         metrics->Reconnect("postgres");
@@ -114,7 +150,14 @@ Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics
       RETURN_IF_ERROR(streamer->ServeDeliveries(wait));
       continue;
     }
-    if (standby_logged || backoff.attempts() > 0) {
+    if (!streamed) {
+      if (standby_logged) {
+        start_position = SlotPosition(config.db, config.slot).value_or(start_position);
+      }
+      spdlog::info("streaming from slot {} at {}{}", config.slot, start_position.ToString(),
+                   end_lsn ? " until " + end_lsn->ToString() : "");
+      streamed = true;
+    } else if (standby_logged || backoff.attempts() > 0) {
       spdlog::info("replication stream connected to slot {}", config.slot);
     }
     standby_logged = false;
@@ -137,8 +180,11 @@ Status Supervise(const RunConfig& config, core::Streamer* streamer, ops::Metrics
 Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests) {
   spdlog::info("pgoutbox {} starting: {}", PGOUTBOX_VERSION, config.Describe());
 
-  // 1. Everything that can be checked without changing anything.
+  // 1. Everything that can be checked without changing anything: a failure
+  // here leaves the database as it was.
   ASSIGN_OR_RETURN(pg::TableName table, pg::ParseTableName(config.table));
+  RETURN_IF_ERROR(pg::ValidatePublicationName(config.publication));
+  RETURN_IF_ERROR(pg::ValidateSlotName(config.slot));
   ASSIGN_OR_RETURN(auto mock_brokers, kafka::ParseMockSpec(config.brokers));
   RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
 
@@ -154,12 +200,9 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   mapper_options.topic_template = config.topic_template;
   DropMissingOptionalColumns(config, columns, &mapper_options.columns);
   ASSIGN_OR_RETURN(auto mapper, outbox::EventMapper::Create(mapper_options));
-  if (Status st = mapper->CheckColumns(columns); !st.ok()) {
-    // The table does not fit the mapping: a problem of the database, not a
-    // usage error (exit 1, like a missing table).
-    return st.code() == Status::Code::kInvalidArgument ? Status::FailedPrecondition(st.message())
-                                                       : st;
-  }
+  // A table that does not fit the mapping is the database's problem (exit
+  // 1); a --topic placeholder that names nothing is the command line's (2).
+  RETURN_IF_ERROR(mapper->CheckColumns(columns));
 
   bool cleanup_enabled = config.cleanup.cleanup.enabled();
   if (cleanup_enabled) {
@@ -194,17 +237,35 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
                             " does not exist and --no-create was given");
   }
 
+  ops::Metrics metrics;
+  ops::Health health(config.stall_timeout);
+  std::unique_ptr<ops::HttpServer> http;
+  if (!config.http_addr.empty()) {
+    ASSIGN_OR_RETURN(http, ops::HttpServer::Start(config.http_addr, &metrics, &health));
+  }
+
   std::unique_ptr<kafka::MockCluster> mock;
   std::string brokers = config.brokers;
   if (mock_brokers) {
     ASSIGN_OR_RETURN(mock, kafka::MockCluster::Start(*mock_brokers));
     brokers = mock->bootstraps();
-    spdlog::info("started the mock Kafka cluster with {} brokers at {}", *mock_brokers, brokers);
+    spdlog::info("started the mock Kafka cluster with {} at {}", Counted(*mock_brokers, "broker"),
+                 brokers);
   }
   DeliveryForwarder forwarder;
   kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
   ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
-  RETURN_IF_ERROR(publisher->CheckReachable(config.startup_timeout));
+  spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
+               ops::FormatDuration(config.startup_timeout));
+  if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
+    if (st.code() == Status::Code::kCancelled) {
+      return Status::Cancelled(st.message() + ", before anything was created");
+    }
+    return st;
+  }
+  if (Stopping(stop_requests)) {
+    return Status::Cancelled("stopped during start-up, before anything was created");
+  }
 
   // 2. Create what is missing.
   if (!pub.exists) {
@@ -226,6 +287,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   streamer_options.end_lsn = config.end_lsn;
   streamer_options.on_bad_row = config.on_bad_row;
   streamer_options.dead_letter_topic = config.dead_letter_topic;
+  streamer_options.summary_interval = config.log_summary_interval;
   if (config.exit_when_caught_up) {
     ASSIGN_OR_RETURN(Lsn now, pg::CurrentWalLsn(*conn));
     if (!streamer_options.end_lsn || now < *streamer_options.end_lsn) {
@@ -233,19 +295,11 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
     }
   }
   conn.reset();  // the ordinary connection is not needed while streaming
-  spdlog::info("streaming from slot {} at {}{}", config.slot, confirmed.ToString(),
-               streamer_options.end_lsn ? " until " + streamer_options.end_lsn->ToString() : "");
 
   // 3. Stream, reconnecting after failures a reconnect can heal.
-  ops::Metrics metrics;
-  ops::Health health(config.stall_timeout);
   core::StreamProgress progress;
   progress.confirmed.store(confirmed.value());
   progress.received.store(confirmed.value());
-  std::unique_ptr<ops::HttpServer> http;
-  if (!config.http_addr.empty()) {
-    ASSIGN_OR_RETURN(http, ops::HttpServer::Start(config.http_addr, &metrics, &health));
-  }
   ops::ServerMonitorOptions monitor_options;
   monitor_options.conninfo = config.db;
   monitor_options.heartbeat_interval = config.heartbeat_interval;
@@ -261,7 +315,8 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker, stop_requests,
                           {&metrics, &health, &progress});
   forwarder.set_target(&streamer);
-  Status result = Supervise(config, &streamer, &metrics, &health, stop_requests);
+  Status result = Supervise(config, confirmed, streamer_options.end_lsn, &streamer, &metrics,
+                            &health, stop_requests);
   forwarder.set_target(nullptr);
   metrics.SetUp(false);
   return result;
@@ -283,7 +338,13 @@ class RunCommandImpl : public Command {
   int Run(const std::atomic<int>* stop_requests) override {
     auto config = Resolve(flags_);
     if (!config.ok()) return ExitCodeFor(config.status());
-    return ExitCodeFor(RunCommand(*config, stop_requests));
+    Status st = RunCommand(*config, stop_requests);
+    if (st.code() == Status::Code::kCancelled) {
+      // A stop signal during start-up: stopped as asked.
+      spdlog::info("{}", st.message());
+      return kExitOk;
+    }
+    return ExitCodeFor(st);
   }
 
  private:

@@ -104,6 +104,12 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "idle database; 0 disables")
       ->envname("PGOUTBOX_HEARTBEAT_INTERVAL")
       ->capture_default_str();
+  cmd->add_option("--log-summary-interval", f->log_summary_interval,
+                  "how often an info line sums up the events and transactions published, the "
+                  "confirmed position and the WAL behind the server (only when something "
+                  "changed); 0 disables")
+      ->envname("PGOUTBOX_LOG_SUMMARY_INTERVAL")
+      ->capture_default_str();
   cmd->add_option("--on-bad-row", f->on_bad_row,
                   "a row that cannot become a record, or that Kafka refuses (e.g. too large): "
                   "halt (stop, nothing past it is confirmed), dlq (send it to --dlq-topic) or "
@@ -176,10 +182,13 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   RETURN_IF_ERROR(duration("--heartbeat-interval", f.heartbeat_interval, &c.heartbeat_interval));
   RETURN_IF_ERROR(
       duration("--standby-retry-interval", f.standby_retry_interval, &c.standby_retry_interval));
+  RETURN_IF_ERROR(
+      duration("--log-summary-interval", f.log_summary_interval, &c.log_summary_interval));
   ASSIGN_OR_RETURN(c.cleanup, ResolveCleanupFlags(f.cleanup, f.db, f.table));
   ASSIGN_OR_RETURN(c.on_bad_row, core::ParseBadRowAction(f.on_bad_row));
   c.dead_letter_topic = f.dlq_topic;
-  if (c.on_bad_row == core::BadRowAction::kDeadLetter && !outbox::IsValidTopicName(c.dead_letter_topic)) {
+  if (c.on_bad_row == core::BadRowAction::kDeadLetter &&
+      !outbox::IsValidTopicName(c.dead_letter_topic)) {
     return Status::InvalidArgument("--dlq-topic \"" + c.dead_letter_topic +
                                    "\" is not a valid Kafka topic name");
   }

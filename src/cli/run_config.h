@@ -39,6 +39,7 @@ struct RunConfig {
   std::chrono::milliseconds stall_timeout{60000};
   std::chrono::milliseconds heartbeat_interval{0};  // 0: off
   std::chrono::milliseconds standby_retry_interval{2000};
+  std::chrono::milliseconds log_summary_interval{30000};  // 0: off
   ops::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
   std::string dead_letter_topic = "outbox.dlq";
@@ -60,7 +61,7 @@ struct RunFlags {
   bool exit_when_caught_up = false;
   std::string feedback_interval = "1s", startup_timeout = "10s", shutdown_timeout = "30s";
   std::string http_addr = "127.0.0.1:9187", stall_timeout = "60s", heartbeat_interval = "0",
-              standby_retry_interval = "2s";
+              standby_retry_interval = "2s", log_summary_interval = "30s";
   CleanupFlags cleanup;
   std::string on_bad_row = "halt", dlq_topic = "outbox.dlq";
 

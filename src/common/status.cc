@@ -20,6 +20,8 @@ const char* CodeName(Status::Code code) {
       return "aborted";
     case Status::Code::kInternal:
       return "internal error";
+    case Status::Code::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ class Status {
     kUnavailable,         // a peer cannot be reached; retrying may help
     kAborted,             // a delivery or the stream failed for good
     kInternal,            // a bug or an impossible state
+    kCancelled,           // stopped on request (a signal) before the work was done
   };
 
   Status() = default;  // OK
@@ -41,6 +42,7 @@ class Status {
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
   static Status Aborted(std::string m) { return Status(Code::kAborted, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
+  static Status Cancelled(std::string m) { return Status(Code::kCancelled, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,14 +1,15 @@
 #include "core/streamer.h"
 
 #include <poll.h>
-#include <time.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/json_escape.h"
+#include "common/text.h"
 #include "pgoutput/decoder.h"
 
 namespace pgoutbox::core {
@@ -88,8 +89,17 @@ Status Streamer::Run(replication::ReplicationStream* stream) {
   empty_naps_ = 0;
   mapper_->Reset();
   if (options_.end_lsn && tracker_->confirmable() >= *options_.end_lsn) reached_end_ = true;
+  if (last_summary_.at == Clock::time_point{}) {
+    last_summary_ = {Clock::now(), stats_.events_published, stats_.transactions,
+                     tracker_->confirmable()};
+  }
   Status result = RunLoop();
   stream_ = nullptr;
+  if (result.code() == Status::Code::kInvalidArgument) {
+    // A mapping problem met in the stream (a Relation message that no longer
+    // fits): the table's fault, not the command line's.
+    return Status::FailedPrecondition(result.message());
+  }
   return result;
 }
 
@@ -105,6 +115,7 @@ Status Streamer::RunLoop() {
       return Shutdown(Status::Ok());
     }
     if (Status st = SendFeedback(false); !st.ok()) return Shutdown(st);
+    MaybeLogSummary(last_feedback_);
 
     // Handle everything libpq has buffered, in one burst.
     int handled = 0;
@@ -183,6 +194,7 @@ Status Streamer::HandleCopyMessage(const replication::CopyMessage& message) {
 
 Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
   if (keepalive.reply_requested) reply_requested_ = true;
+  server_wal_end_ = std::max(server_wal_end_, keepalive.wal_end);
   // The server sends keepalives when it waits for new WAL: caught up.
   catching_up_ = false;
   if (!tracker_->has_open_transaction()) {
@@ -196,6 +208,7 @@ Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
 
 Status Streamer::HandleXLogData(const replication::XLogData& data) {
   received_ = std::max(received_, data.start);
+  server_wal_end_ = std::max(server_wal_end_, data.wal_end);
   ++stats_.messages;
   // Inserts decode into a message of their own, so their column vector is
   // reused from one insert to the next instead of being rebuilt after every
@@ -297,10 +310,10 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
     const std::string_view label = publisher_->refusal_label();
     std::optional<size_t> omitted;
     if (label == "too_large") omitted = event_.payload.size();
-    return HandleBadRow(insert, lsn, label,
-                        Status::InvalidArgument("event " + std::string(event_.id) + ": " +
-                                                publisher_->refusal()),
-                        omitted);
+    return HandleBadRow(
+        insert, lsn, label,
+        Status::InvalidArgument("event " + std::string(event_.id) + ": " + publisher_->refusal()),
+        omitted);
   }
   return st;
 }
@@ -316,7 +329,9 @@ Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::stri
   CountBadRow(reason);
   switch (options_.on_bad_row) {
     case BadRowAction::kHalt:
-      return error;
+      // The row stops the stream (exit 1: fix the row or the mapping, then
+      // restart), it is not a usage error.
+      return Status::Aborted(error.message());
     case BadRowAction::kSkip:
       ++stats_.bad_rows;
       spdlog::warn("skipped a bad row at {} ({}): {}", lsn.ToString(), reason, error.message());
@@ -345,8 +360,8 @@ Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::stri
   bool refused = false;
   RETURN_IF_ERROR(ProduceWithBackpressure(dl, &refused));
   if (refused) {
-    return Status::Aborted(error.message() + "; its dead-letter record was refused too: " +
-                           publisher_->refusal());
+    return Status::Aborted(error.message() +
+                           "; its dead-letter record was refused too: " + publisher_->refusal());
   }
   ++stats_.bad_rows;
   spdlog::warn("sent a bad row at {} ({}) to {}: {}", lsn.ToString(), reason,
@@ -529,6 +544,26 @@ void Streamer::PublishProgress(bool moved) {
   if (observers_.health != nullptr) observers_.health->NoteProgress(inflight, moved);
 }
 
+void Streamer::MaybeLogSummary(Clock::time_point now) {
+  if (options_.summary_interval.count() <= 0 ||
+      now - last_summary_.at < options_.summary_interval) {
+    return;
+  }
+  const Lsn confirmed = tracker_->confirmable();
+  const uint64_t events = stats_.events_published - last_summary_.events;
+  const uint64_t transactions = stats_.transactions - last_summary_.transactions;
+  if (events == 0 && transactions == 0 && confirmed == last_summary_.confirmed) return;
+  const double seconds = std::chrono::duration<double>(now - last_summary_.at).count();
+  const uint64_t behind =
+      server_wal_end_ > confirmed ? server_wal_end_.value() - confirmed.value() : 0;
+  spdlog::info(
+      "published {} in {} in the last {:.1f} s; confirmed {} ({} of WAL behind the server), {} in "
+      "flight",
+      Counted(events, "event"), Counted(transactions, "transaction"), seconds, confirmed.ToString(),
+      Counted(behind, "byte"), Counted(tracker_->inflight_events(), "event"));
+  last_summary_ = {now, stats_.events_published, stats_.transactions, confirmed};
+}
+
 Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
@@ -548,9 +583,9 @@ Status Streamer::FlushWithoutStream() {
   int left = publisher_->Flush(options_.shutdown_timeout);
   RETURN_IF_ERROR(CheckFailures());
   if (left > 0) {
-    return Status::Aborted(std::to_string(left) +
-                           " events were not acknowledged before the shutdown timeout; they are "
-                           "not confirmed and will be sent again on restart");
+    return Status::Aborted(Counted(left, "event") +
+                           " not acknowledged before the shutdown timeout; not confirmed, sent "
+                           "again on restart");
   }
   return Status::Ok();
 }
@@ -569,8 +604,8 @@ Status Streamer::Shutdown(Status reason) {
   if (publisher_->fatal_error().ok()) publisher_->Send();
   if (publisher_->fatal_error().ok() &&
       (publisher_->outq_len() > 0 || !pending_dead_letters_.empty())) {
-    spdlog::info("waiting up to {} ms for {} in-flight events", options_.shutdown_timeout.count(),
-                 publisher_->outq_len());
+    spdlog::info("waiting up to {} ms for {} in flight", options_.shutdown_timeout.count(),
+                 Counted(publisher_->outq_len(), "event"));
     auto deadline = Clock::now() + options_.shutdown_timeout;
     while ((publisher_->outq_len() > 0 || !pending_dead_letters_.empty()) &&
            Clock::now() < deadline && delivery_failure_.ok()) {
@@ -590,15 +625,16 @@ Status Streamer::Shutdown(Status reason) {
     final_feedback = SendFeedback(true);
     if (final_feedback.ok()) final_feedback = stream_->Finish();
   }
-  spdlog::info("confirmed position {}; {} events published in {} transactions",
-               tracker_->confirmable().ToString(), stats_.events_published, stats_.transactions);
+  spdlog::info("confirmed position {}; {} published in {}", tracker_->confirmable().ToString(),
+               Counted(stats_.events_published, "event"),
+               Counted(stats_.transactions, "transaction"));
 
   if (!reason.ok()) return reason;
   if (Status st = CheckFailures(); !st.ok()) return st;
   if (undelivered > 0) {
-    return Status::Aborted(std::to_string(undelivered) +
-                           " events were not acknowledged before the shutdown timeout; they are "
-                           "not confirmed and will be sent again on restart");
+    return Status::Aborted(Counted(undelivered, "event") +
+                           " not acknowledged before the shutdown timeout; not confirmed, sent "
+                           "again on restart");
   }
   return final_feedback;
 }

@@ -82,6 +82,10 @@ struct StreamerOptions {
   // Kafka without its payload, with the payload's size instead), key = the
   // row's key (none if NULL), headers error, table, lsn and id.
   std::string dead_letter_topic = "outbox.dlq";
+  // How often an info line sums up what happened since the previous one
+  // (events and transactions published, confirmed position, WAL behind the
+  // server, events in flight); only when something changed. Zero disables it.
+  std::chrono::milliseconds summary_interval{30000};
 };
 
 // Optional observers; any may be null.
@@ -113,7 +117,10 @@ class Streamer : public kafka::DeliveryHandler {
 
   // Streams from `stream` until end_lsn is confirmed or a stop is requested
   // (OK), the stream breaks (Unavailable: reconnect and call again), or a
-  // failure that a reconnect cannot heal (any other error).
+  // failure that a reconnect cannot heal (any other error). Never
+  // InvalidArgument: once streaming, what stops it is the data, the server
+  // or Kafka, not the command line (a bad row under halt is Aborted, a table
+  // that stopped fitting the mapping FailedPrecondition).
   Status Run(replication::ReplicationStream* stream);
 
   // Between streams (while reconnecting): serves delivery reports for up to
@@ -162,6 +169,8 @@ class Streamer : public kafka::DeliveryHandler {
   Status CheckFailures() const;
   Status Shutdown(Status reason);
   void PublishProgress(bool moved);
+  // The periodic info line (StreamerOptions::summary_interval), if due.
+  void MaybeLogSummary(Clock::time_point now);
   bool StopRequested() const { return stop_requests_->load(std::memory_order_relaxed) > 0; }
 
   StreamerOptions options_;
@@ -175,7 +184,7 @@ class Streamer : public kafka::DeliveryHandler {
 
   pgoutput::Message message_;         // reused decode target
   pgoutput::Message insert_message_;  // reused decode target for Inserts
-  outbox::Event event_;        // reused mapping target
+  outbox::Event event_;               // reused mapping target
   AckTracker::TxnId txn_ = 0;
   PgTimestamp commit_time_;
   Lsn received_;         // highest position received
@@ -206,6 +215,15 @@ class Streamer : public kafka::DeliveryHandler {
   std::string dead_letter_value_, dead_letter_key_, dead_letter_id_, dead_letter_error_,
       dead_letter_lsn_;
   outbox::Event dead_letter_event_;
+  // The periodic summary: when the last line was written and the figures
+  // it showed (nothing is written while they stay the same).
+  struct Summary {
+    Clock::time_point at{};
+    uint64_t events = 0, transactions = 0;
+    Lsn confirmed;
+  };
+  Summary last_summary_;
+  Lsn server_wal_end_;        // the server's WAL end, from its last message
   bool catching_up_ = false;  // see StreamerOptions::catch_up_nap
   int empty_naps_ = 0;        // naps in a row that found nothing
   StreamerStats stats_;

@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 namespace pgoutbox::kafka {
 
@@ -56,7 +58,8 @@ Result<ConfPtr> BuildConf(const PublisherOptions& options) {
         RD_KAFKA_CONF_OK) {
       // A user's value is never repeated: it may be a secret (librdkafka
       // quotes an invalid value of an enumerated property itself).
-      return Status::InvalidArgument(user ? "-X " + k + ": " + errstr : k + "=" + v + ": " + errstr);
+      return Status::InvalidArgument(user ? "-X " + k + ": " + errstr
+                                          : k + "=" + v + ": " + errstr);
     }
     // Files librdkafka reads only when the producer is created: say which
     // one is missing now, before anything else is checked.
@@ -66,8 +69,8 @@ Result<ConfPtr> BuildConf(const PublisherOptions& options) {
     for (const char* file_key : kFiles) {
       if (user && k == file_key && !(k == "ssl.ca.location" && v == "probe") &&
           access(v.c_str(), R_OK) != 0) {
-        return Status::InvalidArgument("-X " + k + "=" + v + ": cannot read: " +
-                                       std::strerror(errno));
+        return Status::InvalidArgument("-X " + k + "=" + v +
+                                       ": cannot read: " + std::strerror(errno));
       }
     }
     return Status::Ok();
@@ -129,20 +132,36 @@ Publisher::~Publisher() {
   if (wake_write_fd_ >= 0) close(wake_write_fd_);
 }
 
-Status Publisher::CheckReachable(std::chrono::milliseconds timeout) {
-  const struct rd_kafka_metadata* md = nullptr;
-  rd_kafka_resp_err_t err =
-      rd_kafka_metadata(rk_.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::Unavailable("cannot reach the Kafka brokers " + brokers_ + " within " +
-                               std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(err));
+Status Publisher::CheckReachable(std::chrono::milliseconds timeout,
+                                 const std::atomic<int>* stop_requests) {
+  // Asked in short slices, so that a stop signal ends the wait at once.
+  constexpr std::chrono::milliseconds kSlice{100};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (;;) {
+    if (stop_requests != nullptr && stop_requests->load(std::memory_order_relaxed) > 0) {
+      return Status::Cancelled("stopped while waiting for the Kafka brokers " + brokers_);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    const auto slice = std::min(left, kSlice);
+    const auto slice_end = std::chrono::steady_clock::now() + slice;
+    const struct rd_kafka_metadata* md = nullptr;
+    err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, static_cast<int>(slice.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      int brokers = md->broker_cnt;
+      rd_kafka_metadata_destroy(md);
+      if (brokers == 0) {
+        return Status::Unavailable("the Kafka cluster at " + brokers_ + " reports no brokers");
+      }
+      return Status::Ok();
+    }
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
+    std::this_thread::sleep_until(slice_end);  // a transport error can come back at once
   }
-  int brokers = md->broker_cnt;
-  rd_kafka_metadata_destroy(md);
-  if (brokers == 0) {
-    return Status::Unavailable("the Kafka cluster at " + brokers_ + " reports no brokers");
-  }
-  return Status::Ok();
+  return Status::Unavailable("cannot reach the Kafka brokers " + brokers_ + " within " +
+                             std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(err));
 }
 
 rd_kafka_topic_t* Publisher::Topic(std::string_view name) {
@@ -208,8 +227,8 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
   }
   if (const char* label = RecordRefusal(err)) {
     refusal_label_ = label;
-    refusal_ = "cannot produce to topic \"" + std::string(event.topic) + "\": " +
-               rd_kafka_err2str(err) + " (" + std::to_string(event.payload.size()) +
+    refusal_ = "cannot produce to topic \"" + std::string(event.topic) +
+               "\": " + rd_kafka_err2str(err) + " (" + std::to_string(event.payload.size()) +
                " bytes of payload)";
     return ProduceOutcome::kRefused;
   }
@@ -253,10 +272,34 @@ int Publisher::Flush(std::chrono::milliseconds timeout) {
 
 int Publisher::outq_len() const { return rd_kafka_outq_len(rk_.get()); }
 
+namespace {
+
+// One debug line per acknowledged record: what a user needs to find it in
+// Kafka (topic, partition, offset) and to tie it to its row (id, key).
+void LogDelivered(const rd_kafka_message_t* msg) {
+  std::string_view id = "(none)";
+  rd_kafka_headers_t* hdrs = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(hdrs, "id", &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      value != nullptr) {
+    id = std::string_view(static_cast<const char*>(value), size);
+  }
+  std::string_view key = msg->key != nullptr
+                             ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
+                             : std::string_view("(null)");
+  spdlog::debug("delivered event {} to {} partition {} offset {} key {}", id,
+                msg->rkt ? rd_kafka_topic_name(msg->rkt) : "", msg->partition, msg->offset, key);
+}
+
+}  // namespace
+
 void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Publisher*>(opaque);
   uint64_t tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (spdlog::should_log(spdlog::level::debug)) LogDelivered(msg);
     self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "");
     return;
   }
@@ -285,7 +328,7 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     const void* value = nullptr;
     size_t size = 0;
     for (size_t i = 0; hdrs != nullptr && rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                                             RD_KAFKA_RESP_ERR_NO_ERROR;
+                                              RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       record.headers.push_back(outbox::EventHeader{
           name, value ? std::string_view(static_cast<const char*>(value), size) : "",

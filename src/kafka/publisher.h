@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -98,8 +99,11 @@ class Publisher {
   Publisher& operator=(const Publisher&) = delete;
 
   // Asks the cluster for metadata to prove the brokers can be reached.
-  // Unavailable with librdkafka's reason if not within `timeout`.
-  Status CheckReachable(std::chrono::milliseconds timeout);
+  // Unavailable with librdkafka's reason if not within `timeout`; Cancelled
+  // as soon as `*stop_requests` (if given; a signal counter) is above zero,
+  // so a stop signal is never ignored while waiting for brokers.
+  Status CheckReachable(std::chrono::milliseconds timeout,
+                        const std::atomic<int>* stop_requests = nullptr);
 
   enum class ProduceOutcome { kQueued, kQueueFull, kRefused };
   // Enqueues one event. kQueueFull: the local queue is full; Poll() and try

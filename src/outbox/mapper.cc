@@ -263,7 +263,7 @@ struct EventMapper::Layout {
   size_t num_columns = 0;
   std::array<int, kFieldCount> column;  // tuple index of each field, or kNoColumn
   bool payload_is_bytea = false;
-  std::vector<int> placeholder_column;  // tuple index of each template placeholder
+  std::vector<int> placeholder_column;    // tuple index of each template placeholder
   std::vector<std::string> column_names;  // the outbox's columns (for DumpRow)
 
   Layout() { column.fill(kNoColumn); }
@@ -314,7 +314,7 @@ Status EventMapper::ResolveLayout(const std::vector<ColumnInfo>& columns, Layout
     const uint32_t oid = columns[index].type_oid;
     if (!IsUsableType(info.role, oid)) {
       const std::string_view type_name = TypeName(oid);
-      problems.push_back(Status::InvalidArgument(
+      problems.push_back(Status::FailedPrecondition(
           "column " + table + "." + name + " has type oid " + std::to_string(oid) +
           (type_name.empty() ? "" : " (" + std::string(type_name) + ")") + "; the " +
           info.description + " column must be " + std::string(UsableTypeNames(info.role))));

@@ -58,7 +58,10 @@ class EventMapper {
 
   // Checks a column layout of the outbox table: every mapped column present
   // with a usable type, every template placeholder resolvable. Used at
-  // start-up with the catalog's columns, and by OnRelation.
+  // start-up with the catalog's columns, and by OnRelation. The table's
+  // problems (a missing column: NotFound; an unusable type:
+  // FailedPrecondition) come first; a --topic placeholder that names neither
+  // a mapped field nor a column is InvalidArgument (the command line's).
   Status CheckColumns(const std::vector<ColumnInfo>& columns) const;
 
   // Records a Relation message. For the outbox table (matched by schema and

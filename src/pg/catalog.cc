@@ -191,6 +191,46 @@ Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   return info;
 }
 
+Status ValidateSlotName(const std::string& slot) {
+  bool valid = !slot.empty() && slot.size() <= 63;
+  for (char c : slot) {
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  }
+  if (valid) return Status::Ok();
+  return Status::InvalidArgument("--slot \"" + slot +
+                                 "\" is not a valid slot name: 1 to 63 lower-case letters, digits "
+                                 "or _");
+}
+
+Status ValidatePublicationName(const std::string& publication) {
+  if (publication.empty()) return Status::InvalidArgument("--publication must not be empty");
+  if (publication.size() > 63) {
+    return Status::InvalidArgument("--publication \"" + publication + "\" is longer than 63 bytes");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> DescribeSlotHolder(PgConnection& conn, const std::string& slot) {
+  ASSIGN_OR_RETURN(
+      Rows rows, conn.QueryParams(
+                     "SELECT s.active_pid, r.application_name, host(r.client_addr), r.client_port, "
+                     "date_trunc('second', r.backend_start) FROM pg_replication_slots s "
+                     "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+                     "WHERE s.slot_name = $1 AND s.active",
+                     {slot}));
+  if (rows.empty()) return std::string();
+  const std::string pid = rows.Get(0, 0);
+  if (rows.IsNull(0, 1) && rows.IsNull(0, 4)) return "server pid " + pid;
+  std::string who = "application_name '" + rows.Get(0, 1) + "' from ";
+  if (rows.IsNull(0, 2)) {
+    who += "a local socket";
+  } else {
+    who += rows.Get(0, 2) + (rows.IsNull(0, 3) ? "" : ":" + rows.Get(0, 3));
+  }
+  if (!rows.IsNull(0, 4)) who += ", connected since " + rows.Get(0, 4);
+  return who + " (server pid " + pid + ")";
+}
+
 Status CreateSlot(PgConnection& conn, const std::string& slot) {
   auto r = conn.QueryParams("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
   if (!r.ok()) return r.status().WithContext("cannot create replication slot " + slot);

@@ -64,6 +64,21 @@ Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
 // OK if the slot does not exist or is a logical pgoutput slot of `database`
 // that was not invalidated. FailedPrecondition saying why otherwise.
 Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database);
+// PostgreSQL's rules for the names pgoutbox creates, checked before anything
+// is created so that a bad name is a usage error (InvalidArgument, naming the
+// flag) and not a half-done start-up. A slot name is 1 to 63 lower-case
+// letters, digits or underscores; a publication name is 1 to 63 bytes (a
+// longer one would be truncated by the server and then not found).
+Status ValidateSlotName(const std::string& slot);
+Status ValidatePublicationName(const std::string& publication);
+
+// Who holds an active slot, in words a user can act on: "application_name
+// 'pgoutbox' from 10.0.0.7:51544, connected since 2026-12-06 20:01:02+00
+// (server pid 1134)". Falls back to the server pid alone when
+// pg_stat_replication does not show the holder (another role without
+// pg_read_all_stats), and to "" when the slot is not active.
+Result<std::string> DescribeSlotHolder(PgConnection& conn, const std::string& slot);
+
 // Creates a pgoutput logical slot; waits for running transactions to end.
 Status CreateSlot(PgConnection& conn, const std::string& slot);
 

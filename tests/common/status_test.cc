@@ -33,6 +33,7 @@ TEST(StatusTest, ErrorsCarryCodeAndMessage) {
       {Status::Unavailable("m"), Status::Code::kUnavailable, "unavailable: m"},
       {Status::Aborted("m"), Status::Code::kAborted, "aborted: m"},
       {Status::Internal("m"), Status::Code::kInternal, "internal error: m"},
+      {Status::Cancelled("m"), Status::Code::kCancelled, "cancelled: m"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.status.ok()) << c.text;

@@ -187,7 +187,7 @@ TEST(BadInput, MistypedColumn) {
   ASSERT_TRUE(h.ok());
   ASSERT_TRUE(h.Exec(OutboxVariant("", "integer")));
   std::string output;
-  EXPECT_NE(RunPgoutbox(h.Args(), &output), 0) << output;
+  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
   ExpectOneClearLine(output, {"payload", "type"});
   ExpectNothingCreated(h);
 }

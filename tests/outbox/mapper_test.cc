@@ -272,7 +272,7 @@ TEST(CheckColumnsTest, UnusableTypes) {
     for (ColumnInfo& column : columns) {
       if (column.name == c.column) column.type_oid = c.oid;
     }
-    ExpectError(mapper->CheckColumns(columns), Code::kInvalidArgument, c.parts);
+    ExpectError(mapper->CheckColumns(columns), Code::kFailedPrecondition, c.parts);
   }
 }
 
@@ -884,10 +884,10 @@ TEST(MapperRelationTest, AlterTableThatBreaksTheLayout) {
   std::vector<Col> altered = CanonicalColumns();
   altered[5].oid = pg_type::kInt4;  // payload
   ExpectError(mapper->OnRelation(MakeRelation(kOutboxOid, "public", "outbox", altered)),
-              Code::kInvalidArgument, {"column public.outbox.payload has type oid 23"});
+              Code::kFailedPrecondition, {"column public.outbox.payload has type oid 23"});
   // Inserts of that layout keep failing with the same error.
   Event event;
-  ExpectError(mapper->Map(Row().ToInsert(), &event), Code::kInvalidArgument,
+  ExpectError(mapper->Map(Row().ToInsert(), &event), Code::kFailedPrecondition,
               {"column public.outbox.payload has type oid 23"});
   // A later fix is picked up.
   ASSERT_TRUE(
@@ -939,7 +939,7 @@ TEST(CheckColumnsTest, UserDefinedTypesAreTextFieldsOnly) {
   for (Col& c : columns) {
     if (c.name == "payload") c.oid = kEnumOid;
   }
-  ExpectError(mapper->CheckColumns(ToColumnInfos(columns)), Code::kInvalidArgument,
+  ExpectError(mapper->CheckColumns(ToColumnInfos(columns)), Code::kFailedPrecondition,
               {"payload", "16600"});
 }
 
