@@ -18,6 +18,7 @@ constexpr char kQueryCanceled[] = "57014";     // statement_timeout or a cancel 
 constexpr char kUndefinedTable[] = "42P01";
 constexpr char kUndefinedColumn[] = "42703";
 constexpr char kUndefinedFunction[] = "42883";  // e.g. text < timestamptz
+constexpr char kInsufficientPrivilege[] = "42501";
 
 constexpr char kApplicationName[] = "pgoutbox cleanup";
 
@@ -130,6 +131,13 @@ Result<BatchResult> BatchFailed(pg::PgConnection& conn, const CleanupOptions& op
   if (error.sqlstate == kUndefinedColumn) {
     return Status::NotFound("outbox cleanup: table " + table + " has no column " +
                             options.created_at_column);
+  }
+  if (error.sqlstate == kInsufficientPrivilege) {
+    return Status::FailedPrecondition(
+        "outbox cleanup of " + table + " failed: " + ServerMessage(error) + " (SQLSTATE " +
+        error.sqlstate + "); cleanup needs SELECT and DELETE on " + table +
+        ", and on each of its partitions if it is partitioned (sql/role.sql grants them on the "
+        "table)");
   }
   if (error.sqlstate == kUndefinedFunction) {
     return Status::FailedPrecondition(
