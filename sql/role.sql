@@ -1,8 +1,12 @@
 -- The least-privilege role pgoutbox runs as: it may log in and open a
 -- replication connection (LOGIN REPLICATION), read and delete outbox rows
--- (SELECT for status, DELETE for cleanup), and use the table's schema.
--- Nothing else: it cannot insert into the outbox, read other tables or
--- create objects. Safe to run more than once: the role is created only if
+-- (SELECT for status and for finding old rows, DELETE for cleanup), and use
+-- the table's schema. Nothing else: it cannot insert into or update the
+-- outbox, read other tables or create objects. Cleanup takes no row locks
+-- (FOR UPDATE would need UPDATE); concurrent cleaners take turns with an
+-- advisory lock, which needs no privilege. For a partitioned outbox, grant
+-- SELECT, DELETE on each leaf partition too: cleanup deletes partition by
+-- partition. Safe to run more than once: the role is created only if
 -- missing, and granting a privilege it already has changes nothing.
 --
 -- Needs: the table (sql/outbox.sql), and a superuser (PostgreSQL 15 lets

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.h"
+
 namespace pgoutbox::ops {
 
 namespace {
@@ -16,6 +18,7 @@ constexpr char kQueryCanceled[] = "57014";     // statement_timeout or a cancel 
 constexpr char kUndefinedTable[] = "42P01";
 constexpr char kUndefinedColumn[] = "42703";
 constexpr char kUndefinedFunction[] = "42883";  // e.g. text < timestamptz
+constexpr char kInsufficientPrivilege[] = "42501";
 
 constexpr char kApplicationName[] = "pgoutbox cleanup";
 
@@ -36,29 +39,50 @@ constexpr char kCutoffSql[] =
     "SELECT to_char((now() - $1::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || "
     "'+00'";
 
-// One batch: at most $2 rows older than the cutoff $1, skipping rows that
-// other transactions hold locked. `target` and `column` are quoted SQL names.
+// One batch: at most $2 rows older than the cutoff $1. No row-lock clause
+// (FOR UPDATE would need the UPDATE privilege, which pgoutbox's role does not
+// have): a row another transaction holds locked makes the DELETE wait for it,
+// up to the batch's lock_timeout. The ctids are collected once (ARRAY() runs
+// as an InitPlan), so the DELETE is a TID scan; a row updated meanwhile has a
+// new ctid and is left alone. `target` and `column` are quoted SQL names.
 std::string DeleteSql(const std::string& target, const std::string& column) {
   return "WITH deleted AS (DELETE FROM " + target + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " +
          target + " WHERE " + column +
-         " < $1::timestamptz LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1) "
+         " < $1::timestamptz LIMIT $2)) RETURNING 1) "
          "SELECT count(*) FROM deleted";
 }
+
+// The transaction-level advisory lock that serialises cleaners of one table
+// (the daemon's, a hot standby's, a manual `pgoutbox cleanup`): two cleaners
+// would otherwise pick the same ctids and the second would wait for the
+// first's deletes. Taking it needs no privilege. The key is the table's OID
+// under a fixed high word ("pgob"), so cleaners of different tables never
+// collide, and it ends with the batch's transaction.
+constexpr char kTryLockSql[] =
+    "SELECT pg_try_advisory_xact_lock((x'70676f62'::bigint << 32) | $1::oid::bigint)";
+
+struct Targets {
+  std::string table_oid;  // of the table named in the options (the cleanup lock's key)
+  std::vector<std::string> relations;
+};
 
 // The relations to delete from, as SQL names: the table itself, or every
 // leaf partition of a partitioned table (a ctid is unique only within one
 // partition, so the parent cannot be cleaned by ctid).
-Result<std::vector<std::string>> DeleteTargets(pg::PgConnection& conn, const pg::TableName& table) {
+Result<Targets> DeleteTargets(pg::PgConnection& conn, const pg::TableName& table) {
   ASSIGN_OR_RETURN(pg::Rows rel,
                    conn.QueryParams("SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n "
                                     "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
                                     "c.relname = $2",
                                     {table.schema, table.name}));
   if (rel.empty()) return Status::NotFound("table " + table.ToString() + " does not exist");
+  Targets targets;
+  targets.table_oid = rel.Get(0, 0);
   const std::string kind = rel.Get(0, 1);
   if (kind == "r") {
-    return std::vector<std::string>{conn.QuoteIdentifier(table.schema) + "." +
-                                    conn.QuoteIdentifier(table.name)};
+    targets.relations = {conn.QuoteIdentifier(table.schema) + "." +
+                         conn.QuoteIdentifier(table.name)};
+    return targets;
   }
   if (kind != "p") {
     return Status::FailedPrecondition(table.ToString() + " is not a table (relkind " + kind + ")");
@@ -70,12 +94,11 @@ Result<std::vector<std::string>> DeleteTargets(pg::PgConnection& conn, const pg:
                                     "pg_partition_tree($1::oid::regclass) t JOIN pg_class c ON "
                                     "c.oid = t.relid WHERE t.isleaf AND c.relkind = 'r' ORDER BY 1",
                                     {rel.Get(0, 0)}));
-  std::vector<std::string> targets;
-  for (size_t i = 0; i < leaves.size(); ++i) targets.push_back(leaves.Get(i, 0));
+  for (size_t i = 0; i < leaves.size(); ++i) targets.relations.push_back(leaves.Get(i, 0));
   return targets;
 }
 
-enum class BatchEnd { kCommitted, kGaveUp, kStopped };
+enum class BatchEnd { kCommitted, kGaveUp, kStopped, kOtherCleaner };
 struct BatchResult {
   BatchEnd end = BatchEnd::kCommitted;
   uint64_t rows = 0;
@@ -109,6 +132,13 @@ Result<BatchResult> BatchFailed(pg::PgConnection& conn, const CleanupOptions& op
     return Status::NotFound("outbox cleanup: table " + table + " has no column " +
                             options.created_at_column);
   }
+  if (error.sqlstate == kInsufficientPrivilege) {
+    return Status::FailedPrecondition(
+        "outbox cleanup of " + table + " failed: " + ServerMessage(error) + " (SQLSTATE " +
+        error.sqlstate + "); cleanup needs SELECT and DELETE on " + table +
+        ", and on each of its partitions if it is partitioned (sql/role.sql grants them on the "
+        "table)");
+  }
   if (error.sqlstate == kUndefinedFunction) {
     return Status::FailedPrecondition(
         "outbox cleanup: column " + options.created_at_column + " of " + table +
@@ -122,9 +152,16 @@ Result<BatchResult> BatchFailed(pg::PgConnection& conn, const CleanupOptions& op
   return status.WithContext("outbox cleanup of " + table);
 }
 
-// Deletes one batch in its own transaction with the pass's timeouts.
-Result<BatchResult> DeleteBatch(pg::PgConnection& conn, const std::string& sql,
-                                const std::vector<std::string>& params,
+Result<BatchResult> RollBack(pg::PgConnection& conn, BatchEnd end) {
+  auto rollback = conn.Query("ROLLBACK");
+  if (!rollback.ok() && PQstatus(conn.get()) != CONNECTION_OK) return rollback.status();
+  return BatchResult{end, 0};
+}
+
+// Deletes one batch in its own transaction with the pass's timeouts, if it
+// gets the table's cleanup lock (kOtherCleaner if another session holds it).
+Result<BatchResult> DeleteBatch(pg::PgConnection& conn, const std::string& table_oid,
+                                const std::string& sql, const std::vector<std::string>& params,
                                 const CleanupOptions& options, const std::atomic<bool>* stop) {
   pg::SqlError error;
   if (auto begin = conn.Query("BEGIN", &error); !begin.ok()) {
@@ -139,11 +176,10 @@ Result<BatchResult> DeleteBatch(pg::PgConnection& conn, const std::string& sql,
       !set.ok()) {
     return BatchFailed(conn, options, stop, set.status(), error);
   }
-  if (Stopping(stop)) {
-    auto rollback = conn.Query("ROLLBACK");
-    if (!rollback.ok() && PQstatus(conn.get()) != CONNECTION_OK) return rollback.status();
-    return BatchResult{BatchEnd::kStopped, 0};
-  }
+  auto locked = conn.QueryParams(kTryLockSql, {table_oid}, &error);
+  if (!locked.ok()) return BatchFailed(conn, options, stop, locked.status(), error);
+  if (locked->Get(0, 0) != "t") return RollBack(conn, BatchEnd::kOtherCleaner);
+  if (Stopping(stop)) return RollBack(conn, BatchEnd::kStopped);
   auto deleted = conn.QueryParams(sql, params, &error);
   if (!deleted.ok()) return BatchFailed(conn, options, stop, deleted.status(), error);
   if (auto commit = conn.Query("COMMIT", &error); !commit.ok()) {
@@ -195,7 +231,7 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
   const std::vector<std::string> params = {cutoff->Get(0, 0), std::to_string(options.batch_size)};
   const std::string column = conn.QuoteIdentifier(options.created_at_column);
 
-  for (const std::string& target : *targets) {
+  for (const std::string& target : targets->relations) {
     const std::string sql = DeleteSql(target, column);
     for (;;) {
       if (Stopping(stop)) {
@@ -203,9 +239,18 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
         update();
         return stats;
       }
-      ASSIGN_OR_RETURN(BatchResult batch, DeleteBatch(conn, sql, params, options, stop));
-      if (batch.end != BatchEnd::kCommitted) {
+      ASSIGN_OR_RETURN(BatchResult batch,
+                       DeleteBatch(conn, targets->table_oid, sql, params, options, stop));
+      if (batch.end == BatchEnd::kOtherCleaner) {
+        spdlog::info(
+            "outbox cleanup of {}: another cleaner is deleting from it (it holds the cleanup "
+            "lock); this pass leaves the rest to that one",
+            options.table.ToString());
+        stats.other_cleaner = true;
+      } else if (batch.end != BatchEnd::kCommitted) {
         (batch.end == BatchEnd::kStopped ? stats.stopped : stats.gave_up) = true;
+      }
+      if (batch.end != BatchEnd::kCommitted) {
         update();
         return stats;
       }
@@ -229,9 +274,9 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 }
 
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options) {
-  return "deleted " + std::to_string(stats.rows) + " outbox rows older than " +
-         FormatDuration(options.retention) + " in " + std::to_string(stats.batches) +
-         (stats.batches == 1 ? " batch" : " batches") + " (" +
+  return "deleted " + Counted(stats.rows, "outbox row") + " older than " +
+         FormatDuration(options.retention) + " in " +
+         Counted(static_cast<uint64_t>(stats.batches), "batch", "batches") + " (" +
          std::to_string(stats.elapsed.count()) + " ms)";
 }
 

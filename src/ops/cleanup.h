@@ -8,15 +8,32 @@
 // A pass deletes in batches, each its own short transaction with SET LOCAL
 // lock_timeout and statement_timeout:
 //
+//   SELECT pg_try_advisory_xact_lock(<key of the table's OID>);
 //   DELETE FROM t WHERE ctid = ANY(ARRAY(
-//     SELECT ctid FROM t WHERE created_at < $cutoff LIMIT $n FOR UPDATE SKIP LOCKED))
+//     SELECT ctid FROM t WHERE created_at < $cutoff LIMIT $n))
 //
-// SKIP LOCKED passes over rows that applications hold locked instead of
-// waiting for them; inserts never conflict with these deletes. The cutoff
-// (now() - retention) is fixed once at the start of a pass, so a pass only
-// deletes rows that were already old when it began and ends after a batch
-// deletes fewer than batch_size rows. A partitioned outbox is cleaned one leaf
-// partition at a time, because a ctid names a row only within one partition.
+// Privileges: SELECT and DELETE on the table, nothing more (the role that
+// `pgoutbox setup` creates). There is deliberately no FOR UPDATE / SKIP
+// LOCKED: a row-locking clause needs the UPDATE privilege. Instead:
+//  - Inserts never conflict with these deletes.
+//  - A row that an application holds locked (SELECT ... FOR UPDATE, an
+//    UPDATE in progress) makes the DELETE wait for it, at most lock_timeout;
+//    then the batch is rolled back and the pass gives up (stats.gave_up), so
+//    nobody waits on cleanup for longer than that. The next pass tries again
+//    and deletes the row once it is released.
+//  - Concurrent cleaners of one table (the daemon's periodic cleaner, a hot
+//    standby's, a manual `pgoutbox cleanup`) are serialised by the
+//    transaction-level advisory lock, which needs no privilege: a batch runs
+//    only while holding it, so two cleaners never wait for each other's rows.
+//    A cleaner that does not get it ends its pass (stats.other_cleaner) and
+//    logs so at info level; the holder deletes the rows.
+// The cutoff (now() - retention) is fixed once at the start of a pass, so a
+// pass only deletes rows that were already old when it began and ends after a
+// batch deletes fewer than batch_size rows. A partitioned outbox is cleaned
+// one leaf partition at a time, because a ctid names a row only within one
+// partition; the leaves are named directly, so the role needs SELECT and
+// DELETE on each leaf partition too (PostgreSQL checks a partition's own
+// privileges when it is named), and the advisory lock is keyed on the parent.
 //
 // RunCleanupPass runs one pass on a caller's connection; PeriodicCleaner owns
 // a connection and a thread that runs a pass every interval.
@@ -47,8 +64,9 @@ struct CleanupOptions {
   // 0 disables cleanup.
   std::chrono::milliseconds retention{std::chrono::hours(24)};
   int batch_size = 10000;
-  // Per batch: how long to wait for a table lock (e.g. behind a migration's
-  // ALTER TABLE) and how long one DELETE may run. Both must be > 0.
+  // Per batch: how long to wait for a lock (a table lock, e.g. behind a
+  // migration's ALTER TABLE, or a row an application holds locked) and how
+  // long one DELETE may run. Both must be > 0.
   std::chrono::milliseconds lock_timeout{1000};
   std::chrono::milliseconds statement_timeout{30000};
 
@@ -66,6 +84,9 @@ struct CleanupStats {
   // A batch gave up on lock_timeout (SQLSTATE 55P03) or statement_timeout
   // (57014) and was rolled back; its rows are left for the next pass.
   bool gave_up = false;
+  // Another session held the table's cleanup lock (another cleaner was
+  // deleting), so the pass ended before its next batch: not an error.
+  bool other_cleaner = false;
   bool stopped = false;  // *stop was set before the pass finished
   std::chrono::milliseconds elapsed{0};
 };
@@ -77,7 +98,9 @@ struct CleanupStats {
 // nothing and touches no table.
 //
 // A batch that hits lock_timeout or statement_timeout is rolled back, logged
-// as a warning and ends the pass with stats.gave_up: not an error. Any other
+// as a warning and ends the pass with stats.gave_up: not an error. A batch
+// that finds the table's cleanup lock held by another session deletes nothing
+// and ends the pass with stats.other_cleaner, logged at info level. Any other
 // failure rolls the open batch back and returns non-OK: NotFound if the table
 // or the column does not exist, Unavailable if the connection was lost,
 // FailedPrecondition for other server errors. Batches committed before the
@@ -87,7 +110,8 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
                                     const std::atomic<bool>* stop = nullptr,
                                     CleanupStats* progress = nullptr);
 
-// "deleted N outbox rows older than 24h in K batches (X ms)".
+// "deleted 1 outbox row older than 24h in 1 batch (X ms)", "deleted N outbox
+// rows ... in K batches (X ms)".
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options);
 
 // "24h", "90m", "30s", "250ms": the largest unit that divides exactly.

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "common/text.h"
 #include "ops/sql_template.h"
 #include "sql/embedded_sql.h"
 
@@ -202,6 +203,24 @@ Result<SetupStep> PlanSlot(pg::PgConnection& conn, const SetupNames& names,
   return step;
 }
 
+// Rows counted before the slot is created stop at this many: a huge outbox
+// should not make setup scan it all just to say "at least".
+constexpr uint64_t kRowCountCap = 1000000;
+
+// The rows in the table before the slot exists (up to kRowCountCap); nullopt
+// if they cannot be counted (logged at debug level: only a note depends on
+// it).
+std::optional<uint64_t> RowsBeforeSlot(pg::PgConnection& conn, const pg::TableName& table) {
+  auto rows = conn.Query("SELECT count(*) FROM (SELECT FROM " + conn.QuoteIdentifier(table.schema) +
+                         "." + conn.QuoteIdentifier(table.name) + " LIMIT " +
+                         std::to_string(kRowCountCap) + ") t");
+  if (!rows.ok()) {
+    spdlog::debug("cannot count the rows of {}: {}", table.ToString(), rows.status().message());
+    return std::nullopt;
+  }
+  return std::stoull(rows->Get(0, 0));
+}
+
 // A failed step's Status: the file and the server's message, not the whole
 // SQL text that PgConnection puts in its message.
 Status StepFailure(const SetupStep& step, const Status& status, const pg::SqlError& error) {
@@ -279,10 +298,36 @@ Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names) {
   return plan;
 }
 
+std::vector<std::string> SlotCreatedNotes(const SetupNames& names, const std::optional<Lsn>& at,
+                                          std::optional<uint64_t> rows_before, bool rows_capped) {
+  const std::string table = names.table.ToString();
+  std::vector<std::string> notes;
+  notes.push_back("note: slot " + names.slot +
+                  " now retains WAL until pgoutbox runs: the server keeps all WAL" +
+                  (at ? " from " + at->ToString() : std::string()) +
+                  " on for it, and more with every write, until pgoutbox confirms it; start "
+                  "pgoutbox run soon, or drop the slot (SELECT pg_drop_replication_slot(" +
+                  AlwaysQuote(names.slot, '\'') + ")) if pgoutbox will not run");
+  std::string rows = "only rows committed after the slot was created are streamed";
+  if (!rows_before) {
+    rows += "; rows already in " + table + " are never published";
+  } else if (*rows_before == 0) {
+    rows += " (" + table + " was empty)";
+  } else {
+    rows += std::string(rows_capped ? "; at least " : "; the ") + Counted(*rows_before, "row") +
+            " already in " + table + " will never be published";
+  }
+  notes.push_back("note: " + rows);
+  return notes;
+}
+
 Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
                   const std::function<void(const std::string&)>& report) {
   PQsetNoticeReceiver(conn.get(), LogNotice, nullptr);
   for (const SetupStep& step : plan.steps) {
+    const bool creates_slot = step.file == SqlFile::kSlot && !step.items.front().exists;
+    std::optional<uint64_t> rows_before;
+    if (creates_slot) rows_before = RowsBeforeSlot(conn, plan.names.table);
     // One simple-protocol query: its statements run as one transaction.
     const std::string sql = Script(step.statements);
     spdlog::debug("running {}:\n{}", SqlFileName(step.file), sql);
@@ -290,11 +335,15 @@ Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
     auto result = conn.Query(sql, &error);
     if (!result.ok()) return StepFailure(step, result.status(), error);
     for (SetupItem item : step.items) {
+      std::vector<std::string> notes;
       if (!item.exists && step.file == SqlFile::kSlot) {
         ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::InspectSlot(conn, plan.names.slot));
         if (slot.confirmed_flush) item.created_note = "at " + slot.confirmed_flush->ToString();
+        notes = SlotCreatedNotes(plan.names, slot.confirmed_flush, rows_before,
+                                 rows_before && *rows_before >= kRowCountCap);
       }
       report(ItemLine(item, /*dry_run=*/false));
+      for (const std::string& note : notes) report(note);
     }
   }
   return Status::Ok();
@@ -306,7 +355,14 @@ std::string RenderDryRun(const SetupPlan& plan) {
       "-- each step runs as one transaction, the slot's alone and last.\n";
   for (const SetupStep& step : plan.steps) {
     out += "\n-- " + SqlFileName(step.file) + "\n";
-    for (const SetupItem& item : step.items) out += "-- " + ItemLine(item, /*dry_run=*/true) + "\n";
+    for (const SetupItem& item : step.items) {
+      out += "-- " + ItemLine(item, /*dry_run=*/true) + "\n";
+      if (step.file == SqlFile::kSlot && !item.exists) {
+        out +=
+            "-- note: once created, the slot retains WAL until pgoutbox runs, and only rows "
+            "committed after its creation are streamed\n";
+      }
+    }
     out += Script(step.statements);
   }
   return out;

@@ -3,7 +3,9 @@
 // grants, and the logical replication slot, by running the SQL files of sql/
 // (compiled in at build time) with the given names substituted. The slot comes
 // last and on its own: creating a logical slot waits for every transaction
-// running at that moment to end.
+// running at that moment to end. From its creation the slot retains WAL until
+// pgoutbox confirms it, and only rows committed after it exists are streamed,
+// so when setup creates the slot it says both (SlotCreatedNotes).
 //
 // PlanSetup only reads: which objects exist, the conflicts setup cannot fix
 // (a publication of other tables, a slot of another database), and the
@@ -11,12 +13,15 @@
 // a script. Thread safety: one thread (uses the caller's connection).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "common/types.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
@@ -83,15 +88,27 @@ struct SetupPlan {
 // pgoutput logical slot of this database, or was invalidated.
 Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names);
 
+// What setup says after creating slot `names.slot` (at `at`, if known):
+// that the slot now retains WAL until pgoutbox runs (start it soon, or drop
+// the slot), and that only rows committed after its creation are streamed,
+// with how many rows already in the table never will be (`rows_before`:
+// nullopt if unknown; `rows_capped`: there were at least that many). One
+// sentence per line, each starting with "note: ".
+std::vector<std::string> SlotCreatedNotes(const SetupNames& names, const std::optional<Lsn>& at,
+                                          std::optional<uint64_t> rows_before,
+                                          bool rows_capped = false);
+
 // Runs each step's statements, each file in one transaction of its own (the
 // slot's last), and calls `report` with the line of every item after its step
-// succeeded. Stops at the first failure, returning its Status; the steps
-// before it stay applied (running setup again is safe). Server notices
+// succeeded; after the slot's line, if it created the slot, with each line of
+// SlotCreatedNotes (rows counted just before, up to a cap). Stops at the first failure, returning
+// its Status; the steps before it stay applied (running setup again is safe). Server notices
 // ("already exists, skipping") go to the debug log.
 Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
                   const std::function<void(const std::string&)>& report);
 
-// The plan as a psql script: a comment line per item, then the statements.
+// The plan as a psql script: a comment line per item (and, if the slot would
+// be created, a note on what that means), then the statements.
 std::string RenderDryRun(const SetupPlan& plan);
 
 }  // namespace pgoutbox::ops

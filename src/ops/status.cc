@@ -96,6 +96,11 @@ class JsonObject {
     Add(key, value.empty() ? "null" : JsonString(value));
   }
   void Bool(const std::string& key, bool value) { Add(key, value ? "true" : "false"); }
+  void StringArray(const std::string& key, const std::vector<std::string>& values) {
+    std::string json;
+    for (const std::string& v : values) json += (json.empty() ? "" : ",") + JsonString(v);
+    Add(key, "[" + json + "]");
+  }
   template <typename T>
   void Number(const std::string& key, std::optional<T> value) {
     Add(key, value ? std::to_string(*value) : "null");
@@ -164,17 +169,28 @@ Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slo
 Verdict Judge(const StatusReport& report, uint64_t max_lag_bytes) {
   const SlotStatus& s = report.slot;
   const std::string slot = "slot " + report.slot_name;
-  if (!s.exists) return {false, slot + " does not exist"};
+  if (!s.exists) return {false, slot + " does not exist", {}};
   if (s.wal_status == "lost") {
-    return {false, slot +
-                       " is lost (wal_status = lost): the server removed WAL it still needed, "
-                       "so events may be lost"};
+    return {false,
+            slot +
+                " is lost (wal_status = lost): the server removed WAL it still needed, so events "
+                "may be lost",
+            {}};
+  }
+  Verdict verdict;
+  if (!s.active && s.retained_bytes && *s.retained_bytes > 0) {
+    verdict.warnings.push_back(
+        slot + " is inactive: nothing is streaming from it, and it holds " +
+        SizeText(s.retained_bytes) +
+        " of WAL, which will grow until pgoutbox runs (start pgoutbox run, or drop the slot if "
+        "pgoutbox is retired)");
   }
   if (s.lag_bytes && *s.lag_bytes > max_lag_bytes) {
-    return {false, slot + " is " + FormatByteSize(*s.lag_bytes) + " behind (--max-lag " +
-                       FormatByteSize(max_lag_bytes) + ")"};
+    verdict.healthy = false;
+    verdict.reason = slot + " is " + FormatByteSize(*s.lag_bytes) + " behind (--max-lag " +
+                     FormatByteSize(max_lag_bytes) + ")";
   }
-  return {true, ""};
+  return verdict;
 }
 
 std::string FormatAge(double seconds) {
@@ -237,6 +253,7 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
   for (const auto& [key, value] : lines) {
     out += key + ":" + std::string(width - key.size(), ' ') + value + "\n";
   }
+  for (const std::string& warning : verdict.warnings) out += "warning: " + warning + "\n";
   out += verdict.healthy ? "healthy\n" : "unhealthy: " + verdict.reason + "\n";
   return out;
 }
@@ -271,6 +288,7 @@ std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
   j.Number("max_lag_bytes", std::optional<uint64_t>(max_lag_bytes));
   j.Bool("healthy", verdict.healthy);
   j.StringOrNull("reason", verdict.healthy ? "" : verdict.reason);
+  j.StringArray("warnings", verdict.warnings);
   return j.Finish() + "\n";
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "common/types.h"
@@ -66,18 +67,30 @@ Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slo
 struct Verdict {
   bool healthy = true;
   std::string reason;  // when unhealthy: "slot pgoutbox is 1.2 GB behind (--max-lag 1 GB)"
+  // What a person should act on even when healthy, one sentence each.
+  std::vector<std::string> warnings;
 };
 
 // Unhealthy when the slot is missing, lost (wal_status = lost), or more than
 // `max_lag_bytes` behind; healthy otherwise, also while the lag is unknown.
+//
+// A slot that exists but is not active (no pgoutbox is streaming from it)
+// while it retains WAL gets a warning: it holds that WAL, and more with every
+// write, until pgoutbox runs. It stays healthy (exit 0) unless the lag
+// exceeds `max_lag_bytes`: right after `pgoutbox setup`, during a restart or a
+// hot standby's takeover, an inactive slot is expected, and --max-lag is the
+// threshold a monitor sets for how much retained WAL is too much. The warning
+// makes the state visible instead; alert on `active` (--json) to page on it.
 Verdict Judge(const StatusReport& report, uint64_t max_lag_bytes);
 
 // Aligned "key: value" lines, sizes also humanised ("12.3 MB (12897485
-// bytes)"), then "healthy" or "unhealthy: <reason>".
+// bytes)"), a "warning: <text>" line per warning, then "healthy" or
+// "unhealthy: <reason>" (always the last line).
 std::string RenderStatusText(const StatusReport& report, const Verdict& verdict);
 
 // One JSON object on one line: numbers as numbers, null where unknown, and
-// "healthy" and "reason" (null when healthy). `max_lag_bytes` is included.
+// "healthy", "reason" (null when healthy) and "warnings" (an array of
+// strings, empty when none). `max_lag_bytes` is included.
 std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
                              uint64_t max_lag_bytes);
 

@@ -1,7 +1,10 @@
 // Cleanup against a real PostgreSQL 15: which rows a pass deletes, in how
-// many batches, that it never makes writers or lockers wait (SKIP LOCKED,
-// lock_timeout, statement_timeout), partitioned and oddly named tables, and
-// the periodic cleaner's thread: counting, prompt stop, reconnecting.
+// many batches, that it never makes writers wait and lockers wait no longer
+// than lock_timeout (lock_timeout, statement_timeout), that it runs with
+// only SELECT and DELETE (the role of sql/role.sql), that concurrent
+// cleaners take turns instead of waiting for each other, partitioned and
+// oddly named tables, and the periodic cleaner's thread: counting, prompt
+// stop, reconnecting.
 #include "ops/cleanup.h"
 
 #include <gtest/gtest.h>
@@ -197,7 +200,10 @@ TEST_F(CleanupTest, ConcurrentWriterNeverWaitsForCleanup) {
   EXPECT_EQ(Count("aggregate_type = 'new'"), inserted) << "cleanup deleted a new row";
 }
 
-TEST_F(CleanupTest, SkipsRowsLockedByAnotherTransactionWithoutWaiting) {
+// A row an application holds locked: the batch that reaches it waits no
+// longer than lock_timeout, is rolled back and leaves its rows; once the row
+// is released, the next pass deletes it.
+TEST_F(CleanupTest, GivesUpOnALockedRowWithinTheLockTimeoutAndDeletesItOnceReleased) {
   Insert(100, "2 days", "old");
   auto locker = Connect("cleanup test locker");
   ASSERT_NE(locker, nullptr);
@@ -206,23 +212,162 @@ TEST_F(CleanupTest, SkipsRowsLockedByAnotherTransactionWithoutWaiting) {
       locker->Query("SELECT id FROM public.outbox WHERE aggregate_id = 'old-7' FOR UPDATE").ok());
 
   options_.batch_size = 10;
-  options_.lock_timeout = 20s;  // a pass that waited for the row would take this long
+  options_.lock_timeout = 400ms;
   options_.statement_timeout = 30s;
   const auto start = Clock::now();
   auto stats = RunCleanupPass(*conn_, options_);
+  const auto elapsed = Since(start);
+  ASSERT_TRUE(stats.ok()) << "a locked row must not fail the pass: " << stats.status().ToString();
+  EXPECT_TRUE(stats->gave_up);
+  EXPECT_FALSE(stats->other_cleaner);
+  EXPECT_GE(elapsed, 350ms) << "the batch did not wait for the row";
+  EXPECT_LT(elapsed, 5s);
+  EXPECT_EQ(PQtransactionStatus(conn_->get()), PQTRANS_IDLE) << "the batch was not rolled back";
+  EXPECT_EQ(Count("aggregate_id = 'old-7'"), 1);
+  // The batch that reached the row was rolled back whole: at least the other
+  // rows it had deleted are back (a multiple of 10 is left), and what earlier
+  // batches committed stays deleted.
+  EXPECT_EQ(static_cast<int64_t>(stats->rows) + Count(), 100);
+  EXPECT_EQ(Count() % 10, 0) << Count();
+  // The locker was never blocked: it still holds its row and can go on.
+  ASSERT_TRUE(locker
+                  ->Query("UPDATE public.outbox SET event_type = 'Locked' WHERE aggregate_id = "
+                          "'old-7'")
+                  .ok());
+
+  // Still locked: the next pass gives up again and deletes nothing of it.
+  stats = RunCleanupPass(*conn_, options_);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  EXPECT_LT(Since(start), 5s);
-  EXPECT_EQ(stats->rows, 99u);
-  EXPECT_FALSE(stats->gave_up);
-  EXPECT_EQ(Count(), 1);
+  EXPECT_TRUE(stats->gave_up);
   EXPECT_EQ(Count("aggregate_id = 'old-7'"), 1);
 
   // Released, it goes on the next pass.
   ASSERT_TRUE(locker->Query("COMMIT").ok());
+  const int64_t left = Count();
   stats = RunCleanupPass(*conn_, options_);
-  ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->rows, 1u);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_FALSE(stats->gave_up);
+  EXPECT_EQ(static_cast<int64_t>(stats->rows), left);
   EXPECT_EQ(Count(), 0);
+}
+
+// The role sql/role.sql creates (SELECT, DELETE on the outbox, nothing else)
+// can run a pass; a row-locking clause (FOR UPDATE) would need UPDATE.
+TEST_F(CleanupTest, RunsAsTheRoleWithOnlySelectAndDelete) {
+  std::ifstream in(std::string(PGOUTBOX_SOURCE_DIR) + "/sql/role.sql");
+  ASSERT_TRUE(in.good());
+  std::stringstream sql;
+  sql << in.rdbuf();
+  ASSERT_TRUE(Exec(sql.str()));
+  ASSERT_EQ(server_->QueryValue(db_,
+                                "SELECT has_table_privilege('pgoutbox', 'public.outbox', "
+                                "'UPDATE')::text || has_table_privilege('pgoutbox', "
+                                "'public.outbox', 'DELETE')"),
+            "falsetrue");
+  Insert(25, "2 days", "old");
+  Insert(5, "1 hour", "keep");
+  auto conn = pg::PgConnection::Connect(server_->ConnInfo(db_, "pgoutbox"),
+                                        pg::PgConnection::Kind::kOrdinary, "cleanup test role");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  options_.batch_size = 10;
+  auto stats = RunCleanupPass(**conn, options_);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rows, 25u);
+  EXPECT_EQ(stats->batches, 3);
+  EXPECT_FALSE(stats->gave_up);
+  EXPECT_EQ(Count("aggregate_type = 'old'"), 0);
+  EXPECT_EQ(Count("aggregate_type = 'keep'"), 5);
+}
+
+// Two cleaners of one table never wait for each other's rows: while one
+// holds the cleanup lock (here inside a batch waiting for a locked row), a
+// second ends its pass at once without deleting anything and says why.
+TEST_F(CleanupTest, ASecondCleanerSkipsItsPassWhileAnotherHoldsTheCleanupLock) {
+  Insert(50, "2 days", "old");
+  auto locker = Connect("cleanup test locker");
+  ASSERT_NE(locker, nullptr);
+  ASSERT_TRUE(locker->Query("BEGIN").ok());
+  ASSERT_TRUE(
+      locker->Query("SELECT id FROM public.outbox WHERE aggregate_id = 'old-3' FOR UPDATE").ok());
+
+  auto first_conn = Connect("cleanup test first");
+  ASSERT_NE(first_conn, nullptr);
+  CleanupOptions first_options = options_;
+  first_options.lock_timeout = 20s;
+  Result<CleanupStats> first = Status::Internal("not run");
+  std::thread first_cleaner([&] { first = RunCleanupPass(*first_conn, first_options); });
+  const bool waiting = WaitUntil(
+      [&] {
+        return server_->QueryValue(db_,
+                                   "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                                   "= 'cleanup test first' AND wait_event_type = 'Lock'") == "1";
+      },
+      10s);
+  if (!waiting) {
+    locker->Query("ROLLBACK");
+    first_cleaner.join();
+    FAIL() << "the first cleaner never waited for the locked row";
+  }
+
+  options_.lock_timeout = 20s;
+  const auto start = Clock::now();
+  auto second = RunCleanupPass(*conn_, options_);
+  const auto elapsed = Since(start);
+  ASSERT_TRUE(locker->Query("COMMIT").ok());
+  first_cleaner.join();
+
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->other_cleaner);
+  EXPECT_FALSE(second->gave_up);
+  EXPECT_EQ(second->rows, 0u);
+  EXPECT_EQ(second->batches, 0);
+  EXPECT_LT(elapsed, 2s) << "the second cleaner waited";
+  EXPECT_EQ(PQtransactionStatus(conn_->get()), PQTRANS_IDLE);
+
+  // The first one, once the row was released, deleted everything.
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->other_cleaner);
+  EXPECT_FALSE(first->gave_up);
+  EXPECT_EQ(first->rows, 50u);
+  EXPECT_EQ(Count(), 0);
+
+  // The lock ends with the first's transactions: the second runs now.
+  Insert(5, "2 days", "old");
+  second = RunCleanupPass(*conn_, options_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_FALSE(second->other_cleaner);
+  EXPECT_EQ(second->rows, 5u);
+}
+
+// Cleaners of different tables do not share the lock.
+TEST_F(CleanupTest, CleanersOfDifferentTablesDoNotShareTheLock) {
+  ASSERT_TRUE(
+      Exec("CREATE TABLE public.other (n int, created_at timestamptz NOT NULL);"
+           "INSERT INTO public.other SELECT g, now() - interval '2 days' "
+           "FROM generate_series(1, 4) g"));
+  Insert(6, "2 days", "old");
+  // Hold the lock of public.outbox's cleaners: a batch in an open transaction.
+  auto holder = Connect("cleanup test holder");
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->Query("BEGIN").ok());
+  auto got = holder->Query(
+      "SELECT pg_try_advisory_xact_lock((x'70676f62'::bigint << 32) | "
+      "'public.outbox'::regclass::oid::bigint)");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->Get(0, 0), "t");
+
+  auto stats = RunCleanupPass(*conn_, options_);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_TRUE(stats->other_cleaner);
+  EXPECT_EQ(Count(), 6);
+
+  CleanupOptions other = options_;
+  other.table = pg::TableName{"public", "other"};
+  stats = RunCleanupPass(*conn_, other);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_FALSE(stats->other_cleaner);
+  EXPECT_EQ(stats->rows, 4u);
+  ASSERT_TRUE(holder->Query("ROLLBACK").ok());
 }
 
 TEST_F(CleanupTest, GivesUpOnLockTimeoutAndRetriesOnTheNextPass) {
@@ -354,6 +499,40 @@ TEST_F(CleanupTest, PartitionedTableDeletesOnlyOldRowsOfEachPartition) {
   EXPECT_EQ(server_->QueryValue(db_, "SELECT count(*) FROM public.pout"), "300");
 }
 
+// Partitions are named directly, so a role needs the privileges on each:
+// without them the pass fails and says what to grant; with them it cleans.
+TEST_F(CleanupTest, PartitionedTableAsARoleNeedsSelectAndDeleteOnEachPartition) {
+  ASSERT_TRUE(
+      Exec("CREATE TABLE public.pout (n int NOT NULL, created_at timestamptz NOT NULL) "
+           "PARTITION BY RANGE (n);"
+           "CREATE TABLE public.pout_a PARTITION OF public.pout FOR VALUES FROM (0) TO (100);"
+           "CREATE TABLE public.pout_b PARTITION OF public.pout FOR VALUES FROM (100) TO (200);"
+           "INSERT INTO public.pout SELECT g, now() - interval '2 days' "
+           "FROM generate_series(0, 199) g;"
+           "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'part_cleaner') "
+           "THEN CREATE ROLE part_cleaner LOGIN; END IF; END $$;"
+           "GRANT SELECT, DELETE ON public.pout TO part_cleaner;"));
+  auto conn = pg::PgConnection::Connect(server_->ConnInfo(db_, "part_cleaner"),
+                                        pg::PgConnection::Kind::kOrdinary, "cleanup test role");
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  options_.table = pg::TableName{"public", "pout"};
+  auto stats = RunCleanupPass(**conn, options_);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(stats.status().message().find("permission denied for table pout_a (SQLSTATE 42501); "
+                                          "cleanup needs SELECT and DELETE on public.pout, and on "
+                                          "each of its partitions"),
+            std::string::npos)
+      << stats.status().message();
+  EXPECT_EQ(server_->QueryValue(db_, "SELECT count(*) FROM public.pout"), "200");
+
+  ASSERT_TRUE(Exec("GRANT SELECT, DELETE ON public.pout_a, public.pout_b TO part_cleaner"));
+  stats = RunCleanupPass(**conn, options_);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rows, 200u);
+  EXPECT_EQ(server_->QueryValue(db_, "SELECT count(*) FROM public.pout"), "0");
+}
+
 TEST_F(CleanupTest, QuotesSchemaTableAndColumnNames) {
   ASSERT_TRUE(
       Exec("CREATE SCHEMA \"My Schema\";"
@@ -382,8 +561,11 @@ TEST(CleanupFormatTest, Durations) {
   stats.batches = 1;
   stats.elapsed = 12ms;
   CleanupOptions options;
+  EXPECT_EQ(DescribePass(stats, options), "deleted 1 outbox row older than 24h in 1 batch (12 ms)");
+  stats.rows = 0;
+  stats.batches = 0;
   EXPECT_EQ(DescribePass(stats, options),
-            "deleted 1 outbox rows older than 24h in 1 batch (12 ms)");
+            "deleted 0 outbox rows older than 24h in 0 batches (12 ms)");
 }
 
 // ---------------------------------------------------------------------------

@@ -152,6 +152,34 @@ TEST(SetupSqlTest, ItemLines) {
   EXPECT_EQ(ItemLine(item, true), "publication pgoutbox: exists (careful)");
 }
 
+TEST(SetupSqlTest, SlotCreatedNotesSayWhatTheSlotMeans) {
+  SetupNames names;
+  names.slot = "s1";
+  const auto notes = SlotCreatedNotes(names, *Lsn::Parse("0/16B3748"), 0);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0],
+            "note: slot s1 now retains WAL until pgoutbox runs: the server keeps all WAL from "
+            "0/16B3748 on for it, and more with every write, until pgoutbox confirms it; start "
+            "pgoutbox run soon, or drop the slot (SELECT pg_drop_replication_slot('s1')) if "
+            "pgoutbox will not run");
+  EXPECT_EQ(notes[1],
+            "note: only rows committed after the slot was created are streamed (public.outbox "
+            "was empty)");
+  EXPECT_EQ(SlotCreatedNotes(names, std::nullopt, 1)[1],
+            "note: only rows committed after the slot was created are streamed; the 1 row "
+            "already in public.outbox will never be published");
+  EXPECT_EQ(SlotCreatedNotes(names, std::nullopt, 2)[1],
+            "note: only rows committed after the slot was created are streamed; the 2 rows "
+            "already in public.outbox will never be published");
+  EXPECT_EQ(SlotCreatedNotes(names, std::nullopt, 1000000, /*rows_capped=*/true)[1],
+            "note: only rows committed after the slot was created are streamed; at least "
+            "1000000 rows already in public.outbox will never be published");
+  EXPECT_EQ(SlotCreatedNotes(names, std::nullopt, std::nullopt)[1],
+            "note: only rows committed after the slot was created are streamed; rows already "
+            "in public.outbox are never published");
+  EXPECT_EQ(SlotCreatedNotes(names, std::nullopt, 0)[0].find(" from "), std::string::npos);
+}
+
 // ---- Against PostgreSQL -------------------------------------------------
 
 struct Outcome {
@@ -275,7 +303,7 @@ TEST_F(SetupTest, CreatesEverythingOnAnEmptyDatabase) {
   const Outcome out = Setup();
   ASSERT_EQ(out.code, 0) << out.output;
   const auto lines = Lines(out.output);
-  ASSERT_EQ(lines.size(), 5u) << out.output;
+  ASSERT_EQ(lines.size(), 7u) << out.output;
   EXPECT_EQ(lines[0], "table public.outbox: created");
   EXPECT_EQ(lines[1], "publication pgoutbox: created");
   EXPECT_EQ(lines[2],
@@ -284,6 +312,19 @@ TEST_F(SetupTest, CreatesEverythingOnAnEmptyDatabase) {
             "grants to role pgoutbox (USAGE on schema public, SELECT, DELETE on public.outbox): "
             "granted");
   EXPECT_EQ(lines[4].rfind("slot pgoutbox: created (at 0/", 0), 0u) << lines[4];
+  // What creating the slot means, from the position it was created at.
+  const std::string at =
+      lines[4].substr(lines[4].find("at ") + 3, lines[4].size() - lines[4].find("at ") - 4);
+  EXPECT_EQ(lines[5],
+            "note: slot pgoutbox now retains WAL until pgoutbox runs: the server keeps "
+            "all WAL from " +
+                at +
+                " on for it, and more with every write, until pgoutbox confirms it; "
+                "start pgoutbox run soon, or drop the slot (SELECT "
+                "pg_drop_replication_slot('pgoutbox')) if pgoutbox will not run");
+  EXPECT_EQ(lines[6],
+            "note: only rows committed after the slot was created are streamed (public.outbox "
+            "was empty)");
 
   EXPECT_EQ(Value("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.outbox'::regclass "
                   "AND attnum > 0"),
@@ -333,7 +374,9 @@ TEST_F(SetupTest, DryRunChangesNothingAndSaysWhatItWouldDo) {
        {"-- table public.outbox: would be created\n", "-- publication pgoutbox: would be created\n",
         "-- role pgoutbox: would be created\n", "-- slot pgoutbox: would be created\n",
         "-- grants to role pgoutbox (USAGE on schema public, SELECT, DELETE on public.outbox): "
-        "would be granted\n"}) {
+        "would be granted\n",
+        "-- slot pgoutbox: would be created\n-- note: once created, the slot retains WAL until "
+        "pgoutbox runs, and only rows committed after its creation are streamed\n"}) {
     EXPECT_NE(dry.output.find(line), std::string::npos) << line << "in:\n" << dry.output;
   }
   EXPECT_NE(dry.output.find("CREATE TABLE IF NOT EXISTS public.outbox ("), std::string::npos);
@@ -346,7 +389,38 @@ TEST_F(SetupTest, DryRunChangesNothingAndSaysWhatItWouldDo) {
   EXPECT_NE(dry_again.output.find("-- slot pgoutbox: exists\n"), std::string::npos)
       << dry_again.output;
   EXPECT_EQ(dry_again.output.find("would be"), std::string::npos) << dry_again.output;
+  EXPECT_EQ(dry_again.output.find("note:"), std::string::npos) << dry_again.output;
   EXPECT_EQ(Snapshot(*pg_, db_, /*identity=*/true), after_setup);
+}
+
+TEST_F(SetupTest, SaysHowManyRowsAlreadyInTheTableAreNeverPublished) {
+  ASSERT_EQ(Setup({"--role", ""}).code, 0);
+  ASSERT_TRUE(pg_->Exec(db_,
+                        "SELECT pg_drop_replication_slot('pgoutbox');"
+                        "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, "
+                        "payload) SELECT 'order', g::text, 'Placed', '{}' "
+                        "FROM generate_series(1, 3) g"));
+  Outcome out = Setup({"--role", ""});
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_NE(out.output.find("\nnote: only rows committed after the slot was created are "
+                            "streamed; the 3 rows already in public.outbox will never be "
+                            "published\n"),
+            std::string::npos)
+      << out.output;
+
+  ASSERT_TRUE(pg_->Exec(db_,
+                        "SELECT pg_drop_replication_slot('pgoutbox');"
+                        "DELETE FROM public.outbox WHERE aggregate_id <> '1'"));
+  out = Setup({"--role", ""});
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_NE(out.output.find("; the 1 row already in public.outbox will never be published\n"),
+            std::string::npos)
+      << out.output;
+
+  // When the slot exists, setup created nothing and has nothing to note.
+  out = Setup({"--role", ""});
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_EQ(out.output.find("note:"), std::string::npos) << out.output;
 }
 
 TEST_F(SetupTest, DryRunWithDefaultNamesPrintsTheStatementsOfTheSqlFiles) {

@@ -1,6 +1,7 @@
 // `pgoutbox status`: the verdict and the two renderings (no server), and the
 // command against a real PostgreSQL 15: healthy, far behind, slot missing,
-// slot lost, slot in use, --json, bad flags, unreachable database.
+// slot lost, slot in use, slot inactive and holding WAL (a warning, exit 0),
+// --json, bad flags, unreachable database.
 #include "ops/status.h"
 
 #include <gtest/gtest.h>
@@ -74,6 +75,90 @@ TEST(StatusVerdictTest, HealthyUnlessMissingLostOrTooFarBehind) {
   v = Judge(r, kGiB);
   EXPECT_FALSE(v.healthy);
   EXPECT_EQ(v.reason, "slot pgoutbox does not exist");
+}
+
+constexpr char kInactiveWarning[] =
+    "slot pgoutbox is inactive: nothing is streaming from it, and it holds 12.3 MB (12897485 "
+    "bytes) of WAL, which will grow until pgoutbox runs (start pgoutbox run, or drop the slot if "
+    "pgoutbox is retired)";
+
+StatusReport InactiveReport() {
+  StatusReport r = HealthyReport();
+  r.slot.active = false;
+  r.slot.active_pid.reset();
+  return r;
+}
+
+TEST(StatusVerdictTest, AnInactiveSlotHoldingWalIsWarnedAboutButHealthy) {
+  StatusReport r = InactiveReport();
+  Verdict v = Judge(r, kGiB);
+  EXPECT_TRUE(v.healthy);
+  EXPECT_EQ(v.warnings, std::vector<std::string>{kInactiveWarning});
+
+  // Past --max-lag it is unhealthy too, and still warned about.
+  r.slot.lag_bytes = 2 * kGiB;
+  v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);
+  EXPECT_EQ(v.reason, "slot pgoutbox is 2 GB behind (--max-lag 1 GB)");
+  EXPECT_EQ(v.warnings.size(), 1u);
+
+  // Small amounts are shown in bytes.
+  r = InactiveReport();
+  r.slot.retained_bytes = 184;
+  v = Judge(r, kGiB);
+  ASSERT_EQ(v.warnings.size(), 1u);
+  EXPECT_NE(v.warnings[0].find("it holds 184 bytes of WAL, which will grow until pgoutbox runs"),
+            std::string::npos)
+      << v.warnings[0];
+
+  // Active, retaining nothing, or unknown: no warning.
+  EXPECT_TRUE(Judge(HealthyReport(), kGiB).warnings.empty());
+  r = InactiveReport();
+  r.slot.retained_bytes = 0;
+  EXPECT_TRUE(Judge(r, kGiB).warnings.empty());
+  r.slot.retained_bytes.reset();
+  EXPECT_TRUE(Judge(r, kGiB).warnings.empty());
+}
+
+TEST(StatusRenderTest, TextShowsTheWarningBeforeTheVerdict) {
+  const StatusReport r = InactiveReport();
+  EXPECT_EQ(RenderStatusText(r, Judge(r, kGiB)),
+            "slot:                pgoutbox\n"
+            "plugin:              pgoutput\n"
+            "active:              no\n"
+            "confirmed_flush_lsn: 0/1A2B3C48\n"
+            "current_wal_lsn:     0/1A2B3D00\n"
+            "lag:                 184 bytes\n"
+            "restart_lsn:         0/19000000\n"
+            "retained_wal:        12.3 MB (12897485 bytes)\n"
+            "wal_status:          reserved\n"
+            "safe_wal_size:       unlimited (max_slot_wal_keep_size = -1)\n"
+            "table:               public.outbox\n"
+            "rows:                42\n"
+            "oldest_row_age:      3m 12s\n"
+            "warning: " +
+                std::string(kInactiveWarning) +
+                "\n"
+                "healthy\n");
+}
+
+TEST(StatusRenderTest, JsonListsTheWarnings) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  StatusReport r = InactiveReport();
+  std::string json = RenderStatusJson(r, Judge(r, kGiB), kGiB);
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  simdjson::dom::array warnings;
+  ASSERT_EQ(doc["warnings"].get_array().get(warnings), simdjson::SUCCESS) << json;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(std::string_view(warnings.at(0).get_string().value()), kInactiveWarning);
+  EXPECT_EQ(doc["healthy"].get_bool().value(), true);
+
+  r = HealthyReport();
+  json = RenderStatusJson(r, Judge(r, kGiB), kGiB);
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  ASSERT_EQ(doc["warnings"].get_array().get(warnings), simdjson::SUCCESS) << json;
+  EXPECT_EQ(warnings.size(), 0u);
 }
 
 TEST(StatusRenderTest, TextIsAlignedWithHumanSizes) {
@@ -243,6 +328,43 @@ TEST_F(StatusTest, HealthyWhenTheSlotIsNotBehind) {
   EXPECT_EQ(LastLine(out.output), "healthy");
 }
 
+// Nothing streams from the slot while writes go on: status says so, with the
+// WAL it holds, in text and JSON, and still exits 0 within --max-lag.
+TEST_F(StatusTest, WarnsThatAnInactiveSlotHoldsWal) {
+  CreateSlot();
+  WriteWal(2);
+  const Outcome out = RunStatus();
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_TRUE(std::regex_search(
+      out.output,
+      std::regex(R"(\nwarning: slot pgoutbox is inactive: nothing is streaming from it, and it )"
+                 R"(holds [0-9.]+ MB \([0-9]+ bytes\) of WAL, which will grow until pgoutbox )"
+                 R"(runs \(start pgoutbox run, or drop the slot if pgoutbox is retired\)\n)"
+                 R"(healthy\n$)")))
+      << out.output;
+
+  const Outcome json = RunStatus({"--json"});
+  ASSERT_EQ(json.code, 0) << json.output;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json.output).get(doc), simdjson::SUCCESS) << json.output;
+  EXPECT_EQ(doc["active"].get_bool().value(), false);
+  EXPECT_GT(doc["retained_wal_bytes"].get_uint64().value(), 1024u * 1024);
+  simdjson::dom::array warnings;
+  ASSERT_EQ(doc["warnings"].get_array().get(warnings), simdjson::SUCCESS) << json.output;
+  ASSERT_EQ(warnings.size(), 1u) << json.output;
+  EXPECT_EQ(std::string_view(warnings.at(0).get_string().value())
+                .rfind("slot pgoutbox is inactive: nothing is streaming from it, and it holds ", 0),
+            0u)
+      << json.output;
+
+  // Past --max-lag it is unhealthy as before, the warning still shown.
+  const Outcome behind = RunStatus({"--max-lag", "1MB"});
+  EXPECT_EQ(behind.code, 1) << behind.output;
+  EXPECT_NE(behind.output.find("\nwarning: slot pgoutbox is inactive"), std::string::npos)
+      << behind.output;
+}
+
 TEST_F(StatusTest, UnhealthyWhenFurtherBehindThanMaxLag) {
   CreateSlot();
   WriteWal(5);
@@ -310,6 +432,7 @@ TEST_F(StatusTest, ShowsTheProcessUsingTheSlot) {
   const std::string pid = std::to_string(PQbackendPID(stream.get()));
   EXPECT_NE(out.output.find("active:              yes (pid " + pid + ")\n"), std::string::npos)
       << out.output;
+  EXPECT_EQ(out.output.find("warning:"), std::string::npos) << out.output;
 }
 
 TEST_F(StatusTest, ReportsAMissingTableWithoutFailing) {
