@@ -22,24 +22,11 @@ struct SetupFlags {
   bool dry_run = false;
 };
 
-// PostgreSQL's rule for slot names, checked here so a bad --slot is a usage
-// error before anything is created.
-bool IsValidSlotName(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
-
 Result<ops::SetupNames> Resolve(const SetupFlags& f) {
   ops::SetupNames names;
   ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table));
-  if (f.publication.empty()) return Status::InvalidArgument("--publication must not be empty");
-  if (!IsValidSlotName(f.slot)) {
-    return Status::InvalidArgument("--slot " + f.slot +
-                                   ": a slot name is 1 to 63 lower-case letters, digits or _");
-  }
+  RETURN_IF_ERROR(pg::ValidatePublicationName(f.publication));
+  RETURN_IF_ERROR(pg::ValidateSlotName(f.slot));
   names.publication = f.publication;
   names.slot = f.slot;
   names.role = f.role;

@@ -579,6 +579,7 @@ TEST_F(SetupTest, RejectsBadFlags) {
                                              {"--slot", ""},
                                              {"--table", "a.b.c"},
                                              {"--publication", ""},
+                                             {"--publication", std::string(64, 'p')},
                                              {"--no-such-flag"}}) {
     const Outcome out = Setup(flags);
     EXPECT_EQ(out.code, 2) << flags[0] << ":\n" << out.output;
