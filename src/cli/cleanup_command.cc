@@ -115,7 +115,8 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* f, CleanupFlagScope scope) {
       ->envname("PGOUTBOX_RETENTION")
       ->capture_default_str();
   if (run) {
-    cmd->add_option("--cleanup-interval", f->interval, "how often cleanup runs")
+    cmd->add_option("--cleanup-interval", f->interval,
+                    "how often cleanup deletes the rows older than --retention")
         ->envname("PGOUTBOX_CLEANUP_INTERVAL")
         ->capture_default_str();
   }

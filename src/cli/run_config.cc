@@ -40,7 +40,7 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--preset", f->preset,
                   "column mapping: default, or debezium for Debezium's EventRouter columns id, "
                   "aggregateid, aggregatetype, type, payload (a Debezium outbox table works "
-                  "unchanged); --column-* flags override single columns")
+                  "unchanged); the column flags below override it one by one")
       ->envname("PGOUTBOX_PRESET")
       ->check(CLI::IsMember({"", "default", "debezium"}))
       ->capture_default_str();
@@ -137,8 +137,8 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
       ->envname("PGOUTBOX_ON_BAD_ROW")
       ->capture_default_str();
   cmd->add_option("--dlq-topic", f->dlq_topic,
-                  "dead-letter topic of --on-bad-row dlq: the row as a JSON object of its columns, "
-                  "headers error, table, lsn, id")
+                  "dead-letter topic of --on-bad-row dlq; each record is the row as a JSON object "
+                  "of its columns, with the headers error, table, lsn and id")
       ->envname("PGOUTBOX_DLQ_TOPIC")
       ->capture_default_str();
   AddCleanupFlags(cmd, &f->cleanup, CleanupFlagScope::kRunCommand);

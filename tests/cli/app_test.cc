@@ -20,6 +20,17 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Lines that scripts and the end-to-end tests read as the error: those
+// starting with "pgoutbox: ". A message has one.
+int ErrorLines(const std::string& text) {
+  int n = 0;
+  for (size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
+    if (text.compare(at, 10, "pgoutbox: ") == 0) ++n;
+    if (text.find('\n', at) == std::string::npos) break;
+  }
+  return n;
+}
+
 void ExpectListsSubcommands(const std::string& text) {
   for (const char* name : {"  run ", "  setup ", "  status ", "  cleanup "}) {
     EXPECT_TRUE(Contains(text, name)) << name << " missing in:\n" << text;
@@ -36,6 +47,7 @@ TEST(CommandLineTest, UnknownSubcommandSuggestsTheCloseOne) {
     EXPECT_TRUE(Contains(o.err, "did you mean '" + meant + "'?")) << o.err;
     ExpectListsSubcommands(o.err);
     EXPECT_FALSE(Contains(o.err, "A subcommand is required")) << o.err;
+    EXPECT_EQ(ErrorLines(o.err), 1) << o.err;
   }
   ParseOutcome o = Parse({"deploy"});
   EXPECT_EQ(o.exit_code, 2);
@@ -115,6 +127,7 @@ TEST(CommandLineTest, UnknownFlagSuggestsTheCloseOneOnEverySubcommand) {
     EXPECT_EQ(o.exit_code, 2) << t.unknown;
     EXPECT_EQ(o.err.rfind("pgoutbox: unknown flag " + t.unknown, 0), 0u) << o.err;
     EXPECT_TRUE(Contains(o.err, "did you mean " + t.meant + "?")) << o.err;
+    EXPECT_EQ(ErrorLines(o.err), 1) << o.err;
   }
 }
 
