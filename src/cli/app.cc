@@ -70,6 +70,9 @@ CommandLine::CommandLine()
   commands_.push_back(MakeSetupCommand(&app_));
   commands_.push_back(MakeStatusCommand(&app_));
   commands_.push_back(MakeCleanupCommand(&app_));
+  // After the subcommands, which would inherit it.
+  app_.footer(std::string("Run '") + kProgram + " help SUBCOMMAND' or '" + kProgram +
+              " SUBCOMMAND --help' for the flags of a subcommand.");
 }
 
 ParseOutcome CommandLine::Parse(const std::vector<std::string>& args) {
