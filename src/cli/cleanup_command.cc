@@ -10,20 +10,13 @@
 
 #include "cli/command.h"
 #include "cli/duration.h"
+#include "common/text.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
 
 namespace {
-
-bool IsRun(const CleanupFlags& f) { return f.scope == CleanupFlagScope::kRunCommand; }
-std::string LockTimeoutFlag(const CleanupFlags& f) {
-  return IsRun(f) ? "--cleanup-lock-timeout" : "--lock-timeout";
-}
-std::string StatementTimeoutFlag(const CleanupFlags& f) {
-  return IsRun(f) ? "--cleanup-statement-timeout" : "--statement-timeout";
-}
 
 // "--retention 2x: ..." for a value that is not a duration.
 Status ParseDurationFlag(const std::string& flag, const std::string& text,
@@ -95,7 +88,7 @@ class CleanupCommandImpl : public Command {
     }
     auto stats = RunCleanupCommand(*config, stop_requests);
     if (!stats.ok()) return ExitCodeFor(stats.status());
-    std::printf("deleted %llu rows\n", static_cast<unsigned long long>(stats->rows));
+    std::printf("%s\n", CleanupSummary(*stats).c_str());
     std::fflush(stdout);
     return kExitOk;
   }
@@ -110,32 +103,35 @@ class CleanupCommandImpl : public Command {
 }  // namespace
 
 void AddCleanupFlags(CLI::App* cmd, CleanupFlags* f, CleanupFlagScope scope) {
-  f->scope = scope;
+  const bool run = scope == CleanupFlagScope::kRunCommand;
   cmd->add_option("--column-created-at", f->created_at_column,
-                  "timestamp column that cleanup compares with the retention")
+                  run ? "the timestamp column cleanup compares with --retention (cleanup is off, "
+                        "with a warning, if the table lacks it)"
+                      : "the timestamp column cleanup compares with --retention")
       ->envname("PGOUTBOX_COLUMN_CREATED_AT")
       ->capture_default_str();
   cmd->add_option("--retention", f->retention,
                   "delete outbox rows older than this (e.g. 24h, 7d); 0 disables cleanup")
       ->envname("PGOUTBOX_RETENTION")
       ->capture_default_str();
-  if (scope == CleanupFlagScope::kRunCommand) {
-    cmd->add_option("--cleanup-interval", f->interval, "how often old outbox rows are deleted")
+  if (run) {
+    cmd->add_option("--cleanup-interval", f->interval,
+                    "how often cleanup deletes the rows older than --retention")
         ->envname("PGOUTBOX_CLEANUP_INTERVAL")
         ->capture_default_str();
   }
-  cmd->add_option("--cleanup-batch", f->batch_size, "rows deleted per transaction by cleanup")
+  cmd->add_option("--cleanup-batch", f->batch_size,
+                  "how many rows one cleanup batch, a short transaction of its own, deletes")
       ->envname("PGOUTBOX_CLEANUP_BATCH")
       ->capture_default_str();
-  const bool run = scope == CleanupFlagScope::kRunCommand;
-  cmd->add_option(LockTimeoutFlag(*f), f->lock_timeout,
-                  "how long a cleanup batch waits for a table lock before it gives up until the "
-                  "next pass")
-      ->envname(run ? "PGOUTBOX_CLEANUP_LOCK_TIMEOUT" : "PGOUTBOX_LOCK_TIMEOUT")
+  cmd->add_option("--cleanup-lock-timeout", f->lock_timeout,
+                  "how long a cleanup batch waits for a lock before it gives up until the next "
+                  "pass")
+      ->envname("PGOUTBOX_CLEANUP_LOCK_TIMEOUT")
       ->capture_default_str();
-  cmd->add_option(StatementTimeoutFlag(*f), f->statement_timeout,
+  cmd->add_option("--cleanup-statement-timeout", f->statement_timeout,
                   "how long one cleanup batch may run before it gives up until the next pass")
-      ->envname(run ? "PGOUTBOX_CLEANUP_STATEMENT_TIMEOUT" : "PGOUTBOX_STATEMENT_TIMEOUT")
+      ->envname("PGOUTBOX_CLEANUP_STATEMENT_TIMEOUT")
       ->capture_default_str();
 }
 
@@ -155,17 +151,22 @@ Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
                                    std::to_string(f.batch_size));
   }
   o.cleanup.batch_size = f.batch_size;
-  RETURN_IF_ERROR(ParseDurationFlag(LockTimeoutFlag(f), f.lock_timeout, &o.cleanup.lock_timeout));
-  RETURN_IF_ERROR(RequirePositive(LockTimeoutFlag(f), o.cleanup.lock_timeout));
-  RETURN_IF_ERROR(ParseDurationFlag(StatementTimeoutFlag(f), f.statement_timeout,
+  RETURN_IF_ERROR(
+      ParseDurationFlag("--cleanup-lock-timeout", f.lock_timeout, &o.cleanup.lock_timeout));
+  RETURN_IF_ERROR(RequirePositive("--cleanup-lock-timeout", o.cleanup.lock_timeout));
+  RETURN_IF_ERROR(ParseDurationFlag("--cleanup-statement-timeout", f.statement_timeout,
                                     &o.cleanup.statement_timeout));
-  RETURN_IF_ERROR(RequirePositive(StatementTimeoutFlag(f), o.cleanup.statement_timeout));
+  RETURN_IF_ERROR(RequirePositive("--cleanup-statement-timeout", o.cleanup.statement_timeout));
   RETURN_IF_ERROR(ParseDurationFlag("--cleanup-interval", f.interval, &o.interval));
   RETURN_IF_ERROR(RequirePositive("--cleanup-interval", o.interval));
   // Anything else ValidateCleanupOptions checks is covered above; keep them
   // in step.
   RETURN_IF_ERROR(ops::ValidateCleanupOptions(o.cleanup));
   return o;
+}
+
+std::string CleanupSummary(const ops::CleanupStats& stats) {
+  return "deleted " + Counted(stats.rows, "row");
 }
 
 Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& config,

@@ -4,8 +4,9 @@
 //
 // The cleanup flags are shared with `pgoutbox run`, which cleans up
 // periodically: AddCleanupFlags declares them on either command with the same
-// names, defaults and PGOUTBOX_* variables, and ResolveCleanupFlags validates
-// them.
+// names, defaults and PGOUTBOX_* variables (one name per setting:
+// --cleanup-lock-timeout is PGOUTBOX_CLEANUP_LOCK_TIMEOUT on both), and
+// ResolveCleanupFlags validates them.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -22,17 +23,14 @@ namespace pgoutbox::cli {
 // Which command the cleanup flags are declared on.
 enum class CleanupFlagScope {
   // `pgoutbox cleanup`: --column-created-at, --retention, --cleanup-batch,
-  // --lock-timeout, --statement-timeout.
+  // --cleanup-lock-timeout, --cleanup-statement-timeout.
   kCleanupCommand,
-  // `pgoutbox run`: the same plus --cleanup-interval, with the timeouts named
-  // --cleanup-lock-timeout and --cleanup-statement-timeout (run has other
-  // connections they could be mistaken for).
+  // `pgoutbox run`: the same plus --cleanup-interval.
   kRunCommand,
 };
 
 // Raw flag values as CLI11 fills them; ResolveCleanupFlags() validates them.
 struct CleanupFlags {
-  CleanupFlagScope scope = CleanupFlagScope::kCleanupCommand;  // set by AddCleanupFlags
   std::string created_at_column = "created_at";
   std::string retention = "24h";
   std::string interval = "1m";
@@ -54,6 +52,9 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* flags,
 Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& flags,
                                                         const std::string& db,
                                                         const std::string& table);
+
+// What `pgoutbox cleanup` prints on stdout after a pass: "deleted 1 row".
+std::string CleanupSummary(const ops::CleanupStats& stats);
 
 // Runs one cleanup pass with `config.cleanup` on a connection of its own.
 // A stop signal (`*stop_requests` > 0) cancels the running batch and ends the

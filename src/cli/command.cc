@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 namespace pgoutbox::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -15,21 +17,30 @@ void AddDbFlag(CLI::App* cmd, std::string* db, const std::string& help) {
 }
 
 void AddTableFlag(CLI::App* cmd, std::string* table) {
-  cmd->add_option("--table", *table, "outbox table (schema.table)")
+  cmd->add_option("--table", *table, "the outbox table (schema.table)")
       ->envname("PGOUTBOX_TABLE")
       ->capture_default_str();
 }
 
 void AddPublicationFlag(CLI::App* cmd, std::string* publication) {
-  cmd->add_option("--publication", *publication, "publication name")
+  cmd->add_option("--publication", *publication, "name of the publication")
       ->envname("PGOUTBOX_PUBLICATION")
       ->capture_default_str();
 }
 
 void AddSlotFlag(CLI::App* cmd, std::string* slot) {
-  cmd->add_option("--slot", *slot, "logical replication slot name")
+  cmd->add_option("--slot", *slot, "name of the logical replication slot")
       ->envname("PGOUTBOX_SLOT")
       ->capture_default_str();
+}
+
+bool GivenOrSetEmpty(const CLI::Option* opt) {
+  if (opt == nullptr) return false;
+  if (opt->count() > 0) return true;
+  const std::string& name = opt->get_envname();
+  if (name.empty()) return false;
+  const char* value = std::getenv(name.c_str());
+  return value != nullptr && *value == '\0';
 }
 
 }  // namespace pgoutbox::cli

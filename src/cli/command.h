@@ -43,4 +43,11 @@ void AddTableFlag(CLI::App* cmd, std::string* table);
 void AddPublicationFlag(CLI::App* cmd, std::string* publication);
 void AddSlotFlag(CLI::App* cmd, std::string* slot);
 
+// Whether `opt` was given, on the command line or by its environment
+// variable, counting a variable that is set but empty ("PGOUTBOX_HTTP_ADDR=")
+// as given with the value "": CLI11 ignores empty variables, but for a flag
+// where '' means "none" the variable must say the same as the flag. Reads the
+// environment; call it after parsing. False for nullptr.
+bool GivenOrSetEmpty(const CLI::Option* opt);
+
 }  // namespace pgoutbox::cli

@@ -23,60 +23,84 @@ bool IsSecretKey(const std::string& key) {
 }  // namespace
 
 void AddRunFlags(CLI::App* cmd, RunFlags* f) {
-  AddDbFlag(cmd, &f->db);
+  AddDbFlag(cmd, &f->db,
+            "libpq conninfo or URI of the database; replication=database is added for the "
+            "stream");
   cmd->add_option("--brokers", f->brokers,
-                  "Kafka bootstrap servers, or mock:N for an in-process mock cluster")
+                  "Kafka bootstrap servers (host:port,...); mock:N starts librdkafka's mock "
+                  "cluster with N brokers in the process and logs its address (demos, tests)")
       ->envname("PGOUTBOX_BROKERS")
       ->required();
   AddTableFlag(cmd, &f->table);
   AddPublicationFlag(cmd, &f->publication);
   AddSlotFlag(cmd, &f->slot);
   cmd->add_flag("--no-create", f->no_create,
-                "refuse to start if the publication or slot is missing instead of creating it")
+                "refuse to start when the publication or slot is missing instead of creating it")
       ->envname("PGOUTBOX_NO_CREATE");
   cmd->add_option("--preset", f->preset,
-                  "column mapping preset: debezium (id, aggregateid, aggregatetype, type, payload)")
+                  "column mapping: default, or debezium for Debezium's EventRouter columns id, "
+                  "aggregateid, aggregatetype, type, payload (a Debezium outbox table works "
+                  "unchanged); the column flags below override it one by one")
       ->envname("PGOUTBOX_PRESET")
-      ->check(CLI::IsMember({"", "default", "debezium"}));
-  f->opt_column_id = cmd->add_option("--column-id", f->column_id, "event id column [id]")
-                         ->envname("PGOUTBOX_COLUMN_ID");
-  f->opt_column_key = cmd->add_option("--column-key", f->column_key,
-                                      "aggregate id column, the Kafka key [aggregate_id]")
-                          ->envname("PGOUTBOX_COLUMN_KEY");
-  f->opt_column_type =
-      cmd->add_option("--column-type", f->column_type, "event type column [event_type]")
-          ->envname("PGOUTBOX_COLUMN_TYPE");
+      ->check(CLI::IsMember({"", "default", "debezium"}))
+      ->capture_default_str();
+  // The --column-* defaults depend on --preset: Resolve() applies them, the
+  // default strings are the default preset's, for --help.
+  f->opt_column_id = cmd->add_option("--column-id", f->column_id,
+                                     "event id column, sent as the id header (consumers "
+                                     "deduplicate on it)")
+                         ->envname("PGOUTBOX_COLUMN_ID")
+                         ->default_str("id");
+  f->opt_column_key =
+      cmd->add_option("--column-key", f->column_key, "aggregate id column, the Kafka key")
+          ->envname("PGOUTBOX_COLUMN_KEY")
+          ->default_str("aggregate_id");
+  f->opt_column_type = cmd->add_option("--column-type", f->column_type,
+                                       "event type column, sent as the event_type header")
+                           ->envname("PGOUTBOX_COLUMN_TYPE")
+                           ->default_str("event_type");
   f->opt_column_aggregate_type =
       cmd->add_option("--column-aggregate-type", f->column_aggregate_type,
-                      "aggregate type column [aggregate_type]")
-          ->envname("PGOUTBOX_COLUMN_AGGREGATE_TYPE");
-  f->opt_column_payload = cmd->add_option("--column-payload", f->column_payload,
-                                          "payload column, the Kafka value [payload]")
-                              ->envname("PGOUTBOX_COLUMN_PAYLOAD");
+                      "aggregate type column, sent as the aggregate_type header and used by the "
+                      "default --topic")
+          ->envname("PGOUTBOX_COLUMN_AGGREGATE_TYPE")
+          ->default_str("aggregate_type");
+  f->opt_column_payload =
+      cmd->add_option("--column-payload", f->column_payload,
+                      "payload column, the Kafka value (jsonb, json, text or bytea)")
+          ->envname("PGOUTBOX_COLUMN_PAYLOAD")
+          ->default_str("payload");
   f->opt_column_headers =
       cmd->add_option("--column-headers", f->column_headers,
-                      "JSON object column whose string fields become Kafka headers [headers]; "
-                      "empty for none")
-          ->envname("PGOUTBOX_COLUMN_HEADERS");
+                      "optional JSON object column whose fields become Kafka headers (e.g. "
+                      "traceparent); skipped if the table lacks it, '' disables")
+          ->envname("PGOUTBOX_COLUMN_HEADERS")
+          ->default_str("headers");
   f->opt_column_topic =
-      cmd->add_option(
-             "--column-topic", f->column_topic,
-             "column that overrides the topic per row when not null [topic]; empty for none")
-          ->envname("PGOUTBOX_COLUMN_TOPIC");
+      cmd->add_option("--column-topic", f->column_topic,
+                      "optional column that overrides the topic of its row when not null; "
+                      "skipped if the table lacks it, '' disables")
+          ->envname("PGOUTBOX_COLUMN_TOPIC")
+          ->default_str("topic");
   cmd->add_option("--topic", f->topic_template,
-                  "topic template; {placeholders} are mapped fields or columns")
+                  "topic template; placeholders are {id}, {key}, {event_type}, {aggregate_type} "
+                  "or any column; a non-null topic column wins")
       ->envname("PGOUTBOX_TOPIC")
       ->capture_default_str();
   cmd->add_option("-X", f->kafka_config,
-                  "librdkafka property key=value, repeatable (PGOUTBOX_X: entries separated by ;)")
+                  "any librdkafka property as key=value, repeatable, e.g. -X "
+                  "security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512; PGOUTBOX_X "
+                  "separates entries with ;")
       ->envname("PGOUTBOX_X")
       ->delimiter(';')
       ->allow_extra_args(false);
   cmd->add_option("--end-lsn", f->end_lsn,
-                  "stop once everything up to this WAL position is delivered and confirmed")
+                  "stop (exit 0) once everything committed before this WAL position (e.g. "
+                  "0/16B3748) is delivered and confirmed, like pg_recvlogical --endpos")
       ->envname("PGOUTBOX_END_LSN");
   cmd->add_flag("--exit-when-caught-up", f->exit_when_caught_up,
-                "stop once everything committed before start-up is delivered and confirmed")
+                "stop (exit 0) once everything committed before start-up is delivered and "
+                "confirmed")
       ->envname("PGOUTBOX_EXIT_WHEN_CAUGHT_UP");
   cmd->add_option("--feedback-interval", f->feedback_interval,
                   "how often the confirmed position is reported to the server")
@@ -90,18 +114,20 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "how long a shutdown waits for in-flight events to be acknowledged")
       ->envname("PGOUTBOX_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
-  cmd->add_option("--http-addr", f->http_addr,
-                  "host:port of /metrics, /healthz and /readyz; empty disables; port 0 picks one")
-      ->envname("PGOUTBOX_HTTP_ADDR")
-      ->capture_default_str();
+  f->opt_http_addr =
+      cmd->add_option("--http-addr", f->http_addr,
+                      "host:port of /metrics, /healthz and /readyz; '' disables, port 0 picks a "
+                      "free one")
+          ->envname("PGOUTBOX_HTTP_ADDR")
+          ->capture_default_str();
   cmd->add_option("--stall-timeout", f->stall_timeout,
                   "/readyz turns 503 when events are in flight and the confirmed position has "
                   "not moved for this long")
       ->envname("PGOUTBOX_STALL_TIMEOUT")
       ->capture_default_str();
   cmd->add_option("--heartbeat-interval", f->heartbeat_interval,
-                  "emit a pgoutbox.heartbeat logical message this often so the slot moves on an "
-                  "idle database; 0 disables")
+                  "emit a pgoutbox.heartbeat logical message this often, so the slot moves on a "
+                  "database without writes; 0 disables")
       ->envname("PGOUTBOX_HEARTBEAT_INTERVAL")
       ->capture_default_str();
   cmd->add_option("--log-summary-interval", f->log_summary_interval,
@@ -117,13 +143,14 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
       ->envname("PGOUTBOX_ON_BAD_ROW")
       ->capture_default_str();
   cmd->add_option("--dlq-topic", f->dlq_topic,
-                  "dead-letter topic of --on-bad-row dlq: the row as a JSON object of its columns, "
-                  "headers error, table, lsn, id")
+                  "dead-letter topic of --on-bad-row dlq; each record is the row as a JSON object "
+                  "of its columns, with the headers error, table, lsn and id")
       ->envname("PGOUTBOX_DLQ_TOPIC")
       ->capture_default_str();
   AddCleanupFlags(cmd, &f->cleanup, CleanupFlagScope::kRunCommand);
   cmd->add_option("--standby-retry-interval", f->standby_retry_interval,
-                  "while another process holds the slot, try to take it over this often")
+                  "how often a hot standby (another process holds the slot) tries to take the "
+                  "slot over")
       ->envname("PGOUTBOX_STANDBY_RETRY_INTERVAL")
       ->capture_default_str();
 }
@@ -141,8 +168,9 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   c.no_create = f.no_create;
   c.preset = f.preset == "default" ? "" : f.preset;
   c.columns = c.preset == "debezium" ? outbox::ColumnMap::Debezium() : outbox::ColumnMap();
+  // A column flag set to '' (also by an empty variable) disables the column.
   auto pick = [](CLI::Option* opt, const std::string& value, std::string* out) {
-    if (opt != nullptr && opt->count() > 0) *out = value;
+    if (GivenOrSetEmpty(opt)) *out = value;
   };
   pick(f.opt_column_id, f.column_id, &c.columns.id);
   pick(f.opt_column_key, f.column_key, &c.columns.key);
@@ -151,9 +179,11 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   pick(f.opt_column_payload, f.column_payload, &c.columns.payload);
   pick(f.opt_column_headers, f.column_headers, &c.columns.headers);
   pick(f.opt_column_topic, f.column_topic, &c.columns.topic);
-  c.headers_column_explicit = f.opt_column_headers != nullptr && f.opt_column_headers->count() > 0;
-  c.topic_column_explicit = f.opt_column_topic != nullptr && f.opt_column_topic->count() > 0;
+  c.headers_column_explicit = GivenOrSetEmpty(f.opt_column_headers);
+  c.topic_column_explicit = GivenOrSetEmpty(f.opt_column_topic);
   c.topic_template = f.topic_template;
+  // A template that cannot parse is a usage error before anything is touched.
+  RETURN_IF_ERROR(outbox::TopicTemplate::Parse(c.topic_template).status());
   for (const auto& entry : f.kafka_config) {
     ASSIGN_OR_RETURN(auto kv, kafka::ParseConfigEntry(entry));
     c.kafka_config.push_back(std::move(kv));
@@ -178,6 +208,10 @@ Result<RunConfig> Resolve(const RunFlags& f) {
   RETURN_IF_ERROR(duration("--startup-timeout", f.startup_timeout, &c.startup_timeout));
   RETURN_IF_ERROR(duration("--shutdown-timeout", f.shutdown_timeout, &c.shutdown_timeout));
   c.http_addr = f.http_addr;
+  if (f.opt_http_addr != nullptr && f.opt_http_addr->count() == 0 &&
+      GivenOrSetEmpty(f.opt_http_addr)) {
+    c.http_addr.clear();  // PGOUTBOX_HTTP_ADDR= disables the endpoint like --http-addr ''
+  }
   RETURN_IF_ERROR(duration("--stall-timeout", f.stall_timeout, &c.stall_timeout));
   RETURN_IF_ERROR(duration("--heartbeat-interval", f.heartbeat_interval, &c.heartbeat_interval));
   RETURN_IF_ERROR(
@@ -202,6 +236,10 @@ Result<RunConfig> Resolve(const RunFlags& f) {
 }
 
 std::string RunConfig::Describe() const {
+  // Durations as a user writes them ("24h", "1s", "250ms"), never "0" for off.
+  auto duration_or_off = [](std::chrono::milliseconds d) {
+    return d.count() > 0 ? ops::FormatDuration(d) : std::string("off");
+  };
   std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
                   " publication=" + publication + " slot=" + slot +
                   " create=" + (no_create ? "no" : "yes") + " columns(id=" + columns.id +
@@ -209,14 +247,15 @@ std::string RunConfig::Describe() const {
                   " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +
                   " headers=" + columns.headers + " topic=" + columns.topic +
                   ") topic_template=" + topic_template +
-                  " feedback_interval=" + std::to_string(feedback_interval.count()) + "ms";
+                  " feedback_interval=" + ops::FormatDuration(feedback_interval);
   for (const auto& [k, v] : kafka_config) {
     s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);
   }
   s += " http_addr=" + (http_addr.empty() ? std::string("off") : http_addr) +
-       " stall_timeout=" + std::to_string(stall_timeout.count()) + "ms" +
-       " heartbeat_interval=" + std::to_string(heartbeat_interval.count()) + "ms" + " retention=" +
-       (cleanup.cleanup.enabled() ? std::to_string(cleanup.cleanup.retention.count()) + "ms"
+       " stall_timeout=" + ops::FormatDuration(stall_timeout) +
+       " heartbeat_interval=" + duration_or_off(heartbeat_interval) + " retention=" +
+       (cleanup.cleanup.enabled() ? ops::FormatDuration(cleanup.cleanup.retention) +
+                                        " cleanup_interval=" + ops::FormatDuration(cleanup.interval)
                                   : std::string("off"));
   if (end_lsn) s += " end_lsn=" + end_lsn->ToString();
   if (exit_when_caught_up) s += " exit_when_caught_up";

@@ -44,7 +44,8 @@ struct RunConfig {
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
   std::string dead_letter_topic = "outbox.dlq";
 
-  // One line for the start-up log, secrets redacted.
+  // One line for the start-up log, secrets redacted, durations the way a
+  // user writes them ("retention=24h").
   std::string Describe() const;
 };
 
@@ -52,7 +53,7 @@ struct RunConfig {
 struct RunFlags {
   std::string db, brokers, table = "public.outbox", publication = "pgoutbox", slot = "pgoutbox";
   bool no_create = false;
-  std::string preset;
+  std::string preset = "default";
   std::string column_id, column_key, column_type, column_aggregate_type, column_payload,
       column_headers, column_topic;
   std::string topic_template = "outbox.event.{aggregate_type}";
@@ -72,12 +73,16 @@ struct RunFlags {
   CLI::Option* opt_column_payload = nullptr;
   CLI::Option* opt_column_headers = nullptr;
   CLI::Option* opt_column_topic = nullptr;
+  CLI::Option* opt_http_addr = nullptr;
 };
 
 // Declares the flags of `run` on `cmd`, bound to `flags`.
 void AddRunFlags(CLI::App* cmd, RunFlags* flags);
 
 // Validates the flags into a RunConfig (InvalidArgument with the flag's name).
+// Call it after parsing: an empty PGOUTBOX_HTTP_ADDR, PGOUTBOX_COLUMN_HEADERS
+// or PGOUTBOX_COLUMN_TOPIC in the environment means '' (disabled), as the
+// flag would, though CLI11 ignores empty variables.
 Result<RunConfig> Resolve(const RunFlags& flags);
 
 }  // namespace pgoutbox::cli

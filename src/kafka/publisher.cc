@@ -9,6 +9,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/text.h"
+
 namespace pgoutbox::kafka {
 
 namespace {
@@ -228,8 +230,8 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
   if (const char* label = RecordRefusal(err)) {
     refusal_label_ = label;
     refusal_ = "cannot produce to topic \"" + std::string(event.topic) +
-               "\": " + rd_kafka_err2str(err) + " (" + std::to_string(event.payload.size()) +
-               " bytes of payload)";
+               "\": " + rd_kafka_err2str(err) + " (" + Counted(event.payload.size(), "byte") +
+               " of payload)";
     return ProduceOutcome::kRefused;
   }
   return Status::Aborted("event " + std::string(event.id) +

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/json_escape.h"
+#include "common/text.h"
 #include "outbox/pg_types.h"
 
 namespace pgoutbox::outbox {
@@ -106,7 +107,7 @@ std::string Quote(std::string_view value, size_t limit = 256) {
     }
   }
   out.push_back('"');
-  if (value.size() > limit) out += "... (" + std::to_string(value.size()) + " bytes)";
+  if (value.size() > limit) out += "... (" + Counted(value.size(), "byte") + ")";
   return out;
 }
 
@@ -398,9 +399,9 @@ Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
   if (!layout.error.ok()) return layout.error;
   const std::vector<ColumnValue>& values = insert.new_tuple.columns;
   if (values.size() != layout.num_columns) {
-    return Status::Corruption(
-        "insert into " + layout.qualified_name + " has " + std::to_string(values.size()) +
-        " columns, but its Relation message has " + std::to_string(layout.num_columns));
+    return Status::Corruption("insert into " + layout.qualified_name + " has " +
+                              Counted(values.size(), "column") + ", but its Relation message has " +
+                              std::to_string(layout.num_columns));
   }
   const char* reason = "";
   Status st = MapRow(layout, values, out, &reason);

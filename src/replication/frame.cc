@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/text.h"
+
 namespace pgoutbox::replication {
 
 namespace {
@@ -30,8 +32,8 @@ Result<Frame> ParseFrame(std::span<const uint8_t> bytes) {
   switch (p[0]) {
     case 'w': {
       if (bytes.size() < kXLogDataHeader) {
-        return Status::Corruption("replication: XLogData frame of " + std::to_string(bytes.size()) +
-                                  " bytes is shorter than its header");
+        return Status::Corruption("replication: XLogData frame of " +
+                                  Counted(bytes.size(), "byte") + " is shorter than its header");
       }
       XLogData d;
       d.start = Lsn(ReadU64(p + 1));
@@ -43,7 +45,7 @@ Result<Frame> ParseFrame(std::span<const uint8_t> bytes) {
     case 'k': {
       if (bytes.size() < kKeepaliveSize) {
         return Status::Corruption("replication: keepalive frame of " +
-                                  std::to_string(bytes.size()) + " bytes, expected " +
+                                  Counted(bytes.size(), "byte") + ", expected " +
                                   std::to_string(kKeepaliveSize));
       }
       Keepalive k;

@@ -1,8 +1,10 @@
 #include "cli/run_config.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "cli/duration.h"
+#include "ops/cleanup.h"
 
 namespace pgoutbox::cli {
 namespace {
@@ -28,6 +30,38 @@ TEST(DurationTest, RejectsGarbage) {
     }
   }
 }
+
+// The start-up line echoes durations the way they are written, and every
+// duration it prints reads back as the same value.
+TEST(DurationTest, FormattedDurationsParseBack) {
+  for (int64_t ms : {0LL, 1LL, 200LL, 999LL, 1000LL, 1500LL, 60000LL, 90000LL, 3600000LL, 5400000LL,
+                     86400000LL, 7 * 86400000LL, 1000000000LL * 1000, 1000000000LL * 3600000}) {
+    const std::string text = ops::FormatDuration(milliseconds(ms));
+    auto back = ParseDuration(text);
+    ASSERT_TRUE(back.ok()) << ms << " ms printed as " << text << ": " << back.status().ToString();
+    EXPECT_EQ(back->count(), ms) << text;
+  }
+}
+
+// Sets an environment variable for one scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 // Parses a `run` command line the way main() does.
 Result<RunConfig> Parse(std::vector<std::string> args) {
@@ -118,6 +152,104 @@ TEST(RunConfigTest, RejectsBadValues) {
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--preset", "other"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--no-such-flag"}).ok());
   EXPECT_FALSE(Parse({"--brokers", "y"}).ok());  // --db is required
+}
+
+// Exit 2 before connecting to anything, not exit 1 after.
+TEST(RunConfigTest, RejectsABadTopicTemplate) {
+  for (const char* bad : {"a{b", "orders.{}", "a b"}) {
+    auto c = Parse({"--db", "x", "--brokers", "y", "--topic", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("--topic"), std::string::npos) << c.status().ToString();
+  }
+  EXPECT_TRUE(Parse({"--db", "x", "--brokers", "y", "--topic", "app.{aggregate_type}.v1"}).ok());
+}
+
+TEST(RunConfigTest, DescribeWritesDurationsAsAUserWould) {
+  auto c = Parse({"--db", "x", "--brokers", "y"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const std::string line = c->Describe();
+  for (const char* part :
+       {" feedback_interval=1s ", " stall_timeout=1m ", " heartbeat_interval=off ",
+        " retention=24h ", " cleanup_interval=1m "}) {
+    EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+  }
+  EXPECT_EQ(line.find("000ms"), std::string::npos) << line;
+  c = Parse({"--db", "x", "--brokers", "y", "--retention", "90m", "--feedback-interval", "250ms",
+             "--heartbeat-interval", "30s", "--stall-timeout", "90s"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  for (const char* part : {" retention=90m ", " feedback_interval=250ms ",
+                           " heartbeat_interval=30s ", " stall_timeout=90s "}) {
+    EXPECT_NE(c->Describe().find(part), std::string::npos) << part << " in " << c->Describe();
+  }
+  c = Parse({"--db", "x", "--brokers", "y", "--retention", "0"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(c->Describe().find(" retention=off "), std::string::npos) << c->Describe();
+}
+
+// README: "empty disables". An empty variable must say what --http-addr ''
+// says, though CLI11 skips empty variables.
+TEST(RunConfigTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
+  {
+    auto c = Parse({"--db", "x", "--brokers", "y", "--http-addr", ""});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->http_addr, "");
+  }
+  {
+    ScopedEnv env("PGOUTBOX_HTTP_ADDR", "");
+    auto c = Parse({"--db", "x", "--brokers", "y"});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->http_addr, "");
+    EXPECT_NE(c->Describe().find("http_addr=off"), std::string::npos) << c->Describe();
+    // The command line still wins over the variable.
+    c = Parse({"--db", "x", "--brokers", "y", "--http-addr", "127.0.0.1:0"});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->http_addr, "127.0.0.1:0");
+  }
+  {
+    ScopedEnv env("PGOUTBOX_HTTP_ADDR", "0.0.0.0:9187");
+    auto c = Parse({"--db", "x", "--brokers", "y"});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->http_addr, "0.0.0.0:9187");
+  }
+  unsetenv("PGOUTBOX_HTTP_ADDR");
+  auto c = Parse({"--db", "x", "--brokers", "y"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->http_addr, "127.0.0.1:9187");
+}
+
+// README: --column-headers '' and --column-topic '' disable the column; so
+// do the variables set to nothing.
+TEST(RunConfigTest, EmptyColumnVariablesDisableTheColumns) {
+  auto c = Parse({"--db", "x", "--brokers", "y", "--column-headers", "", "--column-topic", ""});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->columns.headers, "");
+  EXPECT_EQ(c->columns.topic, "");
+  EXPECT_TRUE(c->headers_column_explicit);
+  EXPECT_TRUE(c->topic_column_explicit);
+
+  ScopedEnv headers("PGOUTBOX_COLUMN_HEADERS", "");
+  ScopedEnv topic("PGOUTBOX_COLUMN_TOPIC", "");
+  c = Parse({"--db", "x", "--brokers", "y"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->columns.headers, "");
+  EXPECT_EQ(c->columns.topic, "");
+  EXPECT_TRUE(c->headers_column_explicit);
+  EXPECT_TRUE(c->topic_column_explicit);
+  // Other columns keep their defaults.
+  EXPECT_EQ(c->columns.key, "aggregate_id");
+}
+
+TEST(RunConfigTest, CleanupFlagsAreNamedAsOnCleanup) {
+  auto c = Parse({"--db", "x", "--brokers", "y", "--cleanup-lock-timeout", "5s",
+                  "--cleanup-statement-timeout", "2m"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->cleanup.cleanup.lock_timeout, milliseconds(5000));
+  EXPECT_EQ(c->cleanup.cleanup.statement_timeout, milliseconds(120000));
+  auto bad = Parse({"--db", "x", "--brokers", "y", "--cleanup-lock-timeout", "0"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--cleanup-lock-timeout"), std::string::npos)
+      << bad.status().ToString();
 }
 
 }  // namespace

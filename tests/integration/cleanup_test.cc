@@ -202,8 +202,8 @@ TEST(CleanupEndToEnd, BadFlagsExitTwoAndDeleteNothing) {
       {{"--retention=-1h"}, "--retention"},
       {{"--cleanup-batch", "0"}, "--cleanup-batch"},
       {{"--cleanup-batch", "many"}, "--cleanup-batch"},
-      {{"--lock-timeout", "0"}, "--lock-timeout"},
-      {{"--statement-timeout", "1y"}, "--statement-timeout"},
+      {{"--cleanup-lock-timeout", "0"}, "--cleanup-lock-timeout"},
+      {{"--cleanup-statement-timeout", "1y"}, "--cleanup-statement-timeout"},
       {{"--table", "a.b.c"}, "--table"},
       {{"--column-created-at", ""}, "--column-created-at"},
       {{"--cleanup-interval", "1m"}, "--cleanup-interval"},  // a flag of run only
@@ -237,7 +237,7 @@ TEST(CleanupEndToEnd, SignalStopsAPassWaitingForALock) {
   PQclear(PQexec(locker.get(), "BEGIN; LOCK TABLE public.outbox IN ACCESS EXCLUSIVE MODE"));
   ASSERT_EQ(PQtransactionStatus(locker.get()), PQTRANS_INTRANS);
 
-  auto child = ChildProcess::Start(CleanupArgs(h, {"--lock-timeout", "60s"}));
+  auto child = ChildProcess::Start(CleanupArgs(h, {"--cleanup-lock-timeout", "60s"}));
   ASSERT_NE(child, nullptr);
   const auto deadline = Clock::now() + 10s;
   while (h.QueryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
