@@ -11,11 +11,15 @@
 #   pg_restart fast                                  # pg_ctl restart -m fast (or immediate)
 #   pg_stop                                          # idempotent; call it from your EXIT trap
 #
+# PG_VERBOSE=1 (before pg_start) makes it say what it does, one line per step
+# (initdb, starting and waiting for the server), for scripts a person watches.
+#
 # After pg_start: PG_DIR (temp dir: data/, postgres.log, the unix socket),
 # PG_DATA, PG_LOG, PG_PORT, PG_CONNINFO (TCP, user postgres, dbname postgres;
 # trust authentication, replication connections allowed from 127.0.0.1).
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_VERBOSE="${PG_VERBOSE:-0}"
 PG_DIR=""
 PG_DATA=""
 PG_LOG=""
@@ -30,6 +34,11 @@ as_postgres() {
   else
     "$@"
   fi
+}
+
+# pg_say TEXT: prints TEXT when PG_VERBOSE is 1.
+pg_say() {
+  if [[ "$PG_VERBOSE" == 1 ]]; then echo "$*"; fi
 }
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on.
@@ -61,6 +70,7 @@ pg_start() {
   PG_LOG="$PG_DIR/postgres.log"
   PG_PORT="$(free_port)" || return 1
 
+  pg_say "initdb: creating a new cluster in $PG_DATA (trust authentication, no fsync of its files)"
   if ! as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-sync \
     >"$PG_DIR/initdb.log" 2>&1; then
     echo "pg_start: initdb failed:" >&2
@@ -77,6 +87,7 @@ pg_start() {
   } >>"$PG_DATA/postgresql.conf"
   echo "host replication all 127.0.0.1/32 trust" >>"$PG_DATA/pg_hba.conf"
 
+  pg_say "pg_ctl start: port $PG_PORT on 127.0.0.1${*:+, $*}; waiting until it accepts connections (log: $PG_LOG)"
   if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
     >"$PG_DIR/pg_ctl.log" 2>&1; then
     echo "pg_start: PostgreSQL did not start; pg_ctl said:" >&2
@@ -86,6 +97,7 @@ pg_start() {
     return 1
   fi
   PG_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"
+  pg_say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') accepts connections: $PG_CONNINFO"
 }
 
 # pg_restart MODE: restarts the server with pg_ctl restart -m MODE (smart,
