@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace pgoutbox::pg {
 namespace {
 
@@ -41,8 +44,8 @@ TEST(RedactTest, HidesEveryFormLibpqReads) {
 
 TEST(RedactTest, MessagesLoseTheSecretsOfTheirConninfo) {
   const std::string conninfo = "postgresql://u:s3cr%3At@h/db";
-  const std::string message = RedactSecrets(
-      "invalid token \"s3cr%3At\" and decoded s3cr:t and again s3cr:t", conninfo);
+  const std::string message =
+      RedactSecrets("invalid token \"s3cr%3At\" and decoded s3cr:t and again s3cr:t", conninfo);
   EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
   EXPECT_NE(message.find("***"), std::string::npos) << message;
   // Nothing to hide: the message stays as it was.
@@ -90,6 +93,27 @@ TEST(CheckSlotTest, AcceptsMissingOrAUsablePgoutputSlot) {
   SlotInfo lost = good;
   lost.wal_status = "lost";
   EXPECT_NE(CheckSlot(lost, "s", "shop").message().find("wal_status = lost"), std::string::npos);
+  // None of these is the command line's fault: exit 1, not 2.
+  for (const Status& st : {CheckSlot(good, "s", "other"), CheckSlot(plugin, "s", "shop"),
+                           CheckSlot(lost, "s", "shop")}) {
+    EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition) << st.ToString();
+  }
+}
+
+TEST(NameTest, SlotAndPublicationNamesFollowPostgresRules) {
+  EXPECT_TRUE(ValidateSlotName("pgoutbox").ok());
+  EXPECT_TRUE(ValidateSlotName("a_1").ok());
+  EXPECT_TRUE(ValidateSlotName(std::string(63, 'a')).ok());
+  for (const std::string& bad : std::vector<std::string>{
+           "", "Bad-Slot", "UPPER", "with space", "dash-ed", "dot.ted", std::string(64, 'a')}) {
+    const Status st = ValidateSlotName(bad);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("--slot"), std::string::npos) << st.message();
+  }
+  EXPECT_TRUE(ValidatePublicationName("Any Name-1").ok());
+  EXPECT_TRUE(ValidatePublicationName(std::string(63, 'p')).ok());
+  EXPECT_EQ(ValidatePublicationName("").code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(ValidatePublicationName(std::string(64, 'p')).code(), Status::Code::kInvalidArgument);
 }
 
 }  // namespace
