@@ -128,8 +128,11 @@ echo "From now on the slot keeps every committed insert (and the WAL) until pgou
 step "Starting pgoutbox as role pgoutbox, with an embedded 3-broker Kafka (mock:3)"
 echo "build/pgoutbox run --db '$role_db' --brokers mock:3 --no-create --http-addr 127.0.0.1:0"
 echo "It checks the database, the table, the publication, the slot and the brokers, then streams:"
+# The log exists before the background process opens it: the loop below
+# reads it at once.
+: >"$logs/pgoutbox.log"
 build/pgoutbox run --db "$role_db" --brokers mock:3 --no-create --http-addr 127.0.0.1:0 \
-  >"$logs/pgoutbox.log" 2>&1 &
+  >>"$logs/pgoutbox.log" 2>&1 &
 pgoutbox_pid=$!
 shown=0
 # Prints the lines of pgoutbox's log that were not printed yet.
@@ -155,7 +158,7 @@ until grep -q "streaming from slot" "$logs/pgoutbox.log"; do
   sleep 0.1
 done
 show_pgoutbox_log
-brokers="$(grep -o 'mock Kafka cluster with [0-9]* brokers at [^ ]*' "$logs/pgoutbox.log" | awk '{print $NF}')"
+brokers="$(grep -o 'mock Kafka cluster with [0-9]* brokers\? at [^ ]*' "$logs/pgoutbox.log" | awk '{print $NF}')"
 
 step "Inserting sample events in four transactions (the third rolls back)"
 psql_q -e <<'SQL'
