@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -25,36 +24,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-// Runs pgoutbox with `argv` to completion; returns the exit code (-1 on
-// timeout) and stores the output.
-int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
-                milliseconds timeout = seconds(30)) {
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(timeout);
-  *output = child->Output();
-  if (!code) {
-    ADD_FAILURE() << "pgoutbox did not exit within " << timeout.count() << " ms";
-    return -1;
-  }
-  return *code;
-}
-
-// Harness::Args with the value of `flag` replaced (CLI11 refuses a flag given
-// twice).
-std::vector<std::string> ArgsWith(const Harness& h, const std::string& flag,
-                                  const std::string& value,
-                                  const std::vector<std::string>& extra = {}) {
-  auto argv = h.Args(extra);
-  auto it = std::find(argv.begin(), argv.end(), flag);
-  if (it != argv.end() && it + 1 != argv.end()) {
-    *(it + 1) = value;
-  } else {
-    argv.push_back(flag);
-    argv.push_back(value);
-  }
-  return argv;
-}
+// How long one pgoutbox run may take.
+constexpr auto kRunTimeout = seconds(30);
 
 // The outbox table as sql/outbox.sql has it, with `payload_type` for payload
 // and without the column `omit`.
@@ -86,7 +57,7 @@ TEST(BadInput, UnreachableDatabase) {
   const std::string db = "host=127.0.0.1 port=" + std::to_string(ClosedPort()) +
                          " dbname=app user=postgres password=Unreach-Pw-41";
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", db), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", db), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"cannot connect"});
   EXPECT_EQ(output.find("Unreach-Pw-41"), std::string::npos) << "password printed:\n" << output;
   ExpectNothingCreated(h);
@@ -98,10 +69,9 @@ TEST(BadInput, WrongPassword) {
   h.CreateOutboxTable();
   h.pg->CreatePasswordUser("secret");
   std::string output;
-  EXPECT_EQ(
-      RunPgoutbox(ArgsWith(h, "--db", h.pg->ConnInfo(h.db, "pwuser") + " password=Wr0ng-Pw-77"),
-                  &output),
-      1)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", h.pg->ConnInfo(h.db, "pwuser") + " password=Wr0ng-Pw-77"),
+                      &output, kRunTimeout),
+            1)
       << output;
   ExpectOneClearLine(output, {"password authentication failed"});
   EXPECT_EQ(output.find("Wr0ng-Pw-77"), std::string::npos) << "password printed:\n" << output;
@@ -110,7 +80,7 @@ TEST(BadInput, WrongPassword) {
   // The same with a URI.
   const std::string uri =
       "postgresql://pwuser:Wr0ng-Uri-Pw-78@127.0.0.1:" + std::to_string(h.pg->port()) + "/" + h.db;
-  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", uri), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", uri), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"password authentication failed"});
   EXPECT_EQ(output.find("Wr0ng-Uri-Pw-78"), std::string::npos) << "password printed:\n" << output;
   ExpectNothingCreated(h);
@@ -126,11 +96,10 @@ TEST(BadInput, PasswordNeverAppearsInOutput) {
   h.pg->CreatePasswordUser(password);
   std::string output;
 
-  EXPECT_EQ(
-      RunPgoutbox(ArgsWith(h, "--db", h.pg->ConnInfo(h.db, "pwuser") + " password=" + password,
-                           {"--exit-when-caught-up", "-X", "sasl.password=Kafka-Pw-94"}),
-                  &output),
-      0)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", h.pg->ConnInfo(h.db, "pwuser") + " password=" + password,
+                                 {"--exit-when-caught-up", "-X", "sasl.password=Kafka-Pw-94"}),
+                      &output, kRunTimeout),
+            0)
       << output;
   EXPECT_NE(output.find("starting"), std::string::npos) << output;
   EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
@@ -138,14 +107,15 @@ TEST(BadInput, PasswordNeverAppearsInOutput) {
 
   const std::string uri =
       "postgresql://pwuser:" + password + "@127.0.0.1:" + std::to_string(h.pg->port()) + "/" + h.db;
-  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db", uri, {"--exit-when-caught-up"}), &output), 0) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", uri, {"--exit-when-caught-up"}), &output, kRunTimeout), 0)
+      << output;
   EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
 
   // Quoted key/value form.
-  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--db",
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db",
                                  h.pg->ConnInfo(h.db, "pwuser") + " password = '" + password + "'",
                                  {"--exit-when-caught-up"}),
-                        &output),
+                      &output, kRunTimeout),
             0)
       << output;
   EXPECT_EQ(output.find(password), std::string::npos) << "password printed:\n" << output;
@@ -158,7 +128,7 @@ TEST(BadInput, WalLevelNotLogical) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.Args(), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"wal_level"});
   ExpectNothingCreated(h);
 }
@@ -167,7 +137,7 @@ TEST(BadInput, MissingTable) {
   Harness h;
   ASSERT_TRUE(h.ok());
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.Args(), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"public.outbox", "does not exist"});
   ExpectNothingCreated(h);
 }
@@ -177,7 +147,7 @@ TEST(BadInput, MissingColumn) {
   ASSERT_TRUE(h.ok());
   ASSERT_TRUE(h.Exec(OutboxVariant("aggregate_id")));
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.Args(), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"aggregate_id"});
   ExpectNothingCreated(h);
 }
@@ -187,7 +157,7 @@ TEST(BadInput, MistypedColumn) {
   ASSERT_TRUE(h.ok());
   ASSERT_TRUE(h.Exec(OutboxVariant("", "integer")));
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args(), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.Args(), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"payload", "type"});
   ExpectNothingCreated(h);
 }
@@ -198,8 +168,9 @@ TEST(BadInput, UnreachableBrokers) {
   h.CreateOutboxTable();
   std::string output;
   const auto started = Clock::now();
-  EXPECT_EQ(
-      RunPgoutbox(ArgsWith(h, "--brokers", "127.0.0.1:1", {"--startup-timeout", "2s"}), &output), 1)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--brokers", "127.0.0.1:1", {"--startup-timeout", "2s"}), &output,
+                      kRunTimeout),
+            1)
       << output;
   const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
   std::cerr << "gave up on the brokers after " << took << " ms\n";
@@ -213,7 +184,7 @@ TEST(BadInput, UnknownFlag) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args({"--no-such-flag"}), &output), 2) << output;
+  EXPECT_EQ(RunToExit(h.Args({"--no-such-flag"}), &output, kRunTimeout), 2) << output;
   ExpectOneClearLine(output, {"--no-such-flag"});
   ExpectNothingCreated(h);
 }
@@ -223,11 +194,11 @@ TEST(BadInput, MalformedKafkaProperty) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "foo"}), &output), 2) << output;
+  EXPECT_EQ(RunToExit(h.Args({"-X", "foo"}), &output, kRunTimeout), 2) << output;
   ExpectOneClearLine(output, {"foo", "key=value"});
   ExpectNothingCreated(h);
 
-  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "no.such.property=1"}), &output), 2) << output;
+  EXPECT_EQ(RunToExit(h.Args({"-X", "no.such.property=1"}), &output, kRunTimeout), 2) << output;
   ExpectOneClearLine(output, {"no.such.property"});
   ExpectNothingCreated(h);
 }
@@ -238,7 +209,8 @@ TEST(BadInput, BadEndLsn) {
   h.CreateOutboxTable();
   std::string output;
   for (const std::string bad : {"nonsense", "0/", "1/2/3", "G/0", "100000000/0"}) {
-    EXPECT_EQ(RunPgoutbox(h.Args({"--end-lsn", bad}), &output), 2) << bad << ":\n" << output;
+    EXPECT_EQ(RunToExit(h.Args({"--end-lsn", bad}), &output, kRunTimeout), 2) << bad << ":\n"
+                                                                              << output;
     ExpectOneClearLine(output, {"--end-lsn"});
   }
   ExpectNothingCreated(h);

@@ -29,27 +29,14 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kArrival = 20s;
 constexpr auto kSettle = 1500ms;
+// How long a `pgoutbox cleanup` may take.
+constexpr auto kRunTimeout = 30s;
 const char kTopic[] = "outbox.event.order";
 
 std::vector<std::string> CleanupArgs(const Harness& h, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {PgoutboxBinary(), "cleanup", "--db", h.pg->ConnInfo(h.db)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
-}
-
-// Runs `argv` to completion; returns the exit code (-1 on timeout) and
-// stores stdout and stderr in `output`.
-int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
-                const std::vector<std::string>& env = {}) {
-  auto child = ChildProcess::Start(argv, env);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(30s);
-  *output = child->Output();
-  if (!code) {
-    ADD_FAILURE() << "pgoutbox did not exit within 30 s:\n" << *output;
-    return -1;
-  }
-  return *code;
 }
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -120,7 +107,9 @@ TEST(CleanupEndToEnd, RowsDeletedBeforeTheyAreStreamedAreStillPublished) {
   ASSERT_EQ(ids.size(), 205u);
 
   std::string output;
-  ASSERT_EQ(RunPgoutbox(CleanupArgs(h, {"--retention", "1h", "--cleanup-batch", "30"}), &output), 0)
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--retention", "1h", "--cleanup-batch", "30"}), &output,
+                      kRunTimeout),
+            0)
       << output;
   EXPECT_TRUE(Contains(output, "deleted 200 rows\n")) << output;
   EXPECT_TRUE(Contains(output, "deleted 200 outbox rows older than 1h in 7 batches")) << output;
@@ -168,22 +157,22 @@ TEST(CleanupEndToEnd, PrintsTheCountAndExitsZero) {
   const std::vector<std::string> env = {"PGOUTBOX_DB=" + h.pg->ConnInfo(h.db),
                                         "PGOUTBOX_RETENTION=2d"};
   std::string output;
-  ASSERT_EQ(RunPgoutbox({PgoutboxBinary(), "cleanup"}, &output, env), 0) << output;
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "cleanup"}, &output, kRunTimeout, env), 0) << output;
   EXPECT_TRUE(Contains(output, "deleted 7 rows\n")) << output;
   EXPECT_EQ(h.QueryValue("SELECT count(*) FROM public.outbox"), "4");
 
-  ASSERT_EQ(RunPgoutbox({PgoutboxBinary(), "cleanup"}, &output, env), 0) << output;
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "cleanup"}, &output, kRunTimeout, env), 0) << output;
   EXPECT_TRUE(Contains(output, "deleted 0 rows\n")) << output;
 
   // Retention 0 disables cleanup: nothing is deleted.
-  ASSERT_EQ(RunPgoutbox(CleanupArgs(h, {"--retention", "0"}), &output), 0) << output;
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--retention", "0"}), &output, kRunTimeout), 0) << output;
   EXPECT_TRUE(Contains(output, "cleanup is disabled")) << output;
   EXPECT_EQ(h.QueryValue("SELECT count(*) FROM public.outbox"), "4");
 
   // The default retention is 24h.
-  ASSERT_EQ(RunPgoutbox(CleanupArgs(h, {}), &output), 0) << output;
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {}), &output, kRunTimeout), 0) << output;
   EXPECT_TRUE(Contains(output, "deleted 0 rows\n")) << output;
-  ASSERT_EQ(RunPgoutbox(CleanupArgs(h, {"--retention", "30m"}), &output), 0) << output;
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--retention", "30m"}), &output, kRunTimeout), 0) << output;
   EXPECT_TRUE(Contains(output, "deleted 4 rows\n")) << output;
 }
 
@@ -211,17 +200,21 @@ TEST(CleanupEndToEnd, BadFlagsExitTwoAndDeleteNothing) {
   };
   for (const Case& c : cases) {
     std::string output;
-    EXPECT_EQ(RunPgoutbox(CleanupArgs(h, c.args), &output), 2) << c.args[0] << ":\n" << output;
+    EXPECT_EQ(RunToExit(CleanupArgs(h, c.args), &output, kRunTimeout), 2) << c.args[0] << ":\n"
+                                                                          << output;
     EXPECT_TRUE(Contains(output, c.mentions)) << c.args[0] << ":\n" << output;
   }
   std::string output;
-  EXPECT_EQ(RunPgoutbox({PgoutboxBinary(), "cleanup"}, &output), 2) << "no --db:\n" << output;
+  EXPECT_EQ(RunToExit({PgoutboxBinary(), "cleanup"}, &output, kRunTimeout), 2) << "no --db:\n"
+                                                                               << output;
   EXPECT_TRUE(Contains(output, "--db")) << output;
-  EXPECT_EQ(RunPgoutbox(CleanupArgs(h, {}), &output, {"PGOUTBOX_RETENTION=bogus"}), 2) << output;
+  EXPECT_EQ(RunToExit(CleanupArgs(h, {}), &output, kRunTimeout, {"PGOUTBOX_RETENTION=bogus"}), 2)
+      << output;
   EXPECT_EQ(h.QueryValue("SELECT count(*) FROM public.outbox"), "3");
 
   // A missing table is not a usage error.
-  EXPECT_EQ(RunPgoutbox(CleanupArgs(h, {"--table", "public.nope"}), &output), 1) << output;
+  EXPECT_EQ(RunToExit(CleanupArgs(h, {"--table", "public.nope"}), &output, kRunTimeout), 1)
+      << output;
   EXPECT_TRUE(Contains(output, "public.nope does not exist")) << output;
 }
 

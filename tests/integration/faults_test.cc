@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -29,16 +28,6 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
-
-// Harness::Args with a different --feedback-interval (CLI11 refuses a
-// repeated flag, so the value is replaced rather than appended).
-std::vector<std::string> ArgsWithFeedback(const Harness& h, const std::string& interval,
-                                          const std::vector<std::string>& extra = {}) {
-  auto argv = h.Args(extra);
-  auto it = std::find(argv.begin(), argv.end(), "--feedback-interval");
-  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = interval;
-  return argv;
-}
 
 // ---------------------------------------------------------------------------
 
@@ -181,7 +170,7 @@ TEST(Faults, IdleOutboxFollowsOtherWrites) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   ASSERT_TRUE(h.Exec("CREATE TABLE public.other (id bigint, data text)"));
-  auto child = StartStreaming(h, ArgsWithFeedback(h, "1s"));
+  auto child = StartStreaming(h, h.ArgsWith("--feedback-interval", "1s"));
   ASSERT_NE(child, nullptr);
 
   const std::string before = h.ConfirmedLsn();
@@ -212,7 +201,7 @@ TEST(Faults, SigtermFlushesAndExitsZero) {
   TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
   // A feedback interval longer than the test: the confirmed position can
   // only come from the status update sent at shutdown.
-  auto child = StartStreaming(h, ArgsWithFeedback(h, "60s"));
+  auto child = StartStreaming(h, h.ArgsWith("--feedback-interval", "60s"));
   ASSERT_NE(child, nullptr);
   PgConnPtr conn = Connect(h);
   ASSERT_NE(conn, nullptr);
@@ -260,7 +249,7 @@ TEST(Faults, SigtermWaitsForInFlightEvents) {
   h.CreateOutboxTable();
   h.kafka->CreateTopic(kTopic, 3);
   TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
-  auto child = StartStreaming(h, ArgsWithFeedback(h, "60s"));
+  auto child = StartStreaming(h, h.ArgsWith("--feedback-interval", "60s"));
   ASSERT_NE(child, nullptr);
   PgConnPtr conn = Connect(h);
   ASSERT_NE(conn, nullptr);

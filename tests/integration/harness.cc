@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -45,22 +46,20 @@ std::vector<std::string> Harness::Args(const std::vector<std::string>& extra) co
   return argv;
 }
 
+std::vector<std::string> Harness::ArgsWith(const std::string& flag, const std::string& value,
+                                           const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = Args(extra);
+  SetFlag(&argv, flag, value);
+  return argv;
+}
+
 std::unique_ptr<ChildProcess> Harness::Start(const std::vector<std::string>& extra) {
   return ChildProcess::Start(Args(extra));
 }
 
 int Harness::RunToEnd(const std::vector<std::string>& extra, std::chrono::milliseconds timeout,
                       std::string* output) {
-  auto child = Start(extra);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(timeout);
-  if (output != nullptr) *output = child->Output();
-  if (!code) {
-    ADD_FAILURE() << "pgoutbox did not finish within " << timeout.count() << " ms:\n"
-                  << child->Output();
-    return -1;
-  }
-  return *code;
+  return RunToExit(Args(extra), output, timeout);
 }
 
 std::string Harness::CurrentWalLsn() const { return QueryValue("SELECT pg_current_wal_lsn()"); }
@@ -73,6 +72,40 @@ bool Harness::WaitForConfirmed(const std::string& lsn, std::chrono::milliseconds
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+void SetFlag(std::vector<std::string>* argv, const std::string& flag, const std::string& value) {
+  auto it = std::find(argv->begin(), argv->end(), flag);
+  if (it != argv->end() && it + 1 != argv->end()) {
+    *(it + 1) = value;
+  } else {
+    argv->push_back(flag);
+    argv->push_back(value);
+  }
+}
+
+int RunToExit(const std::vector<std::string>& argv, std::string* output,
+              std::chrono::milliseconds timeout, const std::vector<std::string>& env) {
+  auto child = ChildProcess::Start(argv, env);
+  if (child == nullptr) return -1;
+  auto code = child->Wait(timeout);
+  if (output != nullptr) *output = child->Output();
+  if (!code) {
+    ADD_FAILURE() << argv.front() << " did not exit within " << timeout.count() << " ms:\n"
+                  << child->Output();
+    return -1;
+  }
+  return *code;
+}
+
+bool WaitForOutput(ChildProcess& child, const std::string& text,
+                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (child.Output().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 }  // namespace pgoutbox::testing

@@ -1,6 +1,7 @@
 // Harness: what every end-to-end test needs: a real PostgreSQL 15 server, the
 // mock Kafka cluster, the outbox table, and pgoutbox run as a child process
-// with the test's database and brokers.
+// with the test's database and brokers; and the helpers the tests share to
+// build a command line, run it to its exit and watch a child's output.
 //
 // Thread safety: one test thread; PgServer's query helpers may be used from
 // other threads.
@@ -33,12 +34,16 @@ class Harness {
   // --publication, a short --feedback-interval (200ms) and --http-addr on a
   // free port (127.0.0.1:0), then `extra`.
   std::vector<std::string> Args(const std::vector<std::string>& extra = {}) const;
+  // Args(extra) with the value after `flag` replaced by `value`, or `flag
+  // value` appended when Args has no such flag (CLI11 refuses a flag given
+  // twice, so a test cannot simply add it to `extra`).
+  std::vector<std::string> ArgsWith(const std::string& flag, const std::string& value,
+                                    const std::vector<std::string>& extra = {}) const;
 
   // Starts pgoutbox in the background.
   std::unique_ptr<ChildProcess> Start(const std::vector<std::string>& extra = {});
-  // Runs pgoutbox to completion (use --end-lsn or --exit-when-caught-up) and
-  // returns its exit code, -1 on timeout (the child is killed; its output is
-  // printed).
+  // Runs pgoutbox with Args(extra) to completion (use --end-lsn or
+  // --exit-when-caught-up), as RunToExit does.
   int RunToEnd(const std::vector<std::string>& extra,
                std::chrono::milliseconds timeout = std::chrono::seconds(60),
                std::string* output = nullptr);
@@ -61,5 +66,23 @@ class Harness {
   std::string slot = "pgoutbox_test";
   std::string publication = "pgoutbox_test";
 };
+
+// In `argv`, replaces the value after the first `flag` by `value`, or
+// appends `flag value` when argv has no such flag.
+void SetFlag(std::vector<std::string>* argv, const std::string& flag, const std::string& value);
+
+// Runs `argv` (program first) with `env` entries ("K=V") added to the
+// environment, waits for it to exit and returns its exit code (128+signal if
+// a signal ended it). Stores everything it wrote to stdout and stderr in
+// `output` unless that is null. On timeout the child is killed, the test gets
+// a gtest failure with the output, and the result is -1; -1 too when the
+// child cannot be started (ChildProcess::Start has failed the test).
+int RunToExit(const std::vector<std::string>& argv, std::string* output,
+              std::chrono::milliseconds timeout = std::chrono::seconds(60),
+              const std::vector<std::string>& env = {});
+
+// Waits until `child`'s output contains `text`; false on timeout. The child
+// may have exited: its output stays readable.
+bool WaitForOutput(ChildProcess& child, const std::string& text, std::chrono::milliseconds timeout);
 
 }  // namespace pgoutbox::testing

@@ -43,16 +43,6 @@ std::string SlotActivePid(const Harness& h) {
                       "'");
 }
 
-// Waits until the child's output contains `text`; false on timeout.
-bool WaitForOutput(ChildProcess& child, const std::string& text, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (child.Output().find(text) != std::string::npos) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
-
 // --- the HTTP endpoint ------------------------------------------------------
 
 // Polls /readyz until it answers `status`; returns the last reply.

@@ -45,24 +45,12 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
   return true;
 }
 
-// Runs a pgoutbox subcommand to completion; returns the exit code (-1 on
-// timeout) and stores the output.
-int RunPgoutbox(const std::vector<std::string>& args, std::string* output) {
-  std::vector<std::string> argv = {PgoutboxBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(60s);
-  *output = child->Output();
-  return code.value_or(-1);
-}
-
 // `pgoutbox setup` as the admin, creating the role; then the topic.
 void SetUpAsAdmin(Harness& h) {
   std::string output;
-  ASSERT_EQ(RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
-                         "--slot", h.slot, "--role", kRole},
-                        &output),
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "setup", "--db", h.pg->ConnInfo(h.db), "--publication",
+                       h.publication, "--slot", h.slot, "--role", kRole},
+                      &output),
             0)
       << output;
   ASSERT_TRUE(Contains(output, "role pgoutbox: created")) << output;
@@ -71,12 +59,9 @@ void SetUpAsAdmin(Harness& h) {
 
 // `pgoutbox run --no-create` arguments of the harness, connecting as the role.
 std::vector<std::string> RunArgsAsRole(const Harness& h, const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = h.Args({"--no-create"});
-  for (size_t i = 0; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "--db") argv[i + 1] = h.pg->ConnInfo(h.db, kRole);
-  }
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return argv;
+  std::vector<std::string> args = {"--no-create"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return h.ArgsWith("--db", h.pg->ConnInfo(h.db, kRole), args);
 }
 
 // As the admin (the application): `n` rows with aggregate ids `tag`-1..n,
@@ -124,9 +109,9 @@ TEST(RoleTest, OneShotCleanupAsTheRoleDeletesRowsPastTheRetention) {
   const std::set<std::string> ids = Ids(h);
 
   std::string output;
-  ASSERT_EQ(RunPgoutbox({"cleanup", "--db", h.pg->ConnInfo(h.db, kRole), "--retention", "1h",
-                         "--cleanup-batch", "5"},
-                        &output),
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "cleanup", "--db", h.pg->ConnInfo(h.db, kRole),
+                       "--retention", "1h", "--cleanup-batch", "5"},
+                      &output),
             0)
       << output;
   EXPECT_TRUE(Contains(output, "deleted 12 rows\n")) << output;

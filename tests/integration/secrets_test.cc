@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -22,8 +21,8 @@
 #include <vector>
 
 #include "integration/harness.h"
-#include "integration/output_checks.h"
 #include "integration/http_probe.h"
+#include "integration/output_checks.h"
 #include "integration/workload.h"
 
 namespace pgoutbox::testing {
@@ -63,23 +62,12 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
-// Harness::Args with --db replaced by `db` (CLI11 refuses a flag given twice)
-// and `extra` appended.
-std::vector<std::string> ArgsWith(const Harness& h, const std::string& db,
-                                  const std::vector<std::string>& extra = {}) {
-  auto argv = h.Args(extra);
-  auto it = std::find(argv.begin(), argv.end(), "--db");
-  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = db;
-  return argv;
-}
-
-// The same with --brokers replaced too.
+// Harness::Args with --db and --brokers replaced, then `extra`.
 std::vector<std::string> ArgsWithBrokers(const Harness& h, const std::string& db,
                                          const std::string& brokers,
                                          const std::vector<std::string>& extra = {}) {
-  auto argv = ArgsWith(h, db, extra);
-  auto it = std::find(argv.begin(), argv.end(), "--brokers");
-  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = brokers;
+  auto argv = h.ArgsWith("--db", db, extra);
+  SetFlag(&argv, "--brokers", brokers);
   return argv;
 }
 
@@ -155,8 +143,8 @@ TEST(Secrets, NeverInOutputOfWorkingRunsOrHttp) {
   ASSERT_NE(conn, nullptr);
 
   {
-    auto child = ChildProcess::Start(ArgsWith(
-        h, kv_db,
+    auto child = ChildProcess::Start(h.ArgsWith(
+        "--db", kv_db,
         {"--log-level", "debug", "--log-format", "json", "-X", "debug=all", "-X",
          "sasl.password=" + kSaslPassword, "-X", "ssl.key.password=" + kKeyPassword,
          "--heartbeat-interval", "500ms", "--retention", "1h", "--cleanup-interval", "1s"}));
@@ -186,10 +174,10 @@ TEST(Secrets, NeverInOutputOfWorkingRunsOrHttp) {
   ASSERT_TRUE(h.Exec("ALTER ROLE pwuser PASSWORD '" + kUriEncodedPassword + "'"));
   for (int tx = 5; tx < 7; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, 10), "");
   EXPECT_EQ(RunCaptured("URI run (%-encoded password, debug)",
-                        ArgsWith(h,
-                                 "postgresql://pwuser:" + PercentEncode(kUriEncodedPassword) +
-                                     "@127.0.0.1:" + port + "/" + h.db,
-                                 {"--exit-when-caught-up", "--log-level", "debug"}),
+                        h.ArgsWith("--db",
+                                   "postgresql://pwuser:" + PercentEncode(kUriEncodedPassword) +
+                                       "@127.0.0.1:" + port + "/" + h.db,
+                                   {"--exit-when-caught-up", "--log-level", "debug"}),
                         {}, &captured),
             0)
       << captured.back().second;
@@ -198,10 +186,10 @@ TEST(Secrets, NeverInOutputOfWorkingRunsOrHttp) {
   // The password as a URI query parameter.
   ASSERT_TRUE(h.Exec("ALTER ROLE pwuser PASSWORD '" + kUriPassword + "'"));
   EXPECT_EQ(RunCaptured("URI run (?password=)",
-                        ArgsWith(h,
-                                 "postgresql://pwuser@127.0.0.1:" + port + "/" + h.db +
-                                     "?password=" + kUriPassword + "&application_name=x",
-                                 {"--exit-when-caught-up", "--log-level", "debug"}),
+                        h.ArgsWith("--db",
+                                   "postgresql://pwuser@127.0.0.1:" + port + "/" + h.db +
+                                       "?password=" + kUriPassword + "&application_name=x",
+                                   {"--exit-when-caught-up", "--log-level", "debug"}),
                         {}, &captured),
             0)
       << captured.back().second;
@@ -211,8 +199,8 @@ TEST(Secrets, NeverInOutputOfWorkingRunsOrHttp) {
   ASSERT_TRUE(h.Exec("ALTER ROLE pwuser PASSWORD '" + kEnvPassword + "'"));
   for (int tx = 7; tx < 9; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, 10), "");
   EXPECT_EQ(RunCaptured("PGPASSWORD run (PGOUTBOX_X, debug)",
-                        ArgsWith(h, h.pg->ConnInfo(h.db, "pwuser"),
-                                 {"--exit-when-caught-up", "--log-level", "debug"}),
+                        h.ArgsWith("--db", h.pg->ConnInfo(h.db, "pwuser"),
+                                   {"--exit-when-caught-up", "--log-level", "debug"}),
                         {"PGPASSWORD=" + kEnvPassword, "PGOUTBOX_X=sasl.password=" + kSaslPassword +
                                                            ";ssl.key.password=" + kKeyPassword},
                         &captured),
@@ -252,45 +240,46 @@ TEST(Secrets, NeverInOutputOfFailingRuns) {
   const std::vector<std::string> env = {"PGPASSWORD=" + kEnvPassword};
   Captured captured;
 
-  EXPECT_EQ(RunCaptured("wrong password (kv)",
-                        ArgsWith(h, h.pg->ConnInfo(h.db, "pwuser") + " password=" + kWrongPassword,
-                                 with_secrets({})),
+  EXPECT_EQ(
+      RunCaptured("wrong password (kv)",
+                  h.ArgsWith("--db", h.pg->ConnInfo(h.db, "pwuser") + " password=" + kWrongPassword,
+                             with_secrets({})),
+                  env, &captured),
+      1);
+  ExpectContains(captured, "password authentication failed");
+
+  EXPECT_EQ(RunCaptured("wrong password (URI, json)",
+                        h.ArgsWith("--db",
+                                   "postgresql://pwuser:" + kWrongPassword + "@127.0.0.1:" + port +
+                                       "/" + h.db,
+                                   with_secrets({"--log-format", "json"})),
                         env, &captured),
             1);
   ExpectContains(captured, "password authentication failed");
 
-  EXPECT_EQ(
-      RunCaptured(
-          "wrong password (URI, json)",
-          ArgsWith(h, "postgresql://pwuser:" + kWrongPassword + "@127.0.0.1:" + port + "/" + h.db,
-                   with_secrets({"--log-format", "json"})),
-          env, &captured),
-      1);
-  ExpectContains(captured, "password authentication failed");
-
-  EXPECT_EQ(
-      RunCaptured("wrong PGPASSWORD", ArgsWith(h, h.pg->ConnInfo(h.db, "pwuser"), with_secrets({})),
-                  {"PGPASSWORD=" + kWrongPassword}, &captured),
-      1);
+  EXPECT_EQ(RunCaptured("wrong PGPASSWORD",
+                        h.ArgsWith("--db", h.pg->ConnInfo(h.db, "pwuser"), with_secrets({})),
+                        {"PGPASSWORD=" + kWrongPassword}, &captured),
+            1);
   ExpectContains(captured, "password authentication failed");
 
   EXPECT_EQ(RunCaptured("unreachable database",
-                        ArgsWith(h,
-                                 "host=127.0.0.1 port=" + std::to_string(ClosedPort()) +
-                                     " dbname=app user=pwuser password=" + kKvPassword,
-                                 with_secrets({})),
+                        h.ArgsWith("--db",
+                                   "host=127.0.0.1 port=" + std::to_string(ClosedPort()) +
+                                       " dbname=app user=pwuser password=" + kKvPassword,
+                                   with_secrets({})),
                         env, &captured),
             1);
   ExpectContains(captured, "cannot connect");
 
   // libpq quotes the bad token of a malformed URI: here, the password.
-  EXPECT_EQ(
-      RunCaptured(
-          "malformed URI",
-          ArgsWith(h, "postgresql://pwuser:" + kUriPassword + "%zz@127.0.0.1:" + port + "/" + h.db,
-                   with_secrets({})),
-          env, &captured),
-      2);
+  EXPECT_EQ(RunCaptured("malformed URI",
+                        h.ArgsWith("--db",
+                                   "postgresql://pwuser:" + kUriPassword + "%zz@127.0.0.1:" + port +
+                                       "/" + h.db,
+                                   with_secrets({})),
+                        env, &captured),
+            2);
   ExpectContains(captured, "percent-encoded");
 
   EXPECT_EQ(
@@ -302,23 +291,24 @@ TEST(Secrets, NeverInOutputOfFailingRuns) {
   ExpectContains(captured, "cannot reach");
   ExpectContains(captured, "sasl.password = [redacted]");
 
-  EXPECT_EQ(RunCaptured("invalid -X value", ArgsWith(h, kv_db, with_secrets({"-X", "acks=bogus"})),
-                        env, &captured),
-            2);
-  ExpectContains(captured, "acks");
-
   EXPECT_EQ(
-      RunCaptured("invalid -X security.protocol, json",
-                  ArgsWith(h, kv_db,
-                           with_secrets({"-X", "security.protocol=bogus", "--log-format", "json"})),
+      RunCaptured("invalid -X value", h.ArgsWith("--db", kv_db, with_secrets({"-X", "acks=bogus"})),
                   env, &captured),
       2);
+  ExpectContains(captured, "acks");
+
+  EXPECT_EQ(RunCaptured(
+                "invalid -X security.protocol, json",
+                h.ArgsWith("--db", kv_db,
+                           with_secrets({"-X", "security.protocol=bogus", "--log-format", "json"})),
+                env, &captured),
+            2);
   ExpectContains(captured, "security.protocol");
 
   EXPECT_EQ(RunCaptured("missing CA file",
-                        ArgsWith(h, kv_db,
-                                 with_secrets({"-X", "security.protocol=SSL", "-X",
-                                               "ssl.ca.location=/nonexistent/ca.pem"})),
+                        h.ArgsWith("--db", kv_db,
+                                   with_secrets({"-X", "security.protocol=SSL", "-X",
+                                                 "ssl.ca.location=/nonexistent/ca.pem"})),
                         env, &captured),
             2);
   ExpectContains(captured, "ssl.ca.location");

@@ -22,33 +22,17 @@ using namespace std::chrono_literals;
 
 constexpr char kRole[] = "pgoutbox";
 
-// Runs a pgoutbox subcommand to completion; returns the exit code (-1 on
-// timeout) and stores the output.
-int RunPgoutbox(const std::vector<std::string>& args, std::string* output) {
-  std::vector<std::string> argv = {PgoutboxBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(60s);
-  *output = child->Output();
-  return code.value_or(-1);
-}
-
 // `pgoutbox run` arguments of the harness, connecting as `user`.
 std::vector<std::string> RunArgsAs(const Harness& h, const std::string& user,
                                    const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = h.Args(extra);
-  for (size_t i = 0; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "--db") argv[i + 1] = h.pg->ConnInfo(h.db, user);
-  }
-  return argv;
+  return h.ArgsWith("--db", h.pg->ConnInfo(h.db, user), extra);
 }
 
 // `pgoutbox setup` as the admin, creating the least-privilege role kRole.
 int SetupAsAdmin(const Harness& h, std::string* output) {
-  return RunPgoutbox({"setup", "--db", h.pg->ConnInfo(h.db), "--publication", h.publication,
-                      "--slot", h.slot, "--role", kRole},
-                     output);
+  return RunToExit({PgoutboxBinary(), "setup", "--db", h.pg->ConnInfo(h.db), "--publication",
+                    h.publication, "--slot", h.slot, "--role", kRole},
+                   output);
 }
 
 TEST(SetupRole, LeastPrivilegeRoleStreamsTheOutbox) {
@@ -82,9 +66,9 @@ TEST(SetupRole, LeastPrivilegeRoleStreamsTheOutbox) {
   EXPECT_GE(CompareLsn(h.ConfirmedLsn(), end), 0) << h.ConfirmedLsn() << " < " << end;
 
   // The role reads the status (SELECT on the outbox for the row count).
-  ASSERT_EQ(RunPgoutbox({"--log-level", "warn", "status", "--db", h.pg->ConnInfo(h.db, kRole),
-                         "--slot", h.slot, "--max-lag", "100MB"},
-                        &output),
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "--log-level", "warn", "status", "--db",
+                       h.pg->ConnInfo(h.db, kRole), "--slot", h.slot, "--max-lag", "100MB"},
+                      &output),
             0)
       << output;
   EXPECT_NE(output.find("rows:                25\n"), std::string::npos) << output;

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <regex>
@@ -33,45 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
 
-// Harness::Args with `flag` set to `value` (replaced if Args has it already:
-// CLI11 refuses a flag given twice), then `extra`.
-std::vector<std::string> ArgsWith(const Harness& h, const std::string& flag,
-                                  const std::string& value,
-                                  const std::vector<std::string>& extra = {}) {
-  auto argv = h.Args(extra);
-  auto it = std::find(argv.begin(), argv.end(), flag);
-  if (it != argv.end() && it + 1 != argv.end()) {
-    *(it + 1) = value;
-  } else {
-    argv.push_back(flag);
-    argv.push_back(value);
-  }
-  return argv;
-}
-
-// Runs pgoutbox to completion; the exit code (-1 on timeout) and its output.
-int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
-                milliseconds timeout = seconds(30)) {
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(timeout);
-  *output = child->Output();
-  if (!code) {
-    ADD_FAILURE() << "pgoutbox did not exit within " << timeout.count() << " ms:\n" << *output;
-    return -1;
-  }
-  return *code;
-}
-
-// Waits until the child's output contains `text`; false on timeout.
-bool WaitForOutput(ChildProcess& child, const std::string& text, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (child.Output().find(text) == std::string::npos) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
+// How long one pgoutbox run may take.
+constexpr auto kRunTimeout = seconds(30);
 
 bool PublicationExists(const Harness& h, const std::string& name) {
   return h.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = '" + name + "'") != "0";
@@ -99,16 +61,11 @@ TEST(Startup, NothingCreatedWhenALaterCheckFails) {
   for (const Case& c : cases) {
     std::vector<std::string> argv = h.Args();
     for (size_t i = 0; i + 1 < c.flags.size(); i += 2) {
-      auto it = std::find(argv.begin(), argv.end(), c.flags[i]);
-      if (it != argv.end()) {
-        *(it + 1) = c.flags[i + 1];
-      } else {
-        argv.push_back(c.flags[i]);
-        argv.push_back(c.flags[i + 1]);
-      }
+      SetFlag(&argv, c.flags[i], c.flags[i + 1]);
     }
     std::string output;
-    EXPECT_EQ(RunPgoutbox(argv, &output), 2) << ::testing::PrintToString(c.flags) << "\n" << output;
+    EXPECT_EQ(RunToExit(argv, &output, kRunTimeout), 2) << ::testing::PrintToString(c.flags) << "\n"
+                                                        << output;
     ExpectOneClearLine(output, c.phrases);
     ExpectNothingCreated(h);
     EXPECT_FALSE(PublicationExists(h, "newpub")) << ::testing::PrintToString(c.flags);
@@ -145,16 +102,17 @@ TEST(Startup, HttpAddressCheckedBeforeChanges) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWith(h, "--http-addr", "not an address"), &output), 2) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--http-addr", "not an address"), &output, kRunTimeout), 2)
+      << output;
   ExpectOneClearLine(output, {"--http-addr"});
   EXPECT_EQ(output.find("streaming from slot"), std::string::npos) << output;
   ExpectNothingCreated(h);
 
   Listener taken;
   ASSERT_GT(taken.port(), 0);
-  EXPECT_EQ(
-      RunPgoutbox(ArgsWith(h, "--http-addr", "127.0.0.1:" + std::to_string(taken.port())), &output),
-      1)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--http-addr", "127.0.0.1:" + std::to_string(taken.port())),
+                      &output, kRunTimeout),
+            1)
       << output;
   ExpectOneClearLine(output, {"--http-addr", std::to_string(taken.port())});
   EXPECT_EQ(output.find("streaming from slot"), std::string::npos) << output;
@@ -168,8 +126,8 @@ TEST(Startup, StopSignalEndsTheWaitForBrokers) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   for (int signo : {SIGINT, SIGTERM}) {
-    auto child = ChildProcess::Start(ArgsWith(
-        h, "--brokers", "127.0.0.1:" + std::to_string(ClosedPort()), {"--startup-timeout", "60s"}));
+    auto child = ChildProcess::Start(h.ArgsWith(
+        "--brokers", "127.0.0.1:" + std::to_string(ClosedPort()), {"--startup-timeout", "60s"}));
     ASSERT_NE(child, nullptr);
     ASSERT_TRUE(WaitForOutput(*child, "connecting to the Kafka brokers", seconds(20)))
         << child->Output();
@@ -200,13 +158,12 @@ TEST(Startup, ExitWhenCaughtUpDoesNotWaitAsStandby) {
   ASSERT_NE(holder, nullptr);
 
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args({"--exit-when-caught-up"}), &output, seconds(30)), 1) << output;
+  EXPECT_EQ(RunToExit(h.Args({"--exit-when-caught-up"}), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"is in use by application_name 'pgoutbox' from 127.0.0.1:",
                               "--exit-when-caught-up", "hot standby"});
   EXPECT_EQ(output.find("streaming from slot"), std::string::npos) << output;
 
-  EXPECT_EQ(RunPgoutbox(h.Args({"--end-lsn", h.CurrentWalLsn()}), &output, seconds(30)), 1)
-      << output;
+  EXPECT_EQ(RunToExit(h.Args({"--end-lsn", h.CurrentWalLsn()}), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"is in use by", "--end-lsn"});
   StopCleanly(*holder);
 }

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -23,8 +22,10 @@
 namespace pgoutbox::testing {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+// How long one pgoutbox run may take.
+constexpr auto kRunTimeout = seconds(30);
 
 constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
 
@@ -32,30 +33,6 @@ PgServerOptions TlsOptions() {
   PgServerOptions options;
   options.tls = true;
   return options;
-}
-
-// Runs pgoutbox with `argv` to completion; returns the exit code (-1 on
-// timeout) and stores the output.
-int RunPgoutbox(const std::vector<std::string>& argv, std::string* output,
-                milliseconds timeout = seconds(30)) {
-  auto child = ChildProcess::Start(argv);
-  if (child == nullptr) return -1;
-  auto code = child->Wait(timeout);
-  *output = child->Output();
-  if (!code) {
-    ADD_FAILURE() << "pgoutbox did not exit within " << timeout.count() << " ms";
-    return -1;
-  }
-  return *code;
-}
-
-// Harness::Args with --db replaced by `db`.
-std::vector<std::string> ArgsWithDb(const Harness& h, const std::string& db,
-                                    const std::vector<std::string>& extra = {}) {
-  auto argv = h.Args(extra);
-  auto it = std::find(argv.begin(), argv.end(), "--db");
-  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = db;
-  return argv;
 }
 
 // Key/value conninfo of the harness database with sslmode=verify-full;
@@ -87,7 +64,7 @@ TEST(Tls, StreamsThroughVerifyFull) {
 
   // The server's pg_hba.conf has only hostssl lines: connecting at all over
   // TCP proves TLS, and pg_stat_ssl says so for the walsender too.
-  auto child = StartStreaming(h, ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_ca_file())));
+  auto child = StartStreaming(h, h.ArgsWith("--db", VerifyFullConnInfo(h, h.pg->tls_ca_file())));
   ASSERT_NE(child, nullptr);
   auto tls = SlotHolderTls(h);
   ASSERT_EQ(tls.size(), 2u) << "no walsender holds the slot";
@@ -107,7 +84,8 @@ TEST(Tls, StreamsThroughVerifyFull) {
   const std::string uri = "postgresql://postgres@localhost:" + std::to_string(h.pg->port()) + "/" +
                           h.db + "?sslmode=verify-full&sslrootcert=" + h.pg->tls_ca_file();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, uri, {"--exit-when-caught-up"}), &output), 0) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", uri, {"--exit-when-caught-up"}), &output, kRunTimeout), 0)
+      << output;
   ASSERT_TRUE(WaitForQuiet(consumer, 160, seconds(20))) << consumer.Count();
   ExpectAllArrivedExactlyOnce(consumer.Records(), OutboxRows(h));
 }
@@ -117,7 +95,8 @@ TEST(Tls, WrongCaFailsWithOneClearLine) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_other_ca_file())), &output),
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", VerifyFullConnInfo(h, h.pg->tls_other_ca_file())), &output,
+                      kRunTimeout),
             1)
       << output;
   ExpectOneClearLine(output, {"cannot connect to the database", "certificate verify failed",
@@ -127,7 +106,7 @@ TEST(Tls, WrongCaFailsWithOneClearLine) {
   // verify-ca checks the CA alone, and fails the same way.
   std::string db = VerifyFullConnInfo(h, h.pg->tls_other_ca_file());
   db.replace(db.find("verify-full"), 11, "verify-ca");
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, db), &output), 1) << output;
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", db), &output, kRunTimeout), 1) << output;
   ExpectOneClearLine(output, {"certificate verify failed"});
   ExpectNothingCreated(h);
 }
@@ -139,10 +118,11 @@ TEST(Tls, WrongHostNameFailsWithOneClearLine) {
   // The right server (hostaddr), checked against a name its certificate
   // does not carry.
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, h.pg->tls_ca_file(),
-                                                         "host=wrong.example hostaddr=127.0.0.1")),
-                        &output),
-            1)
+  EXPECT_EQ(
+      RunToExit(h.ArgsWith("--db", VerifyFullConnInfo(h, h.pg->tls_ca_file(),
+                                                      "host=wrong.example hostaddr=127.0.0.1")),
+                &output, kRunTimeout),
+      1)
       << output;
   ExpectOneClearLine(
       output, {"cannot connect to the database", "does not match host name", "\"wrong.example\""});
@@ -155,7 +135,9 @@ TEST(Tls, MissingRootCertificateFailsWithOneClearLine) {
   h.CreateOutboxTable();
   // libpq's message has two lines here; pgoutbox prints one.
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, VerifyFullConnInfo(h, "/nonexistent/root.crt")), &output), 1)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", VerifyFullConnInfo(h, "/nonexistent/root.crt")), &output,
+                      kRunTimeout),
+            1)
       << output;
   ExpectOneClearLine(output,
                      {"root certificate file \"/nonexistent/root.crt\" does not exist", "sslmode"});
@@ -167,7 +149,9 @@ TEST(Tls, RequireAgainstServerWithoutTlsFailsWithOneClearLine) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(ArgsWithDb(h, h.pg->ConnInfo(h.db) + " sslmode=require"), &output), 1)
+  EXPECT_EQ(RunToExit(h.ArgsWith("--db", h.pg->ConnInfo(h.db) + " sslmode=require"), &output,
+                      kRunTimeout),
+            1)
       << output;
   ExpectOneClearLine(output, {"cannot connect to the database", "server does not support SSL"});
   ExpectNothingCreated(h);
@@ -181,12 +165,12 @@ TEST(KafkaSecurity, SaslSslSettingsPassThrough) {
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
   std::string output;
-  EXPECT_EQ(RunPgoutbox(h.Args({"--startup-timeout", "2s", "-X", "security.protocol=SASL_SSL", "-X",
-                                "sasl.mechanisms=PLAIN", "-X", "sasl.username=pgoutbox", "-X",
-                                "sasl.password=Sasl-Pw-5150", "-X",
-                                "ssl.ca.location=" + h.pg->tls_ca_file(), "-X",
-                                "ssl.endpoint.identification.algorithm=https"}),
-                        &output),
+  EXPECT_EQ(RunToExit(h.Args({"--startup-timeout", "2s", "-X", "security.protocol=SASL_SSL", "-X",
+                              "sasl.mechanisms=PLAIN", "-X", "sasl.username=pgoutbox", "-X",
+                              "sasl.password=Sasl-Pw-5150", "-X",
+                              "ssl.ca.location=" + h.pg->tls_ca_file(), "-X",
+                              "ssl.endpoint.identification.algorithm=https"}),
+                      &output, kRunTimeout),
             1)
       << output;
   ExpectOneClearLine(output, {"cannot reach the Kafka brokers"});
@@ -201,23 +185,24 @@ TEST(KafkaSecurity, BadSecuritySettingsAreUsageErrors) {
   h.CreateOutboxTable();
   std::string output;
 
-  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "security.protocol=bogus"}), &output), 2) << output;
+  EXPECT_EQ(RunToExit(h.Args({"-X", "security.protocol=bogus"}), &output, kRunTimeout), 2)
+      << output;
   ExpectOneClearLine(output, {"security.protocol", "bogus"});
   ExpectNothingCreated(h);
 
   // librdkafka reads the CA file when the producer is made, after the
   // database checks but before anything is created.
-  EXPECT_EQ(RunPgoutbox(h.Args({"-X", "security.protocol=SSL", "-X",
-                                "ssl.ca.location=/nonexistent/ca.pem"}),
-                        &output),
+  EXPECT_EQ(RunToExit(h.Args({"-X", "security.protocol=SSL", "-X",
+                              "ssl.ca.location=/nonexistent/ca.pem"}),
+                      &output, kRunTimeout),
             2)
       << output;
   ExpectOneClearLine(output, {"ssl.ca.location"});
   ExpectNothingCreated(h);
 
   EXPECT_EQ(
-      RunPgoutbox(h.Args({"-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=BOGUS"}),
-                  &output),
+      RunToExit(h.Args({"-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=BOGUS"}),
+                &output, kRunTimeout),
       2)
       << output;
   ExpectOneClearLine(output, {"BOGUS"});
