@@ -3,13 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 
 #include "cli/command.h"
 #include "cli/duration.h"
+#include "cli/stop_watcher.h"
 #include "common/text.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -31,40 +29,6 @@ Status RequirePositive(const std::string& flag, std::chrono::milliseconds d) {
   if (d.count() <= 0) return Status::InvalidArgument(flag + " must be greater than 0");
   return Status::Ok();
 }
-
-// Watches the signal counter while a pass runs on the calling thread; on a
-// stop request sets `stop` and cancels the running statement, again every
-// 100 ms until the pass returns (the server ignores a cancel request that
-// arrives between two statements).
-class StopWatcher {
- public:
-  StopWatcher(const std::atomic<int>* stop_requests, const ops::StatementCanceller* canceller,
-              std::atomic<bool>* stop)
-      : thread_([this, stop_requests, canceller, stop] {
-          std::unique_lock<std::mutex> lock(mu_);
-          while (!done_) {
-            if (stop_requests != nullptr && stop_requests->load() > 0) {
-              stop->store(true);
-              canceller->Cancel();
-            }
-            cv_.wait_for(lock, std::chrono::milliseconds(stop->load() ? 100 : 50));
-          }
-        }) {}
-  ~StopWatcher() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;   // guarded by mu_
-  std::thread thread_;  // last: starts after the members it uses
-};
 
 class CleanupCommandImpl : public Command {
  public:

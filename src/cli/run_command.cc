@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "cli/stop_watcher.h"
 #include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/backoff.h"
@@ -267,14 +268,37 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
     return Status::Cancelled("stopped during start-up, before anything was created");
   }
 
-  // 2. Create what is missing.
-  if (!pub.exists) {
-    RETURN_IF_ERROR(pg::CreatePublication(*conn, config.publication, table));
-    spdlog::info("created publication {} for table {} (publish = 'insert')", config.publication,
-                 table.ToString());
+  // 2. Create what is missing. Creating a slot waits until the transactions
+  // running on the server end; a stop signal cancels the wait.
+  {
+    ops::StatementCanceller canceller(*conn);
+    StopWatcher watcher(stop_requests, &canceller);
+    if (!pub.exists) {
+      if (Status st = pg::CreatePublication(*conn, config.publication, table); !st.ok()) {
+        if (Stopping(stop_requests)) {
+          return Status::Cancelled("stopped while creating publication " + config.publication +
+                                   "; nothing was created");
+        }
+        return st;
+      }
+      spdlog::info("created publication {} for table {} (publish = 'insert')", config.publication,
+                   table.ToString());
+    }
+    if (!slot.exists) {
+      spdlog::info("creating replication slot {} (waits for the transactions running now to end)",
+                   config.slot);
+      if (Status st = pg::CreateSlot(*conn, config.slot); !st.ok()) {
+        if (Stopping(stop_requests)) {
+          return Status::Cancelled(
+              "stopped while creating replication slot " + config.slot +
+              "; the slot was not created" +
+              (pub.exists ? "" : " (publication " + config.publication + " was)"));
+        }
+        return st;
+      }
+    }
   }
   if (!slot.exists) {
-    RETURN_IF_ERROR(pg::CreateSlot(*conn, config.slot));
     ASSIGN_OR_RETURN(slot, pg::InspectSlot(*conn, config.slot));
     spdlog::info("created replication slot {} (pgoutput) at {}", config.slot,
                  slot.confirmed_flush ? slot.confirmed_flush->ToString() : "?");

@@ -1,6 +1,7 @@
 // End-to-end tests of `pgoutbox run`'s start-up and of what it tells the
 // user while it runs: every name and setting is checked before anything is
-// created; a stop signal ends the wait for the brokers at once; a one-shot
+// created; a stop signal ends the wait for the brokers, or for the slot's
+// creation, at once; a one-shot
 // run (--exit-when-caught-up) does not wait for ever as a hot standby; and
 // the log says what flows (a periodic summary at info, one line per
 // delivered event at debug).
@@ -146,6 +147,43 @@ TEST(Startup, StopSignalEndsTheWaitForBrokers) {
         << child->Output();
     ExpectNothingCreated(h);
   }
+}
+
+// Creating the slot waits until the transactions running on the server end;
+// a stop signal cancels that wait at once (exit 0) and leaves no slot.
+TEST(Startup, StopSignalEndsTheWaitToCreateTheSlot) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  ASSERT_TRUE(h.Exec("CREATE TABLE other (v int)"));
+  PgConnPtr open_txn = Connect(h);
+  ASSERT_NE(open_txn, nullptr);
+  // A transaction with an xid that stays open for the whole test.
+  for (const char* sql : {"BEGIN", "INSERT INTO other VALUES (1)"}) {
+    PGresult* res = PQexec(open_txn.get(), sql);
+    ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(open_txn.get());
+    PQclear(res);
+  }
+  auto child = h.Start();
+  ASSERT_NE(child, nullptr);
+  ASSERT_TRUE(WaitForOutput(*child, "creating replication slot", seconds(20))) << child->Output();
+  std::this_thread::sleep_for(milliseconds(700));  // inside the wait
+  ASSERT_TRUE(child->Running()) << "the slot was created while a transaction ran:\n"
+                                << child->Output();
+  const auto signalled = Clock::now();
+  child->Signal(SIGINT);
+  const auto code = child->Wait(seconds(10));
+  const long long took = MillisSince(signalled);
+  ASSERT_TRUE(code.has_value()) << "still creating the slot after a stop signal\n"
+                                << child->Output();
+  EXPECT_EQ(*code, 0) << child->Output();
+  EXPECT_LT(took, 2000) << "the stop signal took " << took << " ms to act";
+  EXPECT_NE(child->Output().find("stopped while creating replication slot"), std::string::npos)
+      << child->Output();
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  PGresult* res = PQexec(open_txn.get(), "COMMIT");
+  EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK);
+  PQclear(res);
 }
 
 // A run with an end position cannot wait as a hot standby behind another
