@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <regex>
@@ -118,6 +119,22 @@ TEST(Startup, HttpAddressCheckedBeforeChanges) {
   ExpectOneClearLine(output, {"--http-addr", std::to_string(taken.port())});
   EXPECT_EQ(output.find("streaming from slot"), std::string::npos) << output;
   ExpectNothingCreated(h);
+}
+
+// PGOUTBOX_HTTP_ADDR set but empty disables the endpoint, like --http-addr ''
+// (the README says so); unset, the default address would be served.
+TEST(Startup, EmptyHttpAddrVariableServesNothing) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::vector<std::string> argv = h.Args({"--exit-when-caught-up"});
+  auto it = std::find(argv.begin(), argv.end(), "--http-addr");
+  ASSERT_NE(it, argv.end());
+  argv.erase(it, it + 2);
+  std::string output;
+  EXPECT_EQ(RunToExit(argv, &output, kRunTimeout, {"PGOUTBOX_HTTP_ADDR="}), 0) << output;
+  EXPECT_NE(output.find("http_addr=off"), std::string::npos) << output;
+  EXPECT_EQ(output.find("serving /metrics"), std::string::npos) << output;
 }
 
 // Ctrl-C while start-up waits for unreachable brokers stops at once (exit 0,
