@@ -40,7 +40,8 @@ out="$repo_root/build-fuzz"
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I"$repo_root/src")
-common=(src/common/status.cc src/common/types.cc src/common/json_escape.cc src/pgoutput/decoder.cc)
+common=(src/common/status.cc src/common/types.cc src/common/json_escape.cc src/common/text.cc
+        src/pgoutput/decoder.cc)
 outbox="src/outbox/mapper.cc src/outbox/topic_template.cc src/outbox/pg_types.cc src/outbox/column_map.cc"
 declare -A sources=(
   [decoder]="tests/fuzz/decoder_fuzz.cc"
