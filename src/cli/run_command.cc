@@ -50,8 +50,7 @@ class DeliveryForwarder : public kafka::DeliveryHandler {
 
 // Drops optional mapped columns (headers, topic) that the table does not have,
 // unless the user named them explicitly.
-void DropMissingOptionalColumns(const RunConfig& config,
-                                const std::vector<outbox::ColumnInfo>& columns,
+void DropMissingOptionalColumns(const RunConfig& config, const std::vector<pg::ColumnInfo>& columns,
                                 outbox::ColumnMap* map) {
   auto has = [&](const std::string& name) {
     for (const auto& c : columns) {
