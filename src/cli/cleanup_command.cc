@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "cli/duration.h"
 #include "cli/stop_watcher.h"
+#include "common/duration.h"
 #include "common/text.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -138,7 +138,7 @@ Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& c
   const ops::CleanupOptions& options = config.cleanup;
   spdlog::info("outbox cleanup of {}: deleting rows whose {} is older than {}, {} per batch",
                options.table.ToString(), options.created_at_column,
-               ops::FormatDuration(options.retention), options.batch_size);
+               FormatDuration(options.retention), options.batch_size);
   ASSIGN_OR_RETURN(auto conn,
                    pg::PgConnection::Connect(config.conninfo, pg::PgConnection::Kind::kOrdinary,
                                              "pgoutbox cleanup"));

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/stop_watcher.h"
+#include "common/duration.h"
 #include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/backoff.h"
@@ -129,7 +130,7 @@ Status Supervise(const RunConfig& config, Lsn start_position, const std::optiona
         }
         if (!standby_logged) {
           spdlog::info("{}; waiting as a hot standby, trying to take over every {}", held,
-                       ops::FormatDuration(config.standby_retry_interval));
+                       FormatDuration(config.standby_retry_interval));
           standby_logged = true;
         }
         health->SetStreaming(false, "hot standby: " + held);
@@ -256,7 +257,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
   ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
   spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
-               ops::FormatDuration(config.startup_timeout));
+               FormatDuration(config.startup_timeout));
   if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
     if (st.code() == Status::Code::kCancelled) {
       return Status::Cancelled(st.message() + ", before anything was created");

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ops/byte_size.h"
+#include "common/byte_size.h"
 #include "ops/status.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -37,7 +37,7 @@ Result<StatusConfig> Resolve(const StatusFlags& f) {
   c.json = f.json;
   if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
   ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table));
-  auto max_lag = ops::ParseByteSize(f.max_lag);
+  auto max_lag = ParseByteSize(f.max_lag);
   if (!max_lag.ok()) return max_lag.status().WithContext("--max-lag");
   c.max_lag_bytes = *max_lag;
   return c;

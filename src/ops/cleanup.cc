@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/duration.h"
 #include "common/text.h"
 
 namespace pgoutbox::ops {
@@ -262,15 +263,6 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
   }
   update();
   return stats;
-}
-
-std::string FormatDuration(std::chrono::milliseconds d) {
-  const int64_t ms = d.count();
-  if (ms == 0) return "0s";
-  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
-  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options) {

@@ -114,9 +114,6 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
 // rows ... in K batches (X ms)".
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options);
 
-// "24h", "90m", "30s", "250ms": the largest unit that divides exactly.
-std::string FormatDuration(std::chrono::milliseconds d);
-
 // Cancels whatever statement runs on a connection, from any thread (libpq's
 // PQcancel, the same as pg_cancel_backend): the statement fails with SQLSTATE
 // 57014. Cancelling while nothing runs does nothing.

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "common/duration.h"
+
 namespace pgoutbox::ops {
 
 namespace {
@@ -90,8 +92,8 @@ const std::vector<double>& Metrics::LatencyBuckets() {
   // From a fast local broker (sub-millisecond) to a broker outage that
   // pauses delivery for a minute.
   static const std::vector<double> kBuckets = {
-      0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05,
-      0.1,    0.25,  0.5,    0.75,  1,     1.25,  1.5,   2,      2.5,  5,     10,    30,   60};
+      0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1,
+      0.25,   0.5,   0.75,   1,     1.25,  1.5,   2,     2.5,    5,    10,    30,    60};
   return kBuckets;
 }
 
@@ -284,16 +286,6 @@ std::string Metrics::Render() const {
   return out;
 }
 
-namespace {
-
-// "60s" for whole seconds, else "1500ms": how --stall-timeout is spelled.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  if (timeout.count() % 1000 == 0) return std::to_string(timeout.count() / 1000) + "s";
-  return std::to_string(timeout.count()) + "ms";
-}
-
-}  // namespace
-
 void Health::SetStreaming(bool connected, std::string reason_if_not) {
   std::lock_guard<std::mutex> lock(mu_);
   streaming_ = connected;
@@ -322,7 +314,7 @@ std::string Health::NotReadyReason(Clock::time_point now) const {
     auto still = std::chrono::duration_cast<std::chrono::seconds>(now - waiting_since_);
     return "stalled: " + std::to_string(inflight_) +
            " events in flight and the confirmed position has not moved for " +
-           std::to_string(still.count()) + " s (--stall-timeout " + FormatTimeout(stall_timeout_) +
+           std::to_string(still.count()) + " s (--stall-timeout " + FormatDuration(stall_timeout_) +
            ")";
   }
   return "";

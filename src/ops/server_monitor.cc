@@ -2,24 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
-
+#include "common/byte_size.h"
 #include "common/types.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::ops {
-
-std::string HumanBytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
-}
 
 ServerMonitor::ServerMonitor(ServerMonitorOptions options, const core::StreamProgress* progress,
                              Metrics* metrics)
@@ -98,7 +85,8 @@ void ServerMonitor::Loop() {
               std::string eta =
                   rate > 0 ? std::to_string(static_cast<int64_t>(behind / rate)) + " s" : "unknown";
               spdlog::info("catching up: {} of WAL behind the server, reading {}/s, about {} to go",
-                           HumanBytes(static_cast<double>(behind)), HumanBytes(rate), eta);
+                           FormatByteSize(behind), FormatByteSize(static_cast<uint64_t>(rate)),
+                           eta);
             }
             last_progress_log = now;
             received_at_last_log = received;

@@ -34,9 +34,6 @@ struct ServerMonitorOptions {
   uint64_t catchup_log_threshold = 16ull << 20;  // bytes
 };
 
-// Formats a byte count for people: "512 B", "12.3 MB", "1.2 GB".
-std::string HumanBytes(double bytes);
-
 class ServerMonitor {
  public:
   ServerMonitor(ServerMonitorOptions options, const core::StreamProgress* progress,

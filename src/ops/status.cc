@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/byte_size.h"
 #include "common/json_escape.h"
-#include "ops/byte_size.h"
 
 namespace pgoutbox::ops {
 

@@ -380,7 +380,7 @@ TEST_F(HealthTest, StallsWhenInflightAndPositionDoesNotMove) {
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(60)), "");  // not longer than the timeout yet
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(75)),
             "stalled: 1234 events in flight and the confirmed position has not moved for 75 s "
-            "(--stall-timeout 60s)");
+            "(--stall-timeout 1m)");
 }
 
 TEST_F(HealthTest, MovingPositionRestartsTheStallClock) {
@@ -390,7 +390,7 @@ TEST_F(HealthTest, MovingPositionRestartsTheStallClock) {
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(100)), "");
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(111)),
             "stalled: 5 events in flight and the confirmed position has not moved for 61 s "
-            "(--stall-timeout 60s)");
+            "(--stall-timeout 1m)");
   health_.NoteProgress(3, true, t0_ + seconds(112));
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(112)), "");
 }
@@ -406,7 +406,7 @@ TEST_F(HealthTest, NothingInFlightIsNeverStalled) {
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(650)), "");
   EXPECT_EQ(health_.NotReadyReason(t0_ + seconds(661)),
             "stalled: 2 events in flight and the confirmed position has not moved for 61 s "
-            "(--stall-timeout 60s)");
+            "(--stall-timeout 1m)");
 }
 
 TEST_F(HealthTest, NotStreamingWinsOverStalled) {

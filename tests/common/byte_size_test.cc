@@ -1,8 +1,8 @@
-#include "ops/byte_size.h"
+#include "common/byte_size.h"
 
 #include <gtest/gtest.h>
 
-namespace pgoutbox::ops {
+namespace pgoutbox {
 namespace {
 
 TEST(ByteSizeTest, ParsesUnitsAndPlainBytes) {
@@ -73,4 +73,4 @@ TEST(ByteSizeTest, FormatThenParseRoundTripsWholeUnits) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox

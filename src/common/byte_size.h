@@ -1,5 +1,7 @@
 // Byte sizes as people write and read them, with PostgreSQL's units (powers
 // of 1024, as in postgresql.conf and pg_size_pretty): B, kB, MB, GB, TB.
+// The one parser and the one formatter of sizes: flags (--max-lag), status
+// output and log messages all use these.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -9,7 +11,7 @@
 
 #include "common/status.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox {
 
 // Parses "1GB", "512MB", "100kB", "1.5 GB", "4096B" or plain bytes "4096".
 // Units are case-insensitive ("1gb", "100KB"); "k", "M", "G", "T" and the
@@ -24,4 +26,4 @@ Result<uint64_t> ParseByteSize(const std::string& text);
 // unit.
 std::string FormatByteSize(uint64_t bytes);
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox

@@ -1,9 +1,10 @@
-#include "cli/duration.h"
+#include "common/duration.h"
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 
-namespace pgoutbox::cli {
+namespace pgoutbox {
 
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   auto bad = [&] {
@@ -34,4 +35,13 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   return std::chrono::milliseconds(n * ms_per_unit);
 }
 
-}  // namespace pgoutbox::cli
+std::string FormatDuration(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace pgoutbox

@@ -1,10 +1,10 @@
-#include "ops/byte_size.h"
+#include "common/byte_size.h"
 
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 
-namespace pgoutbox::ops {
+namespace pgoutbox {
 
 namespace {
 
@@ -89,4 +89,4 @@ std::string FormatByteSize(uint64_t bytes) {
   return buf;
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox
