@@ -142,7 +142,7 @@ Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& c
   ASSIGN_OR_RETURN(auto conn,
                    pg::PgConnection::Connect(config.conninfo, pg::PgConnection::Kind::kOrdinary,
                                              "pgoutbox cleanup"));
-  ops::StatementCanceller canceller(*conn);
+  pg::StatementCanceller canceller(*conn);
   std::atomic<bool> stop{false};
   Result<ops::CleanupStats> stats = Status::Internal("cleanup pass did not run");
   {

@@ -271,7 +271,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   // 2. Create what is missing. Creating a slot waits until the transactions
   // running on the server end; a stop signal cancels the wait.
   {
-    ops::StatementCanceller canceller(*conn);
+    pg::StatementCanceller canceller(*conn);
     StopWatcher watcher(stop_requests, &canceller);
     if (!pub.exists) {
       if (Status st = pg::CreatePublication(*conn, config.publication, table); !st.ok()) {

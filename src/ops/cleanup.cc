@@ -272,14 +272,6 @@ std::string DescribePass(const CleanupStats& stats, const CleanupOptions& option
          std::to_string(stats.elapsed.count()) + " ms)";
 }
 
-StatementCanceller::StatementCanceller(pg::PgConnection& conn) : cancel_(PQgetCancel(conn.get())) {}
-
-bool StatementCanceller::Cancel() const {
-  if (!cancel_) return false;
-  char error[256];
-  return PQcancel(cancel_.get(), error, sizeof error) == 1;
-}
-
 PeriodicCleaner::PeriodicCleaner(PeriodicCleanerOptions options, Metrics* metrics)
     : options_(std::move(options)), metrics_(metrics) {}
 
@@ -315,7 +307,7 @@ void PeriodicCleaner::Stop() {
   // Cancel a running batch. The server ignores a cancel request that arrives
   // between two statements, so repeat it until the thread is done.
   while (thread_.joinable() && !finished_) {
-    std::shared_ptr<StatementCanceller> canceller = canceller_;
+    std::shared_ptr<pg::StatementCanceller> canceller = canceller_;
     lock.unlock();
     if (canceller) canceller->Cancel();
     lock.lock();
@@ -341,7 +333,7 @@ bool PeriodicCleaner::EnsureConnected(std::unique_ptr<pg::PgConnection>* conn,
                  connected.status().message(), FormatDuration(options_.reconnect_delay));
     return false;
   }
-  auto canceller = std::make_shared<StatementCanceller>(**connected);
+  auto canceller = std::make_shared<pg::StatementCanceller>(**connected);
   {
     std::lock_guard<std::mutex> lock(mu_);
     canceller_ = std::move(canceller);

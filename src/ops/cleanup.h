@@ -39,8 +39,6 @@
 // a connection and a thread that runs a pass every interval.
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -54,6 +52,7 @@
 #include "ops/metrics.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/statement_canceller.h"
 
 namespace pgoutbox::ops {
 
@@ -114,26 +113,6 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
 // rows ... in K batches (X ms)".
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options);
 
-// Cancels whatever statement runs on a connection, from any thread (libpq's
-// PQcancel, the same as pg_cancel_backend): the statement fails with SQLSTATE
-// 57014. Cancelling while nothing runs does nothing.
-//
-// Create it on the connection's thread after connecting. It holds only the
-// server's address and the session's cancel key, so a Cancel() after the
-// connection closed reaches no statement. Cancel() is thread-safe.
-class StatementCanceller {
- public:
-  explicit StatementCanceller(pg::PgConnection& conn);
-  // Returns false if the cancel request could not be sent.
-  bool Cancel() const;
-
- private:
-  struct Deleter {
-    void operator()(PGcancel* c) const { PQfreeCancel(c); }
-  };
-  std::unique_ptr<PGcancel, Deleter> cancel_;
-};
-
 struct PeriodicCleanerOptions {
   std::string conninfo;  // libpq conninfo or URI (an ordinary connection)
   CleanupOptions cleanup;
@@ -191,7 +170,7 @@ class PeriodicCleaner {
   bool finished_ = false;  // guarded by mu_; the thread's loop has ended
   // Guarded by mu_; set while connected. Shared so that Stop() can cancel
   // outside the lock (PQcancel opens a connection to the server).
-  std::shared_ptr<StatementCanceller> canceller_;
+  std::shared_ptr<pg::StatementCanceller> canceller_;
 };
 
 }  // namespace pgoutbox::ops
