@@ -5,19 +5,19 @@
 
 #include <optional>
 
+#include "admin/cleanup.h"
 #include "cli/stop_watcher.h"
 #include "common/duration.h"
 #include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/backoff.h"
-#include "core/progress.h"
 #include "core/streamer.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
-#include "ops/cleanup.h"
-#include "ops/http_server.h"
-#include "ops/metrics.h"
-#include "ops/server_monitor.h"
+#include "observe/http_server.h"
+#include "observe/metrics.h"
+#include "observe/progress.h"
+#include "observe/server_monitor.h"
 #include "outbox/mapper.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -100,7 +100,7 @@ std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& 
 // "streaming from slot ..." once the slot is held, from `start_position`
 // (the slot's confirmed position at start-up).
 Status Supervise(const RunConfig& config, Lsn start_position, const std::optional<Lsn>& end_lsn,
-                 core::Streamer* streamer, ops::Metrics* metrics, ops::Health* health,
+                 core::Streamer* streamer, observe::Metrics* metrics, observe::Health* health,
                  const std::atomic<int>* stop_requests) {
   core::Backoff backoff(
       std::chrono::seconds(1), std::chrono::seconds(30),
@@ -238,11 +238,11 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
                             " does not exist and --no-create was given");
   }
 
-  ops::Metrics metrics;
-  ops::Health health(config.stall_timeout);
-  std::unique_ptr<ops::HttpServer> http;
+  observe::Metrics metrics;
+  observe::Health health(config.stall_timeout);
+  std::unique_ptr<observe::HttpServer> http;
   if (!config.http_addr.empty()) {
-    ASSIGN_OR_RETURN(http, ops::HttpServer::Start(config.http_addr, &metrics, &health));
+    ASSIGN_OR_RETURN(http, observe::HttpServer::Start(config.http_addr, &metrics, &health));
   }
 
   std::unique_ptr<kafka::MockCluster> mock;
@@ -321,17 +321,17 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   conn.reset();  // the ordinary connection is not needed while streaming
 
   // 3. Stream, reconnecting after failures a reconnect can heal.
-  core::StreamProgress progress;
+  observe::StreamProgress progress;
   progress.confirmed.store(confirmed.value());
   progress.received.store(confirmed.value());
-  ops::ServerMonitorOptions monitor_options;
+  observe::ServerMonitorOptions monitor_options;
   monitor_options.conninfo = config.db;
   monitor_options.heartbeat_interval = config.heartbeat_interval;
-  ops::ServerMonitor monitor(monitor_options, &progress, &metrics);
+  observe::ServerMonitor monitor(monitor_options, &progress, &metrics);
   monitor.Start();
-  std::unique_ptr<ops::PeriodicCleaner> cleaner;
+  std::unique_ptr<admin::PeriodicCleaner> cleaner;
   if (cleanup_enabled) {
-    cleaner = std::make_unique<ops::PeriodicCleaner>(config.cleanup, &metrics);
+    cleaner = std::make_unique<admin::PeriodicCleaner>(config.cleanup, &metrics);
     RETURN_IF_ERROR(cleaner->Start());
   }
 

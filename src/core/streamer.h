@@ -45,9 +45,9 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
-#include "core/progress.h"
 #include "kafka/publisher.h"
-#include "ops/metrics.h"
+#include "observe/metrics.h"
+#include "observe/progress.h"
 #include "outbox/mapper.h"
 #include "pgoutput/messages.h"
 #include "replication/stream.h"
@@ -90,9 +90,9 @@ struct StreamerOptions {
 
 // Optional observers; any may be null.
 struct StreamerObservers {
-  ops::Metrics* metrics = nullptr;
-  ops::Health* health = nullptr;
-  StreamProgress* progress = nullptr;
+  observe::Metrics* metrics = nullptr;
+  observe::Health* health = nullptr;
+  observe::StreamProgress* progress = nullptr;
 };
 
 struct StreamerStats {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include "ops/cleanup.h"
+#include "admin/cleanup.h"
 
 namespace pgoutbox::cli {
 namespace {

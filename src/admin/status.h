@@ -18,7 +18,7 @@
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 // The replication slot, from pg_replication_slots. Every field but `exists`
 // is unknown (empty, nullopt) when the slot does not exist.
@@ -97,4 +97,4 @@ std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
 // "0s", "42s", "3m 12s", "5h 3m", "2d 4h".
 std::string FormatAge(double seconds);
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -2,7 +2,7 @@
 // command against a real PostgreSQL 15: healthy, far behind, slot missing,
 // slot lost, slot in use, slot inactive and holding WAL (a warning, exit 0),
 // --json, bad flags, unreachable database.
-#include "ops/status.h"
+#include "admin/status.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -19,7 +19,7 @@
 #include "support/child_process.h"
 #include "support/pg_server.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 namespace {
 
 using testing::ChildProcess;
@@ -507,4 +507,4 @@ TEST(StatusLostSlotTest, UnhealthyWhenTheSlotIsLost) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

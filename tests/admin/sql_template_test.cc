@@ -1,13 +1,13 @@
 // The SQL template renderer: statement splitting that respects PostgreSQL's
 // lexical rules, and name replacement only where a token is that name.
-#include "ops/sql_template.h"
+#include "admin/sql_template.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 namespace {
 
 using Statements = std::vector<std::string>;
@@ -127,4 +127,4 @@ TEST(SqlTemplateTest, RejectsUnterminatedTokens) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

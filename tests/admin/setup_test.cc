@@ -5,7 +5,7 @@
 // files with psql (twice) gives the same objects as setup, the role has only
 // the privileges it was granted, and conflicts stop setup before it changes
 // anything.
-#include "ops/setup.h"
+#include "admin/setup.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "ops/sql_template.h"
+#include "admin/sql_template.h"
 #include "support/child_process.h"
 #include "support/pg_server.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 namespace {
 
 using testing::ChildProcess;
@@ -611,4 +611,4 @@ TEST(SetupConnectionTest, FailsWhenTheDatabaseIsUnreachable) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -1,8 +1,8 @@
-#include "ops/sql_template.h"
+#include "admin/sql_template.h"
 
 #include <cctype>
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 namespace {
 
@@ -274,4 +274,4 @@ Result<std::vector<std::string>> RenderStatements(std::string_view sql,
   return statements;
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -25,7 +25,7 @@
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 // The names setup writes into the SQL files in place of the defaults.
 struct SetupNames {
@@ -111,4 +111,4 @@ Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
 // be created, a note on what that means), then the statements.
 std::string RenderDryRun(const SetupPlan& plan);
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -1,4 +1,4 @@
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 namespace {
 
 using std::chrono::milliseconds;
@@ -434,4 +434,4 @@ TEST(HealthTimeoutTest, SubSecondTimeoutAndDisabledCheck) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

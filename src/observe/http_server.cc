@@ -1,4 +1,4 @@
-#include "ops/http_server.h"
+#include "observe/http_server.h"
 
 #include <httplib.h>
 #include <netdb.h>
@@ -14,7 +14,7 @@
 #include <system_error>
 #include <utility>
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
 namespace {
 
@@ -214,4 +214,4 @@ void HttpServer::Stop() {
   spdlog::debug("stopped serving on {}", address_);
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

@@ -21,10 +21,10 @@
 #include <string>
 #include <thread>
 
-#include "core/progress.h"
-#include "ops/metrics.h"
+#include "observe/metrics.h"
+#include "observe/progress.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
 struct ServerMonitorOptions {
   std::string conninfo;
@@ -36,8 +36,7 @@ struct ServerMonitorOptions {
 
 class ServerMonitor {
  public:
-  ServerMonitor(ServerMonitorOptions options, const core::StreamProgress* progress,
-                Metrics* metrics);
+  ServerMonitor(ServerMonitorOptions options, const StreamProgress* progress, Metrics* metrics);
   ~ServerMonitor();  // stops and joins
   ServerMonitor(const ServerMonitor&) = delete;
   ServerMonitor& operator=(const ServerMonitor&) = delete;
@@ -51,7 +50,7 @@ class ServerMonitor {
   void Loop();
 
   ServerMonitorOptions options_;
-  const core::StreamProgress* progress_;
+  const StreamProgress* progress_;
   Metrics* metrics_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -60,4 +59,4 @@ class ServerMonitor {
   std::atomic<uint64_t> heartbeats_{0};
 };
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

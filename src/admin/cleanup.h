@@ -49,12 +49,12 @@
 #include <thread>
 
 #include "common/status.h"
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 #include "pg/statement_canceller.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 struct CleanupOptions {
   pg::TableName table;
@@ -138,7 +138,7 @@ struct PeriodicCleanerOptions {
 // must outlive the cleaner (may be null).
 class PeriodicCleaner {
  public:
-  PeriodicCleaner(PeriodicCleanerOptions options, Metrics* metrics);
+  PeriodicCleaner(PeriodicCleanerOptions options, observe::Metrics* metrics);
   ~PeriodicCleaner();  // Stop()
   PeriodicCleaner(const PeriodicCleaner&) = delete;
   PeriodicCleaner& operator=(const PeriodicCleaner&) = delete;
@@ -160,7 +160,7 @@ class PeriodicCleaner {
   bool WaitFor(std::chrono::milliseconds d);
 
   const PeriodicCleanerOptions options_;
-  Metrics* const metrics_;
+  observe::Metrics* const metrics_;
   std::thread thread_;
   std::atomic<bool> stop_{false};  // read by RunCleanupPass between batches
 
@@ -173,4 +173,4 @@ class PeriodicCleaner {
   std::shared_ptr<pg::StatementCanceller> canceller_;
 };
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -37,7 +37,7 @@
 #include <utility>
 #include <vector>
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
 class Metrics {
  public:
@@ -131,4 +131,4 @@ class Health {
   Clock::time_point waiting_since_{};
 };
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

@@ -1,4 +1,4 @@
-#include "ops/status.h"
+#include "admin/status.h"
 
 #include <algorithm>
 #include <charconv>
@@ -11,7 +11,7 @@
 #include "common/byte_size.h"
 #include "common/json_escape.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 namespace {
 
@@ -292,4 +292,4 @@ std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
   return j.Finish() + "\n";
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -1,4 +1,4 @@
-#include "ops/server_monitor.h"
+#include "observe/server_monitor.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,9 +6,9 @@
 #include "common/types.h"
 #include "pg/connection.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
-ServerMonitor::ServerMonitor(ServerMonitorOptions options, const core::StreamProgress* progress,
+ServerMonitor::ServerMonitor(ServerMonitorOptions options, const StreamProgress* progress,
                              Metrics* metrics)
     : options_(std::move(options)), progress_(progress), metrics_(metrics) {}
 
@@ -102,4 +102,4 @@ void ServerMonitor::Loop() {
   }
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

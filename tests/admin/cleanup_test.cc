@@ -5,7 +5,7 @@
 // cleaners take turns instead of waiting for each other, partitioned and
 // oddly named tables, and the periodic cleaner's thread: counting, prompt
 // stop, reconnecting.
-#include "ops/cleanup.h"
+#include "admin/cleanup.h"
 
 #include <gtest/gtest.h>
 
@@ -19,12 +19,12 @@
 #include <string>
 #include <thread>
 
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 #include "support/pg_server.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 namespace {
 
 using namespace std::chrono_literals;
@@ -586,7 +586,7 @@ class CleanupPeriodicTest : public CleanupTest {
 };
 
 TEST_F(CleanupPeriodicTest, DeletesEveryIntervalAndCountsRows) {
-  Metrics metrics;
+  observe::Metrics metrics;
   Insert(50, "2 days", "old");
   Insert(10, "1 hour", "keep");
   PeriodicCleaner cleaner(Options(), &metrics);
@@ -658,7 +658,7 @@ TEST_F(CleanupPeriodicTest, StopCancelsABatchWaitingForALock) {
 }
 
 TEST_F(CleanupPeriodicTest, ReconnectsAfterLosingItsConnection) {
-  Metrics metrics;
+  observe::Metrics metrics;
   Insert(10, "2 days", "old");
   PeriodicCleaner cleaner(Options(), &metrics);
   ASSERT_TRUE(cleaner.Start().ok());
@@ -674,4 +674,4 @@ TEST_F(CleanupPeriodicTest, ReconnectsAfterLosingItsConnection) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -22,13 +22,13 @@
 #include <thread>
 
 #include "common/status.h"
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 
 namespace httplib {
 class Server;
 }  // namespace httplib
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
 class HttpServer {
  public:
@@ -62,4 +62,4 @@ class HttpServer {
   std::atomic<bool> serve_returned_{false};
 };
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

@@ -1,4 +1,4 @@
-#include "ops/http_server.h"
+#include "observe/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 namespace {
 
 using std::chrono::seconds;
@@ -161,4 +161,4 @@ TEST(HttpServerStartTest, AddressNotOnThisMachine) {
 }
 
 }  // namespace
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

@@ -1,15 +1,15 @@
-#include "ops/setup.h"
+#include "admin/setup.h"
 
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <memory>
 
+#include "admin/sql_template.h"
 #include "common/text.h"
-#include "ops/sql_template.h"
 #include "sql/embedded_sql.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 namespace {
 
@@ -368,4 +368,4 @@ std::string RenderDryRun(const SetupPlan& plan) {
   return out;
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -7,11 +7,11 @@
 #include <atomic>
 #include <cstdint>
 
-namespace pgoutbox::core {
+namespace pgoutbox::observe {
 
 struct StreamProgress {
   std::atomic<uint64_t> received{0};   // highest WAL position received
   std::atomic<uint64_t> confirmed{0};  // last position confirmed to the server
 };
 
-}  // namespace pgoutbox::core
+}  // namespace pgoutbox::observe

@@ -1,4 +1,4 @@
-#include "ops/metrics.h"
+#include "observe/metrics.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 
 #include "common/duration.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::observe {
 
 namespace {
 
@@ -320,4 +320,4 @@ std::string Health::NotReadyReason(Clock::time_point now) const {
   return "";
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::observe

@@ -21,7 +21,7 @@
 
 #include "common/status.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 // What to write instead of each default name. Values are SQL text, already
 // quoted (quote_ident / quote_literal).
@@ -44,4 +44,4 @@ struct SqlReplacements {
 Result<std::vector<std::string>> RenderStatements(std::string_view sql,
                                                   const SqlReplacements& replacements = {});
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin

@@ -1,4 +1,4 @@
-#include "ops/cleanup.h"
+#include "admin/cleanup.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include "common/duration.h"
 #include "common/text.h"
 
-namespace pgoutbox::ops {
+namespace pgoutbox::admin {
 
 namespace {
 
@@ -272,7 +272,7 @@ std::string DescribePass(const CleanupStats& stats, const CleanupOptions& option
          std::to_string(stats.elapsed.count()) + " ms)";
 }
 
-PeriodicCleaner::PeriodicCleaner(PeriodicCleanerOptions options, Metrics* metrics)
+PeriodicCleaner::PeriodicCleaner(PeriodicCleanerOptions options, observe::Metrics* metrics)
     : options_(std::move(options)), metrics_(metrics) {}
 
 PeriodicCleaner::~PeriodicCleaner() { Stop(); }
@@ -389,4 +389,4 @@ void PeriodicCleaner::Loop() {
   cv_.notify_all();
 }
 
-}  // namespace pgoutbox::ops
+}  // namespace pgoutbox::admin
