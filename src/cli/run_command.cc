@@ -16,6 +16,7 @@
 #include "kafka/publisher.h"
 #include "observe/http_server.h"
 #include "observe/metrics.h"
+#include "observe/metrics_observer.h"
 #include "observe/progress.h"
 #include "observe/server_monitor.h"
 #include "outbox/mapper.h"
@@ -336,8 +337,9 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   }
 
   AckTracker tracker(confirmed);
+  observe::MetricsObserver observer(&metrics, &health, &progress);
   core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker, stop_requests,
-                          {&metrics, &health, &progress});
+                          &observer);
   forwarder.set_target(&streamer);
   Status result = Supervise(config, confirmed, streamer_options.end_lsn, &streamer, &metrics,
                             &health, stop_requests);
