@@ -50,7 +50,7 @@ declare -A sources=(
   [headers]="tests/fuzz/headers_fuzz.cc $outbox"
   [topic_template]="tests/fuzz/topic_template_fuzz.cc $outbox"
   [options]="tests/fuzz/options_fuzz.cc src/pg/connection.cc src/kafka/publisher.cc
-             src/cli/duration.cc src/ops/byte_size.cc"
+             src/common/duration.cc src/common/byte_size.cc"
 )
 # Include paths, definitions and libraries beyond the common ones.
 declare -A extra=(

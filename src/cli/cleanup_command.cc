@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "cli/duration.h"
 #include "cli/stop_watcher.h"
+#include "common/duration.h"
 #include "common/text.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -99,10 +99,10 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* f, CleanupFlagScope scope) {
       ->capture_default_str();
 }
 
-Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
-                                                        const std::string& db,
-                                                        const std::string& table) {
-  ops::PeriodicCleanerOptions o;
+Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
+                                                          const std::string& db,
+                                                          const std::string& table) {
+  admin::PeriodicCleanerOptions o;
   o.conninfo = db;
   ASSIGN_OR_RETURN(o.cleanup.table, pg::ParseTableName(table));
   if (f.created_at_column.empty()) {
@@ -125,32 +125,32 @@ Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
   RETURN_IF_ERROR(RequirePositive("--cleanup-interval", o.interval));
   // Anything else ValidateCleanupOptions checks is covered above; keep them
   // in step.
-  RETURN_IF_ERROR(ops::ValidateCleanupOptions(o.cleanup));
+  RETURN_IF_ERROR(admin::ValidateCleanupOptions(o.cleanup));
   return o;
 }
 
-std::string CleanupSummary(const ops::CleanupStats& stats) {
+std::string CleanupSummary(const admin::CleanupStats& stats) {
   return "deleted " + Counted(stats.rows, "row");
 }
 
-Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& config,
-                                            const std::atomic<int>* stop_requests) {
-  const ops::CleanupOptions& options = config.cleanup;
+Result<admin::CleanupStats> RunCleanupCommand(const admin::PeriodicCleanerOptions& config,
+                                              const std::atomic<int>* stop_requests) {
+  const admin::CleanupOptions& options = config.cleanup;
   spdlog::info("outbox cleanup of {}: deleting rows whose {} is older than {}, {} per batch",
                options.table.ToString(), options.created_at_column,
-               ops::FormatDuration(options.retention), options.batch_size);
+               FormatDuration(options.retention), options.batch_size);
   ASSIGN_OR_RETURN(auto conn,
                    pg::PgConnection::Connect(config.conninfo, pg::PgConnection::Kind::kOrdinary,
                                              "pgoutbox cleanup"));
-  ops::StatementCanceller canceller(*conn);
+  pg::StatementCanceller canceller(*conn);
   std::atomic<bool> stop{false};
-  Result<ops::CleanupStats> stats = Status::Internal("cleanup pass did not run");
+  Result<admin::CleanupStats> stats = Status::Internal("cleanup pass did not run");
   {
     StopWatcher watcher(stop_requests, &canceller, &stop);
-    stats = ops::RunCleanupPass(*conn, options, &stop);
+    stats = admin::RunCleanupPass(*conn, options, &stop);
   }
   if (!stats.ok()) return stats;
-  spdlog::info("{}{}", ops::DescribePass(*stats, options),
+  spdlog::info("{}{}", admin::DescribePass(*stats, options),
                stats->stopped ? "; stopped early by a signal" : "");
   return stats;
 }

@@ -1,5 +1,5 @@
 // CleanupCommand: `pgoutbox cleanup`, one pass of deleting outbox rows older
-// than the retention (see ops/cleanup.h), for cron jobs and for running by
+// than the retention (see admin/cleanup.h), for cron jobs and for running by
 // hand. Prints "deleted N rows" on stdout.
 //
 // The cleanup flags are shared with `pgoutbox run`, which cleans up
@@ -14,9 +14,9 @@
 #include <memory>
 #include <string>
 
+#include "admin/cleanup.h"
 #include "cli/command.h"
 #include "common/status.h"
-#include "ops/cleanup.h"
 
 namespace pgoutbox::cli {
 
@@ -49,18 +49,18 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* flags,
 // `pgoutbox cleanup` uses its `cleanup` part. InvalidArgument naming the
 // flag. A retention of 0 is valid: cleanup is disabled
 // (result.cleanup.enabled() is false).
-Result<ops::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& flags,
-                                                        const std::string& db,
-                                                        const std::string& table);
+Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& flags,
+                                                          const std::string& db,
+                                                          const std::string& table);
 
 // What `pgoutbox cleanup` prints on stdout after a pass: "deleted 1 row".
-std::string CleanupSummary(const ops::CleanupStats& stats);
+std::string CleanupSummary(const admin::CleanupStats& stats);
 
 // Runs one cleanup pass with `config.cleanup` on a connection of its own.
 // A stop signal (`*stop_requests` > 0) cancels the running batch and ends the
 // pass early (stats.stopped). REQUIRES: config.cleanup.enabled().
-Result<ops::CleanupStats> RunCleanupCommand(const ops::PeriodicCleanerOptions& config,
-                                            const std::atomic<int>* stop_requests);
+Result<admin::CleanupStats> RunCleanupCommand(const admin::PeriodicCleanerOptions& config,
+                                              const std::atomic<int>* stop_requests);
 
 // Declares `pgoutbox cleanup` on `app`.
 std::unique_ptr<Command> MakeCleanupCommand(CLI::App* app);

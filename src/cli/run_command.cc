@@ -5,18 +5,20 @@
 
 #include <optional>
 
+#include "admin/cleanup.h"
 #include "cli/stop_watcher.h"
+#include "common/duration.h"
 #include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/backoff.h"
-#include "core/progress.h"
 #include "core/streamer.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
-#include "ops/cleanup.h"
-#include "ops/http_server.h"
-#include "ops/metrics.h"
-#include "ops/server_monitor.h"
+#include "observe/http_server.h"
+#include "observe/metrics.h"
+#include "observe/metrics_observer.h"
+#include "observe/progress.h"
+#include "observe/server_monitor.h"
 #include "outbox/mapper.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -50,8 +52,7 @@ class DeliveryForwarder : public kafka::DeliveryHandler {
 
 // Drops optional mapped columns (headers, topic) that the table does not have,
 // unless the user named them explicitly.
-void DropMissingOptionalColumns(const RunConfig& config,
-                                const std::vector<outbox::ColumnInfo>& columns,
+void DropMissingOptionalColumns(const RunConfig& config, const std::vector<pg::ColumnInfo>& columns,
                                 outbox::ColumnMap* map) {
   auto has = [&](const std::string& name) {
     for (const auto& c : columns) {
@@ -100,7 +101,7 @@ std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& 
 // "streaming from slot ..." once the slot is held, from `start_position`
 // (the slot's confirmed position at start-up).
 Status Supervise(const RunConfig& config, Lsn start_position, const std::optional<Lsn>& end_lsn,
-                 core::Streamer* streamer, ops::Metrics* metrics, ops::Health* health,
+                 core::Streamer* streamer, observe::Metrics* metrics, observe::Health* health,
                  const std::atomic<int>* stop_requests) {
   core::Backoff backoff(
       std::chrono::seconds(1), std::chrono::seconds(30),
@@ -130,7 +131,7 @@ Status Supervise(const RunConfig& config, Lsn start_position, const std::optiona
         }
         if (!standby_logged) {
           spdlog::info("{}; waiting as a hot standby, trying to take over every {}", held,
-                       ops::FormatDuration(config.standby_retry_interval));
+                       FormatDuration(config.standby_retry_interval));
           standby_logged = true;
         }
         health->SetStreaming(false, "hot standby: " + held);
@@ -238,11 +239,11 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
                             " does not exist and --no-create was given");
   }
 
-  ops::Metrics metrics;
-  ops::Health health(config.stall_timeout);
-  std::unique_ptr<ops::HttpServer> http;
+  observe::Metrics metrics;
+  observe::Health health(config.stall_timeout);
+  std::unique_ptr<observe::HttpServer> http;
   if (!config.http_addr.empty()) {
-    ASSIGN_OR_RETURN(http, ops::HttpServer::Start(config.http_addr, &metrics, &health));
+    ASSIGN_OR_RETURN(http, observe::HttpServer::Start(config.http_addr, &metrics, &health));
   }
 
   std::unique_ptr<kafka::MockCluster> mock;
@@ -257,7 +258,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
   ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
   spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
-               ops::FormatDuration(config.startup_timeout));
+               FormatDuration(config.startup_timeout));
   if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
     if (st.code() == Status::Code::kCancelled) {
       return Status::Cancelled(st.message() + ", before anything was created");
@@ -271,7 +272,7 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   // 2. Create what is missing. Creating a slot waits until the transactions
   // running on the server end; a stop signal cancels the wait.
   {
-    ops::StatementCanceller canceller(*conn);
+    pg::StatementCanceller canceller(*conn);
     StopWatcher watcher(stop_requests, &canceller);
     if (!pub.exists) {
       if (Status st = pg::CreatePublication(*conn, config.publication, table); !st.ok()) {
@@ -321,23 +322,24 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   conn.reset();  // the ordinary connection is not needed while streaming
 
   // 3. Stream, reconnecting after failures a reconnect can heal.
-  core::StreamProgress progress;
+  observe::StreamProgress progress;
   progress.confirmed.store(confirmed.value());
   progress.received.store(confirmed.value());
-  ops::ServerMonitorOptions monitor_options;
+  observe::ServerMonitorOptions monitor_options;
   monitor_options.conninfo = config.db;
   monitor_options.heartbeat_interval = config.heartbeat_interval;
-  ops::ServerMonitor monitor(monitor_options, &progress, &metrics);
+  observe::ServerMonitor monitor(monitor_options, &progress, &metrics);
   monitor.Start();
-  std::unique_ptr<ops::PeriodicCleaner> cleaner;
+  std::unique_ptr<admin::PeriodicCleaner> cleaner;
   if (cleanup_enabled) {
-    cleaner = std::make_unique<ops::PeriodicCleaner>(config.cleanup, &metrics);
+    cleaner = std::make_unique<admin::PeriodicCleaner>(config.cleanup, &metrics);
     RETURN_IF_ERROR(cleaner->Start());
   }
 
   AckTracker tracker(confirmed);
+  observe::MetricsObserver observer(&metrics, &health, &progress);
   core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker, stop_requests,
-                          {&metrics, &health, &progress});
+                          &observer);
   forwarder.set_target(&streamer);
   Status result = Supervise(config, confirmed, streamer_options.end_lsn, &streamer, &metrics,
                             &health, stop_requests);

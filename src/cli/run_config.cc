@@ -1,7 +1,7 @@
 #include "cli/run_config.h"
 
 #include "cli/command.h"
-#include "cli/duration.h"
+#include "common/duration.h"
 #include "kafka/publisher.h"
 #include "outbox/topic_template.h"
 #include "pg/connection.h"
@@ -238,7 +238,7 @@ Result<RunConfig> Resolve(const RunFlags& f) {
 std::string RunConfig::Describe() const {
   // Durations as a user writes them ("24h", "1s", "250ms"), never "0" for off.
   auto duration_or_off = [](std::chrono::milliseconds d) {
-    return d.count() > 0 ? ops::FormatDuration(d) : std::string("off");
+    return d.count() > 0 ? FormatDuration(d) : std::string("off");
   };
   std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
                   " publication=" + publication + " slot=" + slot +
@@ -247,15 +247,15 @@ std::string RunConfig::Describe() const {
                   " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +
                   " headers=" + columns.headers + " topic=" + columns.topic +
                   ") topic_template=" + topic_template +
-                  " feedback_interval=" + ops::FormatDuration(feedback_interval);
+                  " feedback_interval=" + FormatDuration(feedback_interval);
   for (const auto& [k, v] : kafka_config) {
     s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);
   }
   s += " http_addr=" + (http_addr.empty() ? std::string("off") : http_addr) +
-       " stall_timeout=" + ops::FormatDuration(stall_timeout) +
+       " stall_timeout=" + FormatDuration(stall_timeout) +
        " heartbeat_interval=" + duration_or_off(heartbeat_interval) + " retention=" +
-       (cleanup.cleanup.enabled() ? ops::FormatDuration(cleanup.cleanup.retention) +
-                                        " cleanup_interval=" + ops::FormatDuration(cleanup.interval)
+       (cleanup.cleanup.enabled() ? FormatDuration(cleanup.cleanup.retention) +
+                                        " cleanup_interval=" + FormatDuration(cleanup.interval)
                                   : std::string("off"));
   if (end_lsn) s += " end_lsn=" + end_lsn->ToString();
   if (exit_when_caught_up) s += " exit_when_caught_up";

@@ -40,7 +40,7 @@ struct RunConfig {
   std::chrono::milliseconds heartbeat_interval{0};  // 0: off
   std::chrono::milliseconds standby_retry_interval{2000};
   std::chrono::milliseconds log_summary_interval{30000};  // 0: off
-  ops::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
+  admin::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
   std::string dead_letter_topic = "outbox.dlq";
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ops/setup.h"
+#include "admin/setup.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
@@ -22,8 +22,8 @@ struct SetupFlags {
   bool dry_run = false;
 };
 
-Result<ops::SetupNames> Resolve(const SetupFlags& f) {
-  ops::SetupNames names;
+Result<admin::SetupNames> Resolve(const SetupFlags& f) {
+  admin::SetupNames names;
   ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table));
   RETURN_IF_ERROR(pg::ValidatePublicationName(f.publication));
   RETURN_IF_ERROR(pg::ValidateSlotName(f.slot));
@@ -38,15 +38,15 @@ void Print(const std::string& text) {
   std::fflush(stdout);
 }
 
-Status Setup(const SetupFlags& flags, const ops::SetupNames& names) {
+Status Setup(const SetupFlags& flags, const admin::SetupNames& names) {
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(flags.db, pg::PgConnection::Kind::kOrdinary,
                                                         "pgoutbox setup"));
-  ASSIGN_OR_RETURN(ops::SetupPlan plan, ops::PlanSetup(*conn, names));
+  ASSIGN_OR_RETURN(admin::SetupPlan plan, admin::PlanSetup(*conn, names));
   if (flags.dry_run) {
-    Print(ops::RenderDryRun(plan));
+    Print(admin::RenderDryRun(plan));
     return Status::Ok();
   }
-  return ops::ApplySetup(*conn, plan, [](const std::string& line) { Print(line + "\n"); });
+  return admin::ApplySetup(*conn, plan, [](const std::string& line) { Print(line + "\n"); });
 }
 
 class SetupCommandImpl : public Command {

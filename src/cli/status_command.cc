@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "ops/byte_size.h"
-#include "ops/status.h"
+#include "admin/status.h"
+#include "common/byte_size.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
@@ -37,7 +37,7 @@ Result<StatusConfig> Resolve(const StatusFlags& f) {
   c.json = f.json;
   if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
   ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table));
-  auto max_lag = ops::ParseByteSize(f.max_lag);
+  auto max_lag = ParseByteSize(f.max_lag);
   if (!max_lag.ok()) return max_lag.status().WithContext("--max-lag");
   c.max_lag_bytes = *max_lag;
   return c;
@@ -51,14 +51,14 @@ int ReportStatus(const StatusConfig& c) {
     spdlog::error("{}", conn.status().message());
     return kExitFailure;
   }
-  auto report = ops::GatherStatus(**conn, c.slot, c.table);
+  auto report = admin::GatherStatus(**conn, c.slot, c.table);
   if (!report.ok()) {
     spdlog::error("{}", report.status().message());
     return kExitFailure;
   }
-  const ops::Verdict verdict = ops::Judge(*report, c.max_lag_bytes);
-  const std::string out = c.json ? ops::RenderStatusJson(*report, verdict, c.max_lag_bytes)
-                                 : ops::RenderStatusText(*report, verdict);
+  const admin::Verdict verdict = admin::Judge(*report, c.max_lag_bytes);
+  const std::string out = c.json ? admin::RenderStatusJson(*report, verdict, c.max_lag_bytes)
+                                 : admin::RenderStatusText(*report, verdict);
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
   return verdict.healthy ? kExitOk : kExitFailure;

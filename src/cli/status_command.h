@@ -10,7 +10,7 @@
 // line) and in --json ("warnings"), with the WAL it holds; it is still exit 0
 // unless its lag exceeds --max-lag (an inactive slot is normal right after
 // setup or during a restart or failover; --max-lag bounds how much WAL may
-// pile up). See ops::Judge.
+// pile up). See admin::Judge.
 #pragma once
 
 #include <memory>

@@ -5,7 +5,7 @@
 namespace pgoutbox::cli {
 
 StopWatcher::StopWatcher(const std::atomic<int>* stop_requests,
-                         const ops::StatementCanceller* canceller, std::atomic<bool>* stop)
+                         const pg::StatementCanceller* canceller, std::atomic<bool>* stop)
     : thread_([this, stop_requests, canceller, stop] { Watch(stop_requests, canceller, stop); }) {}
 
 StopWatcher::~StopWatcher() {
@@ -18,7 +18,7 @@ StopWatcher::~StopWatcher() {
 }
 
 void StopWatcher::Watch(const std::atomic<int>* stop_requests,
-                        const ops::StatementCanceller* canceller, std::atomic<bool>* stop) {
+                        const pg::StatementCanceller* canceller, std::atomic<bool>* stop) {
   std::unique_lock<std::mutex> lock(mu_);
   bool stopping = false;
   while (!done_) {

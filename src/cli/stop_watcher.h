@@ -19,20 +19,20 @@
 #include <mutex>
 #include <thread>
 
-#include "ops/cleanup.h"
+#include "pg/statement_canceller.h"
 
 namespace pgoutbox::cli {
 
 class StopWatcher {
  public:
-  StopWatcher(const std::atomic<int>* stop_requests, const ops::StatementCanceller* canceller,
+  StopWatcher(const std::atomic<int>* stop_requests, const pg::StatementCanceller* canceller,
               std::atomic<bool>* stop = nullptr);
   ~StopWatcher();
   StopWatcher(const StopWatcher&) = delete;
   StopWatcher& operator=(const StopWatcher&) = delete;
 
  private:
-  void Watch(const std::atomic<int>* stop_requests, const ops::StatementCanceller* canceller,
+  void Watch(const std::atomic<int>* stop_requests, const pg::StatementCanceller* canceller,
              std::atomic<bool>* stop);
 
   std::mutex mu_;

@@ -68,13 +68,13 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
 
 Streamer::Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
                    outbox::EventMapper* mapper, AckTracker* tracker,
-                   const std::atomic<int>* stop_requests, StreamerObservers observers)
+                   const std::atomic<int>* stop_requests, StreamObserver* observer)
     : options_(options),
       publisher_(publisher),
       mapper_(mapper),
       tracker_(tracker),
       stop_requests_(stop_requests),
-      observers_(observers),
+      observer_(observer),
       table_name_(mapper->options().schema + "." + mapper->options().table) {}
 
 Status Streamer::Run(replication::ReplicationStream* stream) {
@@ -274,15 +274,13 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   }
   tracker_->CommitTransaction(commit.end_lsn);
   ++stats_.transactions;
-  if (events_in_txn_ > 0 && observers_.metrics != nullptr) {
+  if (events_in_txn_ > 0 && observer_ != nullptr) {
     unconfirmed_commits_.push_back({commit.end_lsn, commit.commit_time});
   }
   events_in_txn_ = 0;
-  if (observers_.metrics != nullptr) {
-    observers_.metrics->TransactionCommitted();
-    observers_.metrics->ObserveReceiveLag(
-        static_cast<double>(NowPg().micros() - commit.commit_time.micros()) / 1e6);
-    observers_.metrics->SetLastCommitTimestamp(
+  if (observer_ != nullptr) {
+    observer_->TransactionReceived(
+        static_cast<double>(NowPg().micros() - commit.commit_time.micros()) / 1e6,
         static_cast<double>(commit.commit_time.UnixMicros()) / 1e6);
   }
   if (options_.end_lsn && commit.end_lsn >= *options_.end_lsn) reached_end_ = true;
@@ -295,16 +293,15 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
   }
   if (Status st = mapper_->Map(insert, &event_); !st.ok()) {
     if (mapper_->bad_row_reason().empty()) {
-      if (observers_.metrics != nullptr) observers_.metrics->PublishError("bad_row");
+      if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kBadRow);
       return st;
     }
     return HandleBadRow(insert, lsn, mapper_->bad_row_reason(), st, std::nullopt);
   }
   bool refused = false;
   Status st = ProduceWithBackpressure(event_, &refused);
-  if (!st.ok() && !stopping_ && st.code() != Status::Code::kUnavailable &&
-      observers_.metrics != nullptr) {
-    observers_.metrics->PublishError("produce_failed");
+  if (!st.ok() && !stopping_ && st.code() != Status::Code::kUnavailable && observer_ != nullptr) {
+    observer_->PublishFailed(PublishFailure::kProduceFailed);
   }
   if (st.ok() && refused) {
     const std::string_view label = publisher_->refusal_label();
@@ -319,9 +316,9 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
 }
 
 void Streamer::CountBadRow(std::string_view reason) {
-  if (observers_.metrics == nullptr) return;
-  observers_.metrics->PublishError("bad_row");
-  observers_.metrics->BadRow(BadRowActionName(options_.on_bad_row), reason);
+  if (observer_ == nullptr) return;
+  observer_->PublishFailed(PublishFailure::kBadRow);
+  observer_->BadRow(BadRowActionName(options_.on_bad_row), reason);
 }
 
 Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::string_view reason,
@@ -409,11 +406,10 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event, bool* refus
 void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
   PgTimestamp commit_time = tracker_->Ack(opaque);
   ++stats_.events_published;
-  if (observers_.metrics != nullptr) {
-    observers_.metrics->EventsPublished(topic);
+  if (observer_ != nullptr) {
     int64_t now_us = NowPg().micros();
-    observers_.metrics->ObserveDeliveryLatency(
-        static_cast<double>(std::max<int64_t>(0, now_us - commit_time.micros())) / 1e6);
+    observer_->EventDelivered(
+        topic, static_cast<double>(std::max<int64_t>(0, now_us - commit_time.micros())) / 1e6);
   }
 }
 
@@ -483,12 +479,12 @@ void Streamer::ProducePendingDeadLetters() {
 }
 
 void Streamer::OnBrokersDown() {
-  if (observers_.metrics != nullptr) observers_.metrics->Reconnect("kafka");
+  if (observer_ != nullptr) observer_->BrokersDown();
 }
 
 void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) {
   tracker_->Fail(opaque);
-  if (observers_.metrics != nullptr) observers_.metrics->PublishError("delivery_failed");
+  if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kDeliveryFailed);
   if (delivery_failure_.ok()) {
     delivery_failure_ = Status::Aborted("event " + std::string(event_id) +
                                         " was not delivered: " + reason.message() +
@@ -520,7 +516,7 @@ Status Streamer::SendFeedback(bool force) {
     // Every transaction up to `flush` is confirmed now.
     const int64_t now_us = update.now.micros();
     while (!unconfirmed_commits_.empty() && unconfirmed_commits_.front().end <= flush) {
-      observers_.metrics->ObserveConfirmLag(
+      observer_->TransactionConfirmed(
           static_cast<double>(now_us - unconfirmed_commits_.front().commit_time.micros()) / 1e6);
       unconfirmed_commits_.pop_front();
     }
@@ -532,16 +528,9 @@ Status Streamer::SendFeedback(bool force) {
 }
 
 void Streamer::PublishProgress(bool moved) {
-  if (observers_.progress != nullptr) {
-    observers_.progress->received.store(received_.value(), std::memory_order_relaxed);
-    observers_.progress->confirmed.store(last_sent_flush_.value(), std::memory_order_relaxed);
-  }
-  auto inflight = static_cast<int64_t>(tracker_->inflight_events());
-  if (observers_.metrics != nullptr) {
-    observers_.metrics->SetInflightEvents(inflight);
-    observers_.metrics->SetConfirmedLsn(last_sent_flush_.value());
-  }
-  if (observers_.health != nullptr) observers_.health->NoteProgress(inflight, moved);
+  if (observer_ == nullptr) return;
+  observer_->PositionReported(StreamPosition{
+      received_, last_sent_flush_, static_cast<int64_t>(tracker_->inflight_events()), moved});
 }
 
 void Streamer::MaybeLogSummary(Clock::time_point now) {

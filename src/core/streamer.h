@@ -28,7 +28,7 @@
 // in flight keep being acknowledged. A stop request (SIGTERM) ends reading,
 // flushes what is in flight, confirms what was acked and returns OK.
 //
-// Ownership: borrows the publisher, mapper, tracker and observers, which must
+// Ownership: borrows the publisher, mapper, tracker and observer, which must
 // outlive it, and the stream for the duration of Run(). Thread safety: Run()
 // and ServeDeliveries() on one thread; the stop counter is set by a signal
 // handler.
@@ -45,9 +45,8 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
-#include "core/progress.h"
+#include "core/stream_observer.h"
 #include "kafka/publisher.h"
-#include "ops/metrics.h"
 #include "outbox/mapper.h"
 #include "pgoutput/messages.h"
 #include "replication/stream.h"
@@ -88,13 +87,6 @@ struct StreamerOptions {
   std::chrono::milliseconds summary_interval{30000};
 };
 
-// Optional observers; any may be null.
-struct StreamerObservers {
-  ops::Metrics* metrics = nullptr;
-  ops::Health* health = nullptr;
-  StreamProgress* progress = nullptr;
-};
-
 struct StreamerStats {
   uint64_t events_published = 0;  // acknowledged by the broker
   uint64_t transactions = 0;      // commits received
@@ -113,7 +105,7 @@ class Streamer : public kafka::DeliveryHandler {
  public:
   Streamer(const StreamerOptions& options, kafka::Publisher* publisher, outbox::EventMapper* mapper,
            AckTracker* tracker, const std::atomic<int>* stop_requests,
-           StreamerObservers observers = {});
+           StreamObserver* observer = nullptr);
 
   // Streams from `stream` until end_lsn is confirmed or a stop is requested
   // (OK), the stream breaks (Unavailable: reconnect and call again), or a
@@ -178,7 +170,7 @@ class Streamer : public kafka::DeliveryHandler {
   outbox::EventMapper* mapper_;
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
-  StreamerObservers observers_;
+  StreamObserver* observer_;      // may be null
   const std::string table_name_;  // "schema.table" of the outbox (dead-letter header)
   replication::ReplicationStream* stream_ = nullptr;  // during Run() only
 
@@ -195,8 +187,8 @@ class Streamer : public kafka::DeliveryHandler {
   bool stopping_ = false;  // a stop request interrupted backpressure
   Status delivery_failure_;
   bool warned_ignored_ = false;
-  // Commits with events not yet confirmed (for the confirm lag metric; kept
-  // only with a metrics observer).
+  // Commits with events not yet confirmed (for the confirm lag; kept only
+  // with an observer).
   struct UnconfirmedCommit {
     Lsn end;
     PgTimestamp commit_time;

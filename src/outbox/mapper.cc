@@ -66,7 +66,7 @@ int LogicalField(std::string_view placeholder) {
   return kNoColumn;
 }
 
-int FindColumn(const std::vector<ColumnInfo>& columns, std::string_view name) {
+int FindColumn(const std::vector<pg::ColumnInfo>& columns, std::string_view name) {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (columns[i].name == name) return static_cast<int>(i);
   }
@@ -298,7 +298,8 @@ Result<std::unique_ptr<EventMapper>> EventMapper::Create(MapperOptions options) 
       new EventMapper(std::move(options), std::move(topic_template)));
 }
 
-Status EventMapper::ResolveLayout(const std::vector<ColumnInfo>& columns, Layout* layout) const {
+Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
+                                  Layout* layout) const {
   const std::string table = options_.schema + "." + options_.table;
   std::vector<Status> problems;
   layout->num_columns = columns.size();
@@ -353,7 +354,7 @@ Status EventMapper::ResolveLayout(const std::vector<ColumnInfo>& columns, Layout
   return MakeStatus(problems.front().code(), std::move(message));
 }
 
-Status EventMapper::CheckColumns(const std::vector<ColumnInfo>& columns) const {
+Status EventMapper::CheckColumns(const std::vector<pg::ColumnInfo>& columns) const {
   Layout layout;
   return ResolveLayout(columns, &layout);
 }
@@ -366,10 +367,10 @@ Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
   layout->num_columns = relation.columns.size();
   if (schema == options_.schema && relation.relation_name == options_.table) {
     layout->is_outbox = true;
-    std::vector<ColumnInfo> columns;
+    std::vector<pg::ColumnInfo> columns;
     columns.reserve(relation.columns.size());
     for (const pgoutput::RelationColumn& column : relation.columns) {
-      columns.push_back(ColumnInfo{std::string(column.name), column.type_oid});
+      columns.push_back(pg::ColumnInfo{std::string(column.name), column.type_oid});
       layout->column_names.emplace_back(column.name);
     }
     layout->error = ResolveLayout(columns, layout.get());

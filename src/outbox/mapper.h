@@ -31,15 +31,10 @@
 #include "outbox/column_map.h"
 #include "outbox/event.h"
 #include "outbox/topic_template.h"
+#include "pg/column_info.h"
 #include "pgoutput/messages.h"
 
 namespace pgoutbox::outbox {
-
-// A table column as seen in the catalog or in a Relation message.
-struct ColumnInfo {
-  std::string name;
-  uint32_t type_oid = 0;
-};
 
 struct MapperOptions {
   std::string schema = "public";
@@ -62,7 +57,7 @@ class EventMapper {
   // problems (a missing column: NotFound; an unusable type:
   // FailedPrecondition) come first; a --topic placeholder that names neither
   // a mapped field nor a column is InvalidArgument (the command line's).
-  Status CheckColumns(const std::vector<ColumnInfo>& columns) const;
+  Status CheckColumns(const std::vector<pg::ColumnInfo>& columns) const;
 
   // Records a Relation message. For the outbox table (matched by schema and
   // name) the layout is resolved at once and an error returned if unusable;
@@ -114,7 +109,7 @@ class EventMapper {
   // Resolves `columns` (the outbox table's) into *layout: the column of each
   // mapped field and of each template placeholder. Reports every problem,
   // not only the first.
-  Status ResolveLayout(const std::vector<ColumnInfo>& columns, Layout* layout) const;
+  Status ResolveLayout(const std::vector<pg::ColumnInfo>& columns, Layout* layout) const;
 
   // Sets *reason to the bad_row_reason() label of the step it is at.
   Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out,

@@ -66,7 +66,7 @@ Status CheckWalLevel(PgConnection& conn) {
   return Status::Ok();
 }
 
-Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table) {
+Result<std::vector<ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table) {
   ASSIGN_OR_RETURN(
       Rows rel, conn.QueryParams("SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON "
                                  "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
@@ -84,10 +84,9 @@ Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const T
                                                "attrelid = $1 AND attnum > 0 AND NOT attisdropped "
                                                "ORDER BY attnum",
                                                {rel.Get(0, 0)}));
-  std::vector<outbox::ColumnInfo> out;
+  std::vector<ColumnInfo> out;
   for (size_t i = 0; i < cols.size(); ++i) {
-    out.push_back(
-        outbox::ColumnInfo{cols.Get(i, 0), static_cast<uint32_t>(std::stoul(cols.Get(i, 1)))});
+    out.push_back(ColumnInfo{cols.Get(i, 0), static_cast<uint32_t>(std::stoul(cols.Get(i, 1)))});
   }
   return out;
 }

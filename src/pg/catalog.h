@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 #include "common/types.h"
-#include "outbox/mapper.h"
+#include "pg/column_info.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::pg {
@@ -32,7 +32,7 @@ Result<TableName> ParseTableName(const std::string& text);
 Status CheckWalLevel(PgConnection& conn);
 
 // The table's columns (name and type OID). NotFound if it does not exist.
-Result<std::vector<outbox::ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table);
+Result<std::vector<ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table);
 
 struct PublicationInfo {
   bool exists = false;

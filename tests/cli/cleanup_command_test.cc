@@ -13,7 +13,7 @@ namespace {
 using std::chrono::milliseconds;
 
 // Parses a `cleanup` command line the way main() does.
-Result<ops::PeriodicCleanerOptions> Parse(std::vector<std::string> args) {
+Result<admin::PeriodicCleanerOptions> Parse(std::vector<std::string> args) {
   CLI::App app;
   CLI::App* cleanup = app.add_subcommand("cleanup");
   CleanupFlags flags;
@@ -65,7 +65,7 @@ TEST(CleanupFlagsTest, DefaultsAndRunOnlyInterval) {
 }
 
 TEST(CleanupSummaryTest, CountsRowsInTheRightNumber) {
-  ops::CleanupStats stats;
+  admin::CleanupStats stats;
   stats.rows = 0;
   EXPECT_EQ(CleanupSummary(stats), "deleted 0 rows");
   stats.rows = 1;

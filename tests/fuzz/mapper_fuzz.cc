@@ -253,7 +253,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                    ? std::string_view("pg_catalog")
                                                    : relation->namespace_name;
       model.is_outbox = relation_schema == schema && relation->relation_name == table;
-      std::vector<pgoutbox::outbox::ColumnInfo> columns;
+      std::vector<pgoutbox::pg::ColumnInfo> columns;
       for (const auto& column : relation->columns) {
         model.names.emplace_back(column.name);
         model.type_oids.push_back(column.type_oid);

@@ -1,7 +1,8 @@
 // libFuzzer target: the option values pgoutbox parses or prints: --db
 // connection strings (pg::RedactConninfo), -X librdkafka properties
 // (kafka::ParseConfigEntry, kafka::ValidateConfig), durations
-// (cli::ParseDuration) and byte sizes (ops::ParseByteSize, FormatByteSize).
+// (ParseDuration, FormatDuration) and byte sizes (ParseByteSize,
+// FormatByteSize).
 //
 // Input: a mode byte, then the mode's text. Modes (the byte itself, or any
 // other byte modulo 7):
@@ -18,7 +19,8 @@
 //        "key=value" at the first '=' and refuse a missing '=' or key;
 //        ValidateConfig then runs on the accepted ones (never crashes).
 //   'd'  a duration: accepted exactly when it is digits (at most 10^9) and
-//        one of the documented units, with the value they say.
+//        one of the documented units, with the value they say; an accepted
+//        duration survives FormatDuration and parsing back exactly.
 //   'b'  a byte size: an accepted size is at most 2^63-1 and survives
 //        FormatByteSize and parsing back within the printed rounding.
 // For 'k', 'u' and 'q', libpq must read the password back from the built
@@ -41,9 +43,9 @@
 #include <utility>
 #include <vector>
 
-#include "cli/duration.h"
+#include "common/byte_size.h"
+#include "common/duration.h"
 #include "kafka/publisher.h"
-#include "ops/byte_size.h"
 #include "pg/connection.h"
 
 namespace {
@@ -213,7 +215,7 @@ void FuzzConfigEntries(std::string_view text) {
 }
 
 void FuzzDuration(const std::string& text) {
-  auto parsed = pgoutbox::cli::ParseDuration(text);
+  auto parsed = pgoutbox::ParseDuration(text);
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   // The value of the digits, saturated above 10^9 + 1.
@@ -230,17 +232,20 @@ void FuzzDuration(const std::string& text) {
   if (unit == "d") ms_per_unit = 24 * 3600 * 1000;
   const bool valid = digits > 0 && n <= 1000000000 && ms_per_unit != 0;
   Check(parsed.ok() == valid);
-  if (valid) Check(parsed->count() == static_cast<int64_t>(n) * ms_per_unit);
+  if (!valid) return;
+  Check(parsed->count() == static_cast<int64_t>(n) * ms_per_unit);
+  auto back = pgoutbox::ParseDuration(pgoutbox::FormatDuration(*parsed));
+  Check(back.ok() && *back == *parsed);
 }
 
 void FuzzByteSize(const std::string& text) {
-  auto parsed = pgoutbox::ops::ParseByteSize(text);
+  auto parsed = pgoutbox::ParseByteSize(text);
   if (parsed.ok()) {
     const uint64_t size = *parsed;
     constexpr uint64_t kMax = INT64_MAX;
     Check(size <= kMax);
-    const std::string shown = pgoutbox::ops::FormatByteSize(size);
-    auto back = pgoutbox::ops::ParseByteSize(shown);
+    const std::string shown = pgoutbox::FormatByteSize(size);
+    auto back = pgoutbox::ParseByteSize(shown);
     // One decimal of the unit: off by at most 5 %.
     if (size <= kMax - kMax / 20) Check(back.ok());
     if (back.ok()) {
@@ -251,7 +256,7 @@ void FuzzByteSize(const std::string& text) {
   // Any 64-bit value can be printed.
   uint64_t raw = 0;
   std::memcpy(&raw, text.data(), std::min(text.size(), sizeof raw));
-  Check(!pgoutbox::ops::FormatByteSize(raw).empty());
+  Check(!pgoutbox::FormatByteSize(raw).empty());
 }
 
 }  // namespace

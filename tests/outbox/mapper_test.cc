@@ -48,9 +48,9 @@ pgoutput::Relation MakeRelation(RelationId id, std::string_view schema, std::str
   return relation;
 }
 
-std::vector<ColumnInfo> ToColumnInfos(const std::vector<Col>& columns) {
-  std::vector<ColumnInfo> out;
-  for (const Col& c : columns) out.push_back(ColumnInfo{std::string(c.name), c.oid});
+std::vector<pg::ColumnInfo> ToColumnInfos(const std::vector<Col>& columns) {
+  std::vector<pg::ColumnInfo> out;
+  for (const Col& c : columns) out.push_back(pg::ColumnInfo{std::string(c.name), c.oid});
   return out;
 }
 
@@ -201,7 +201,7 @@ TEST(CheckColumnsTest, CanonicalTableIsAccepted) {
 
 TEST(CheckColumnsTest, MissingRequiredColumn) {
   std::unique_ptr<EventMapper> mapper = MakeMapper();
-  std::vector<ColumnInfo> columns = ToColumnInfos(CanonicalColumns());
+  std::vector<pg::ColumnInfo> columns = ToColumnInfos(CanonicalColumns());
   columns.erase(columns.begin() + 2);  // aggregate_id
   ExpectError(mapper->CheckColumns(columns), Code::kNotFound,
               {"table public.outbox has no column \"aggregate_id\" (mapped by --column-key)"});
@@ -220,8 +220,8 @@ TEST(CheckColumnsTest, EveryFlagIsNamed) {
   };
   std::unique_ptr<EventMapper> mapper = MakeMapper(WithTemplate("t"));
   for (const Case& c : cases) {
-    std::vector<ColumnInfo> columns;
-    for (const ColumnInfo& column : ToColumnInfos(CanonicalColumns())) {
+    std::vector<pg::ColumnInfo> columns;
+    for (const pg::ColumnInfo& column : ToColumnInfos(CanonicalColumns())) {
       if (column.name != c.column) columns.push_back(column);
     }
     ExpectError(mapper->CheckColumns(columns), Code::kNotFound,
@@ -235,7 +235,7 @@ TEST(CheckColumnsTest, BlankOptionalColumnsNeedNotExist) {
   options.columns.headers = "";
   options.columns.topic = "";
   std::unique_ptr<EventMapper> mapper = MakeMapper(options);
-  std::vector<ColumnInfo> columns = {
+  std::vector<pg::ColumnInfo> columns = {
       {"id", pg_type::kUuid},           {"aggregate_type", pg_type::kText},
       {"aggregate_id", pg_type::kText}, {"event_type", pg_type::kText},
       {"payload", pg_type::kJsonb},
@@ -263,13 +263,15 @@ TEST(CheckColumnsTest, UnusableTypes) {
        {"public.outbox.id has type oid 1184", "the id column must be"}},
       {"aggregate_id", pg_type::kJsonb, {"the key column must be text, varchar"}},
       {"event_type", pg_type::kBytea, {"the event type column must be"}},
-      {"aggregate_type", pg_type::kFloat8, {"has type oid 701 (float8); the aggregate type column must be"}},
+      {"aggregate_type",
+       pg_type::kFloat8,
+       {"has type oid 701 (float8); the aggregate type column must be"}},
       {"topic", pg_type::kJson, {"the topic column must be"}},
   };
   std::unique_ptr<EventMapper> mapper = MakeMapper();
   for (const Case& c : cases) {
-    std::vector<ColumnInfo> columns = ToColumnInfos(CanonicalColumns());
-    for (ColumnInfo& column : columns) {
+    std::vector<pg::ColumnInfo> columns = ToColumnInfos(CanonicalColumns());
+    for (pg::ColumnInfo& column : columns) {
       if (column.name == c.column) column.type_oid = c.oid;
     }
     ExpectError(mapper->CheckColumns(columns), Code::kFailedPrecondition, c.parts);
@@ -278,7 +280,7 @@ TEST(CheckColumnsTest, UnusableTypes) {
 
 TEST(CheckColumnsTest, AcceptedTypes) {
   std::unique_ptr<EventMapper> mapper = MakeMapper();
-  std::vector<ColumnInfo> columns = {
+  std::vector<pg::ColumnInfo> columns = {
       {"id", pg_type::kInt8},           {"aggregate_type", pg_type::kVarchar},
       {"aggregate_id", pg_type::kUuid}, {"event_type", pg_type::kBpchar},
       {"topic", pg_type::kName},        {"payload", pg_type::kBytea},
@@ -299,7 +301,7 @@ TEST(CheckColumnsTest, UnknownTemplatePlaceholder) {
 
 TEST(CheckColumnsTest, ReportsEveryProblem) {
   std::unique_ptr<EventMapper> mapper = MakeMapper(WithTemplate("{foo}"));
-  std::vector<ColumnInfo> columns = {
+  std::vector<pg::ColumnInfo> columns = {
       {"id", pg_type::kUuid},
       {"aggregate_type", pg_type::kText},
       {"payload", pg_type::kInt4},
@@ -314,7 +316,7 @@ TEST(CheckColumnsTest, DebeziumPreset) {
   MapperOptions options;
   options.columns = ColumnMap::Debezium();
   std::unique_ptr<EventMapper> mapper = MakeMapper(options);
-  std::vector<ColumnInfo> debezium = {
+  std::vector<pg::ColumnInfo> debezium = {
       {"id", pg_type::kUuid},
       {"aggregatetype", pg_type::kVarchar},
       {"aggregateid", pg_type::kVarchar},
@@ -1016,12 +1018,13 @@ TEST_F(MapperTest, DumpRowRendersEveryColumn) {
   row.headers = R"({"a": "b\"c"})";
   Result<EventMapper::RowDump> dump = mapper_->DumpRow(row.ToInsert(), std::nullopt);
   ASSERT_TRUE(dump.ok()) << dump.status().ToString();
-  EXPECT_EQ(dump->json,
-            "{\"id\":\"" + std::string(kId) +
-                "\",\"aggregate_type\":\"order\",\"aggregate_id\":null,"
-                "\"event_type\":\"OrderCreated\",\"topic\":null,"
-                "\"payload\":\"{\\\"total\\\": 10}\",\"headers\":\"{\\\"a\\\": \\\"b\\\\\\\"c\\\"}\","
-                "\"created_at\":\"2024-01-02 03:04:05.123456+00\"}");
+  EXPECT_EQ(
+      dump->json,
+      "{\"id\":\"" + std::string(kId) +
+          "\",\"aggregate_type\":\"order\",\"aggregate_id\":null,"
+          "\"event_type\":\"OrderCreated\",\"topic\":null,"
+          "\"payload\":\"{\\\"total\\\": 10}\",\"headers\":\"{\\\"a\\\": \\\"b\\\\\\\"c\\\"}\","
+          "\"created_at\":\"2024-01-02 03:04:05.123456+00\"}");
   EXPECT_EQ(dump->id, std::string(kId));
   EXPECT_EQ(dump->key, std::nullopt);
 

@@ -1,0 +1,371 @@
+#include "admin/setup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <memory>
+
+#include "admin/sql_template.h"
+#include "common/text.h"
+#include "sql/embedded_sql.h"
+
+namespace pgoutbox::admin {
+
+namespace {
+
+// The names the files in sql/ are written with.
+constexpr char kDefaultSchema[] = "public";
+constexpr char kDefaultTable[] = "outbox";
+constexpr char kDefaultIndex[] = "outbox_created_at_idx";
+constexpr char kDefaultName[] = "pgoutbox";  // publication, slot and role alike
+
+std::string IndexName(const pg::TableName& table) { return table.name + "_created_at_idx"; }
+
+// Each file names one kind of object `pgoutbox`, so the replacements are per
+// file.
+SqlReplacements ReplacementsFor(SqlFile file, const SetupNames& names, const SqlQuoting& q) {
+  SqlReplacements r;
+  const std::string table = q.identifier(names.table.schema) + "." + q.identifier(names.table.name);
+  switch (file) {
+    case SqlFile::kOutbox:
+      r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
+      r.identifiers[kDefaultIndex] = q.identifier(IndexName(names.table));
+      break;
+    case SqlFile::kPublication:
+      r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
+      r.identifiers[kDefaultName] = q.identifier(names.publication);
+      r.literals[kDefaultName] = q.literal(names.publication);
+      break;
+    case SqlFile::kRole:
+      r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
+      r.identifiers[kDefaultSchema] = q.identifier(names.table.schema);
+      r.identifiers[kDefaultName] = q.identifier(names.role);
+      r.literals[kDefaultName] = q.literal(names.role);
+      break;
+    case SqlFile::kSlot:
+      r.identifiers[kDefaultName] = q.identifier(names.slot);
+      r.literals[kDefaultName] = q.literal(names.slot);
+      break;
+  }
+  return r;
+}
+
+// `text` in `quote`s, inner quotes doubled. Not for literals with
+// backslashes when standard_conforming_strings is off (a server since 9.1
+// has it on).
+std::string AlwaysQuote(const std::string& text, char quote) {
+  std::string out(1, quote);
+  for (char c : text) {
+    if (c == quote) out.push_back(quote);
+    out.push_back(c);
+  }
+  out.push_back(quote);
+  return out;
+}
+
+// quote_ident and quote_literal of every name, asked of the server once.
+Result<SqlQuoting> ServerQuoting(pg::PgConnection& conn, const SetupNames& names) {
+  auto idents = std::make_shared<std::map<std::string, std::string>>();
+  auto literals = std::make_shared<std::map<std::string, std::string>>();
+  for (const std::string& name : {names.table.schema, names.table.name, IndexName(names.table),
+                                  names.publication, names.slot, names.role}) {
+    if (idents->count(name) > 0) continue;
+    ASSIGN_OR_RETURN(pg::Rows rows,
+                     conn.QueryParams("SELECT quote_ident($1), quote_literal($1)", {name}));
+    (*idents)[name] = rows.Get(0, 0);
+    (*literals)[name] = rows.Get(0, 1);
+  }
+  SqlQuoting q;
+  // Every name setup writes is in the maps; quoting always is the fallback.
+  q.identifier = [idents](const std::string& name) {
+    auto it = idents->find(name);
+    return it != idents->end() ? it->second : AlwaysQuote(name, '"');
+  };
+  q.literal = [literals](const std::string& value) {
+    auto it = literals->find(value);
+    return it != literals->end() ? it->second : AlwaysQuote(value, '\'');
+  };
+  return q;
+}
+
+std::string Join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : separator) + s;
+  return out;
+}
+
+std::string Script(const std::vector<std::string>& statements) {
+  std::string out;
+  for (const auto& s : statements) out += s + ";\n";
+  return out;
+}
+
+// Logs server notices ("relation ... already exists, skipping") instead of
+// libpq's default of printing them to stderr.
+void LogNotice(void*, const PGresult* result) {
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  std::string message = pg::TrimMessage(PQresultErrorMessage(result));
+  if (severity != nullptr && std::string_view(severity) == "WARNING") {
+    spdlog::warn("server: {}", message);
+  } else {
+    spdlog::debug("server: {}", message);
+  }
+}
+
+Result<SetupStep> PlanTable(pg::PgConnection& conn, const SetupNames& names,
+                            const SqlQuoting& quoting) {
+  SetupStep step{SqlFile::kOutbox, {}, {}};
+  SetupItem item;
+  item.name = "table " + names.table.ToString();
+  auto columns = pg::TableColumns(conn, names.table);
+  if (!columns.ok() && columns.status().code() != Status::Code::kNotFound) {
+    return columns.status();
+  }
+  item.exists = columns.ok();
+  step.items.push_back(item);
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  return step;
+}
+
+Result<SetupStep> PlanPublication(pg::PgConnection& conn, const SetupNames& names,
+                                  const SqlQuoting& quoting) {
+  SetupStep step{SqlFile::kPublication, {}, {}};
+  const std::string& pub = names.publication;
+  const std::string table = names.table.ToString();
+  ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, names.table));
+  RETURN_IF_ERROR(pg::CheckPublication(info, pub, names.table));
+  SetupItem item;
+  item.name = "publication " + pub;
+  item.exists = info.exists;
+  step.items.push_back(item);
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  return step;
+}
+
+Result<SetupStep> PlanRole(pg::PgConnection& conn, const SetupNames& names,
+                           const SqlQuoting& quoting) {
+  SetupStep step{SqlFile::kRole, {}, {}};
+  const std::string& role = names.role;
+  ASSIGN_OR_RETURN(pg::Rows found, conn.QueryParams("SELECT rolcanlogin, rolreplication, rolsuper "
+                                                    "FROM pg_catalog.pg_roles WHERE rolname = $1",
+                                                    {role}));
+  SetupItem role_item;
+  role_item.name = "role " + role;
+  role_item.exists = !found.empty();
+  if (role_item.exists && found.Get(0, 2) != "t") {
+    std::vector<std::string> missing;
+    if (found.Get(0, 0) != "t") missing.push_back("LOGIN");
+    if (found.Get(0, 1) != "t") missing.push_back("REPLICATION");
+    if (!missing.empty()) {
+      role_item.note = "without " + Join(missing, " ") + ", which pgoutbox run needs: ALTER ROLE " +
+                       quoting.identifier(role) + " " + Join(missing, " ");
+    }
+  }
+  role_item.created_note =
+      "no password yet: ALTER ROLE " + quoting.identifier(role) + " PASSWORD '...'";
+
+  SetupItem grants;
+  grants.name = "grants to role " + role + " (USAGE on schema " + names.table.schema +
+                ", SELECT, DELETE on " + names.table.ToString() + ")";
+  grants.exists_word = "present";
+  grants.created_word = "granted";
+  if (role_item.exists) {
+    ASSIGN_OR_RETURN(pg::Rows has,
+                     conn.QueryParams("SELECT has_schema_privilege($1::name, n.oid, 'USAGE') AND "
+                                      "has_table_privilege($1::name, c.oid, 'SELECT') AND "
+                                      "has_table_privilege($1::name, c.oid, 'DELETE') "
+                                      "FROM pg_catalog.pg_class c "
+                                      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                                      "WHERE n.nspname = $2 AND c.relname = $3",
+                                      {role, names.table.schema, names.table.name}));
+    grants.exists = !has.empty() && has.Get(0, 0) == "t";
+  }
+  step.items.push_back(role_item);
+  step.items.push_back(grants);
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  return step;
+}
+
+Result<SetupStep> PlanSlot(pg::PgConnection& conn, const SetupNames& names,
+                           const SqlQuoting& quoting) {
+  SetupStep step{SqlFile::kSlot, {}, {}};
+  const std::string& slot = names.slot;
+  ASSIGN_OR_RETURN(pg::SlotInfo info, pg::InspectSlot(conn, slot));
+  if (info.exists) {
+    ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
+    RETURN_IF_ERROR(pg::CheckSlot(info, slot, db.Get(0, 0)));
+  }
+  SetupItem item;
+  item.name = "slot " + slot;
+  item.exists = info.exists;
+  step.items.push_back(item);
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  return step;
+}
+
+// Rows counted before the slot is created stop at this many: a huge outbox
+// should not make setup scan it all just to say "at least".
+constexpr uint64_t kRowCountCap = 1000000;
+
+// The rows in the table before the slot exists (up to kRowCountCap); nullopt
+// if they cannot be counted (logged at debug level: only a note depends on
+// it).
+std::optional<uint64_t> RowsBeforeSlot(pg::PgConnection& conn, const pg::TableName& table) {
+  auto rows = conn.Query("SELECT count(*) FROM (SELECT FROM " + conn.QuoteIdentifier(table.schema) +
+                         "." + conn.QuoteIdentifier(table.name) + " LIMIT " +
+                         std::to_string(kRowCountCap) + ") t");
+  if (!rows.ok()) {
+    spdlog::debug("cannot count the rows of {}: {}", table.ToString(), rows.status().message());
+    return std::nullopt;
+  }
+  return std::stoull(rows->Get(0, 0));
+}
+
+// A failed step's Status: the file and the server's message, not the whole
+// SQL text that PgConnection puts in its message.
+Status StepFailure(const SetupStep& step, const Status& status, const pg::SqlError& error) {
+  std::string message = SqlFileName(step.file) + " (" + step.items.front().name +
+                        ") failed: " + (error.message.empty() ? status.message() : error.message);
+  if (status.code() == Status::Code::kUnavailable) return Status::Unavailable(message);
+  return Status::FailedPrecondition(message);
+}
+
+}  // namespace
+
+std::string_view EmbeddedSql(SqlFile file) {
+  switch (file) {
+    case SqlFile::kOutbox:
+      return sql::kOutboxSql;
+    case SqlFile::kPublication:
+      return sql::kPublicationSql;
+    case SqlFile::kRole:
+      return sql::kRoleSql;
+    case SqlFile::kSlot:
+      return sql::kSlotSql;
+  }
+  return {};
+}
+
+std::string SqlFileName(SqlFile file) {
+  switch (file) {
+    case SqlFile::kOutbox:
+      return "sql/outbox.sql";
+    case SqlFile::kPublication:
+      return "sql/publication.sql";
+    case SqlFile::kRole:
+      return "sql/role.sql";
+    case SqlFile::kSlot:
+      return "sql/slot.sql";
+  }
+  return "sql/?";
+}
+
+Result<std::vector<std::string>> SqlFileStatements(SqlFile file, const SetupNames& names,
+                                                   const SqlQuoting& quoting) {
+  auto statements = RenderStatements(EmbeddedSql(file), ReplacementsFor(file, names, quoting));
+  if (!statements.ok()) {
+    return Status::Internal("cannot parse the embedded " + SqlFileName(file) + ": " +
+                            statements.status().message());
+  }
+  return statements;
+}
+
+std::string ItemLine(const SetupItem& item, bool dry_run) {
+  std::string state = item.exists ? item.exists_word
+                      : dry_run   ? "would be " + item.created_word
+                                  : item.created_word;
+  std::string line = item.name + ": " + state;
+  const std::string& note = item.exists || dry_run ? item.note : item.created_note;
+  if (!note.empty()) line += " (" + note + ")";
+  return line;
+}
+
+Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names) {
+  RETURN_IF_ERROR(pg::CheckWalLevel(conn));
+  ASSIGN_OR_RETURN(SqlQuoting quoting, ServerQuoting(conn, names));
+  SetupPlan plan;
+  plan.names = names;
+  ASSIGN_OR_RETURN(SetupStep table, PlanTable(conn, names, quoting));
+  plan.steps.push_back(std::move(table));
+  ASSIGN_OR_RETURN(SetupStep publication, PlanPublication(conn, names, quoting));
+  plan.steps.push_back(std::move(publication));
+  if (!names.role.empty()) {
+    ASSIGN_OR_RETURN(SetupStep role, PlanRole(conn, names, quoting));
+    plan.steps.push_back(std::move(role));
+  }
+  ASSIGN_OR_RETURN(SetupStep slot, PlanSlot(conn, names, quoting));
+  plan.steps.push_back(std::move(slot));
+  return plan;
+}
+
+std::vector<std::string> SlotCreatedNotes(const SetupNames& names, const std::optional<Lsn>& at,
+                                          std::optional<uint64_t> rows_before, bool rows_capped) {
+  const std::string table = names.table.ToString();
+  std::vector<std::string> notes;
+  notes.push_back("note: slot " + names.slot +
+                  " now retains WAL until pgoutbox runs: the server keeps all WAL" +
+                  (at ? " from " + at->ToString() : std::string()) +
+                  " on for it, and more with every write, until pgoutbox confirms it; start "
+                  "pgoutbox run soon, or drop the slot (SELECT pg_drop_replication_slot(" +
+                  AlwaysQuote(names.slot, '\'') + ")) if pgoutbox will not run");
+  std::string rows = "only rows committed after the slot was created are streamed";
+  if (!rows_before) {
+    rows += "; rows already in " + table + " are never published";
+  } else if (*rows_before == 0) {
+    rows += " (" + table + " was empty)";
+  } else {
+    rows += std::string(rows_capped ? "; at least " : "; the ") + Counted(*rows_before, "row") +
+            " already in " + table + " will never be published";
+  }
+  notes.push_back("note: " + rows);
+  return notes;
+}
+
+Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
+                  const std::function<void(const std::string&)>& report) {
+  PQsetNoticeReceiver(conn.get(), LogNotice, nullptr);
+  for (const SetupStep& step : plan.steps) {
+    const bool creates_slot = step.file == SqlFile::kSlot && !step.items.front().exists;
+    std::optional<uint64_t> rows_before;
+    if (creates_slot) rows_before = RowsBeforeSlot(conn, plan.names.table);
+    // One simple-protocol query: its statements run as one transaction.
+    const std::string sql = Script(step.statements);
+    spdlog::debug("running {}:\n{}", SqlFileName(step.file), sql);
+    pg::SqlError error;
+    auto result = conn.Query(sql, &error);
+    if (!result.ok()) return StepFailure(step, result.status(), error);
+    for (SetupItem item : step.items) {
+      std::vector<std::string> notes;
+      if (!item.exists && step.file == SqlFile::kSlot) {
+        ASSIGN_OR_RETURN(pg::SlotInfo slot, pg::InspectSlot(conn, plan.names.slot));
+        if (slot.confirmed_flush) item.created_note = "at " + slot.confirmed_flush->ToString();
+        notes = SlotCreatedNotes(plan.names, slot.confirmed_flush, rows_before,
+                                 rows_before && *rows_before >= kRowCountCap);
+      }
+      report(ItemLine(item, /*dry_run=*/false));
+      for (const std::string& note : notes) report(note);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string RenderDryRun(const SetupPlan& plan) {
+  std::string out =
+      "-- pgoutbox setup --dry-run: nothing was changed. The SQL setup would run, in order;\n"
+      "-- each step runs as one transaction, the slot's alone and last.\n";
+  for (const SetupStep& step : plan.steps) {
+    out += "\n-- " + SqlFileName(step.file) + "\n";
+    for (const SetupItem& item : step.items) {
+      out += "-- " + ItemLine(item, /*dry_run=*/true) + "\n";
+      if (step.file == SqlFile::kSlot && !item.exists) {
+        out +=
+            "-- note: once created, the slot retains WAL until pgoutbox runs, and only rows "
+            "committed after its creation are streamed\n";
+      }
+    }
+    out += Script(step.statements);
+  }
+  return out;
+}
+
+}  // namespace pgoutbox::admin

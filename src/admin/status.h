@@ -1,0 +1,100 @@
+// Status: how far behind pgoutbox's replication slot is and how much WAL it
+// holds back, plus the outbox table's size and oldest row, as
+// `pgoutbox status` reports them for humans, scripts and health checks.
+//
+// GatherStatus runs a few read-only queries (any role that can read the
+// outbox table will do; pg_replication_slots is readable by everyone). Judge,
+// RenderStatusText and RenderStatusJson are pure. Thread safety: GatherStatus
+// uses the caller's connection from one thread; the rest are pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/types.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::admin {
+
+// The replication slot, from pg_replication_slots. Every field but `exists`
+// is unknown (empty, nullopt) when the slot does not exist.
+struct SlotStatus {
+  bool exists = false;
+  std::string plugin;     // "pgoutput"
+  std::string slot_type;  // "logical"
+  std::string database;
+  bool active = false;
+  std::optional<int64_t> active_pid;  // while a walsender uses it
+  std::optional<Lsn> confirmed_flush;
+  std::optional<Lsn> restart;
+  // The server's current WAL position minus confirmed_flush: what a consumer
+  // has not confirmed yet (never negative).
+  std::optional<uint64_t> lag_bytes;
+  // The current position minus restart_lsn: the WAL the server keeps for it.
+  std::optional<uint64_t> retained_bytes;
+  std::string wal_status;  // reserved, extended, unreserved, lost
+  // How much more WAL may be written before the slot is lost; nullopt when
+  // max_slot_wal_keep_size is -1 (no limit) or the slot is already lost.
+  std::optional<int64_t> safe_wal_size;
+};
+
+// The outbox table. Unknown values are nullopt, and `note` says why (the
+// table is missing, the role may not read it, it has no created_at column).
+struct OutboxStatus {
+  std::optional<int64_t> rows;
+  std::optional<double> oldest_row_age_seconds;  // also nullopt for an empty table
+  std::string note;
+};
+
+struct StatusReport {
+  std::string slot_name;
+  std::string table_name;  // schema.table
+  Lsn current_wal;         // pg_current_wal_lsn() when gathered
+  SlotStatus slot;
+  OutboxStatus outbox;
+};
+
+// Gathers the report. A missing slot or table is reported in it, not an
+// error; a failed connection or query is (Unavailable/FailedPrecondition with
+// the server's message).
+Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slot,
+                                  const pg::TableName& table);
+
+struct Verdict {
+  bool healthy = true;
+  std::string reason;  // when unhealthy: "slot pgoutbox is 1.2 GB behind (--max-lag 1 GB)"
+  // What a person should act on even when healthy, one sentence each.
+  std::vector<std::string> warnings;
+};
+
+// Unhealthy when the slot is missing, lost (wal_status = lost), or more than
+// `max_lag_bytes` behind; healthy otherwise, also while the lag is unknown.
+//
+// A slot that exists but is not active (no pgoutbox is streaming from it)
+// while it retains WAL gets a warning: it holds that WAL, and more with every
+// write, until pgoutbox runs. It stays healthy (exit 0) unless the lag
+// exceeds `max_lag_bytes`: right after `pgoutbox setup`, during a restart or a
+// hot standby's takeover, an inactive slot is expected, and --max-lag is the
+// threshold a monitor sets for how much retained WAL is too much. The warning
+// makes the state visible instead; alert on `active` (--json) to page on it.
+Verdict Judge(const StatusReport& report, uint64_t max_lag_bytes);
+
+// Aligned "key: value" lines, sizes also humanised ("12.3 MB (12897485
+// bytes)"), a "warning: <text>" line per warning, then "healthy" or
+// "unhealthy: <reason>" (always the last line).
+std::string RenderStatusText(const StatusReport& report, const Verdict& verdict);
+
+// One JSON object on one line: numbers as numbers, null where unknown, and
+// "healthy", "reason" (null when healthy) and "warnings" (an array of
+// strings, empty when none). `max_lag_bytes` is included.
+std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
+                             uint64_t max_lag_bytes);
+
+// "0s", "42s", "3m 12s", "5h 3m", "2d 4h".
+std::string FormatAge(double seconds);
+
+}  // namespace pgoutbox::admin

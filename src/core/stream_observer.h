@@ -1,0 +1,57 @@
+// StreamObserver: what the streaming loop reports while it runs, for
+// whoever watches it (metrics, readiness, the server monitor's lag). Core
+// states the events; the observe layer implements them
+// (observe::MetricsObserver), so the loop does not depend on how they are
+// exposed.
+//
+// Ownership: the Streamer borrows an observer, which must outlive it.
+// Thread safety: every method is called on the streaming thread (Run() and
+// ServeDeliveries()); an implementation that others read from must make
+// that safe itself. Failure: the methods cannot fail; an observer must not
+// throw and should return quickly (some run once per event).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/types.h"
+
+namespace pgoutbox::core {
+
+// Why an event could not be published (the publish error counter's reason).
+enum class PublishFailure {
+  kBadRow,          // the row cannot become a record, or Kafka refused it
+  kProduceFailed,   // the producer did not take the record
+  kDeliveryFailed,  // the broker did not acknowledge it, for good
+};
+
+// Where the stream stands, after every status update sent to the server.
+struct StreamPosition {
+  Lsn received;             // highest WAL position received
+  Lsn confirmed;            // last position confirmed to the server
+  int64_t inflight_events;  // produced and not yet acknowledged
+  bool moved;               // `confirmed` advanced since the previous report
+};
+
+class StreamObserver {
+ public:
+  virtual ~StreamObserver() = default;
+
+  // The broker acknowledged one event of `topic`, `latency_seconds` after
+  // its transaction committed.
+  virtual void EventDelivered(std::string_view topic, double latency_seconds) = 0;
+  // A Commit message arrived, `receive_lag_seconds` after the commit, which
+  // happened at `commit_unix_seconds`.
+  virtual void TransactionReceived(double receive_lag_seconds, double commit_unix_seconds) = 0;
+  // A transaction with events was confirmed to the server,
+  // `confirm_lag_seconds` after it committed.
+  virtual void TransactionConfirmed(double confirm_lag_seconds) = 0;
+  virtual void PublishFailed(PublishFailure failure) = 0;
+  // A bad row, by --on-bad-row action ("halt", "dlq", "skip") and reason.
+  virtual void BadRow(std::string_view action, std::string_view reason) = 0;
+  // Every broker is down; the producer reconnects by itself.
+  virtual void BrokersDown() = 0;
+  virtual void PositionReported(const StreamPosition& position) = 0;
+};
+
+}  // namespace pgoutbox::core
