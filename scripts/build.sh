@@ -7,7 +7,10 @@
 #
 # BUILD_TYPE (default RelWithDebInfo) selects the CMake build type; BUILD_DIR
 # (default build) the directory; SANITIZE=1 builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer. Lines starting with "build:" say which step runs.
+# UndefinedBehaviorSanitizer; CXXFLAGS, as CMake reads it when it first
+# configures a directory, adds compiler flags (scripts/demo.sh: BUILD_TYPE=None
+# CXXFLAGS=-O1 into build-demo/). Lines starting with "build:" say which step
+# runs.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +24,7 @@ sanitize=OFF
 [[ "${SANITIZE:-0}" == 1 ]] && sanitize=ON
 targets=("$@")
 
-echo "build: configuring $build_dir/ (cmake, $build_type, sanitizers $sanitize)"
+echo "build: configuring $build_dir/ (cmake, $build_type${CXXFLAGS:+ $CXXFLAGS}, sanitizers $sanitize)"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DPGOUTBOX_SANITIZE="$sanitize"
 
 target_args=()
@@ -33,4 +36,4 @@ else
 fi
 cmake --build "$build_dir" -j"$(nproc)" "${target_args[@]}"
 
-echo "build: pgoutbox binary at $repo_root/$build_dir/pgoutbox ($build_type, sanitizers $sanitize)"
+echo "build: pgoutbox binary at $repo_root/$build_dir/pgoutbox ($build_type${CXXFLAGS:+ $CXXFLAGS}, sanitizers $sanitize)"
