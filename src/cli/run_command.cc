@@ -108,7 +108,8 @@ Status Supervise(const RunConfig& config, Lsn start_position, const std::optiona
       static_cast<uint64_t>(getpid()) ^
           static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   replication::StartOptions start{config.slot, config.publication, Lsn()};
-  bool standby_logged = false;
+  // While waiting as a hot standby: who holds the slot (empty otherwise).
+  std::string held;
   bool streamed = false;  // "streaming from slot" was logged
   auto last_retry_log = std::chrono::steady_clock::time_point{};
   for (;;) {
@@ -118,21 +119,19 @@ Status Supervise(const RunConfig& config, Lsn start_position, const std::optiona
     if (!stream.ok()) {
       std::chrono::milliseconds wait;
       if (sqlstate == "55006") {
-        // Another client holds the slot.
-        std::string holder = SlotHolder(config.db, config.slot);
-        std::string held =
-            "replication slot " + config.slot + " is in use by " +
-            (holder.empty() ? "another client (" + stream.status().message() + ")" : holder);
-        if (end_lsn) {
-          return Status::FailedPrecondition(
-              held + "; with " +
-              (config.exit_when_caught_up ? "--exit-when-caught-up" : "--end-lsn") +
-              " pgoutbox does not wait as a hot standby: stop the other client first");
-        }
-        if (!standby_logged) {
+        // Another client holds the slot; who it is is looked up once per wait.
+        if (held.empty()) {
+          std::string holder = SlotHolder(config.db, config.slot);
+          held = "replication slot " + config.slot + " is in use by " +
+                 (holder.empty() ? "another client (" + stream.status().message() + ")" : holder);
+          if (end_lsn) {
+            return Status::FailedPrecondition(
+                held + "; with " +
+                (config.exit_when_caught_up ? "--exit-when-caught-up" : "--end-lsn") +
+                " pgoutbox does not wait as a hot standby: stop the other client first");
+          }
           spdlog::info("{}; waiting as a hot standby, trying to take over every {}", held,
                        FormatDuration(config.standby_retry_interval));
-          standby_logged = true;
         }
         health->SetStreaming(false, "hot standby: " + held);
         wait = config.standby_retry_interval;
@@ -153,16 +152,16 @@ Status Supervise(const RunConfig& config, Lsn start_position, const std::optiona
       continue;
     }
     if (!streamed) {
-      if (standby_logged) {
+      if (!held.empty()) {
         start_position = SlotPosition(config.db, config.slot).value_or(start_position);
       }
       spdlog::info("streaming from slot {} at {}{}", config.slot, start_position.ToString(),
                    end_lsn ? " until " + end_lsn->ToString() : "");
       streamed = true;
-    } else if (standby_logged || backoff.attempts() > 0) {
+    } else if (!held.empty() || backoff.attempts() > 0) {
       spdlog::info("replication stream connected to slot {}", config.slot);
     }
-    standby_logged = false;
+    held.clear();
     backoff.Reset();
     health->SetStreaming(true);
     metrics->SetUp(true);

@@ -46,42 +46,43 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
       ->capture_default_str();
   // The --column-* defaults depend on --preset: Resolve() applies them, the
   // default strings are the default preset's, for --help.
+  const outbox::ColumnMap defaults;
   f->opt_column_id = cmd->add_option("--column-id", f->column_id,
                                      "event id column, sent as the id header (consumers "
                                      "deduplicate on it)")
                          ->envname("PGOUTBOX_COLUMN_ID")
-                         ->default_str("id");
+                         ->default_str(defaults.id);
   f->opt_column_key =
       cmd->add_option("--column-key", f->column_key, "aggregate id column, the Kafka key")
           ->envname("PGOUTBOX_COLUMN_KEY")
-          ->default_str("aggregate_id");
+          ->default_str(defaults.key);
   f->opt_column_type = cmd->add_option("--column-type", f->column_type,
                                        "event type column, sent as the event_type header")
                            ->envname("PGOUTBOX_COLUMN_TYPE")
-                           ->default_str("event_type");
+                           ->default_str(defaults.event_type);
   f->opt_column_aggregate_type =
       cmd->add_option("--column-aggregate-type", f->column_aggregate_type,
                       "aggregate type column, sent as the aggregate_type header and used by the "
                       "default --topic")
           ->envname("PGOUTBOX_COLUMN_AGGREGATE_TYPE")
-          ->default_str("aggregate_type");
+          ->default_str(defaults.aggregate_type);
   f->opt_column_payload =
       cmd->add_option("--column-payload", f->column_payload,
                       "payload column, the Kafka value (jsonb, json, text or bytea)")
           ->envname("PGOUTBOX_COLUMN_PAYLOAD")
-          ->default_str("payload");
+          ->default_str(defaults.payload);
   f->opt_column_headers =
       cmd->add_option("--column-headers", f->column_headers,
                       "optional JSON object column whose fields become Kafka headers (e.g. "
                       "traceparent); skipped if the table lacks it, '' disables")
           ->envname("PGOUTBOX_COLUMN_HEADERS")
-          ->default_str("headers");
+          ->default_str(defaults.headers);
   f->opt_column_topic =
       cmd->add_option("--column-topic", f->column_topic,
                       "optional column that overrides the topic of its row when not null; "
                       "skipped if the table lacks it, '' disables")
           ->envname("PGOUTBOX_COLUMN_TOPIC")
-          ->default_str("topic");
+          ->default_str(defaults.topic);
   cmd->add_option("--topic", f->topic_template,
                   "topic template; placeholders are {id}, {key}, {event_type}, {aggregate_type} "
                   "or any column; a non-null topic column wins")

@@ -28,6 +28,14 @@ constexpr int64_t kCatchUpLagMicros = 1'000'000;
 // everything it had.
 constexpr int kMaxEmptyNaps = 2;
 
+// What stopping leaves behind when `count` events were not acknowledged in
+// time (with or without a stream).
+Status NotAcknowledged(int count) {
+  return Status::Aborted(Counted(count, "event") +
+                         " not acknowledged before the shutdown timeout; not confirmed, sent "
+                         "again on restart");
+}
+
 PgTimestamp NowPg() {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
@@ -115,7 +123,6 @@ Status Streamer::RunLoop() {
       return Shutdown(Status::Ok());
     }
     if (Status st = SendFeedback(false); !st.ok()) return Shutdown(st);
-    MaybeLogSummary(last_feedback_);
 
     // Handle everything libpq has buffered, in one burst.
     int handled = 0;
@@ -522,6 +529,7 @@ Status Streamer::SendFeedback(bool force) {
     }
   }
   PublishProgress(moved);
+  MaybeLogSummary(now);
   reply_requested_ = false;
   last_feedback_ = now;
   return Status::Ok();
@@ -572,9 +580,7 @@ Status Streamer::FlushWithoutStream() {
   int left = publisher_->Flush(options_.shutdown_timeout);
   RETURN_IF_ERROR(CheckFailures());
   if (left > 0) {
-    return Status::Aborted(Counted(left, "event") +
-                           " not acknowledged before the shutdown timeout; not confirmed, sent "
-                           "again on restart");
+    return NotAcknowledged(left);
   }
   return Status::Ok();
 }
@@ -621,9 +627,7 @@ Status Streamer::Shutdown(Status reason) {
   if (!reason.ok()) return reason;
   if (Status st = CheckFailures(); !st.ok()) return st;
   if (undelivered > 0) {
-    return Status::Aborted(Counted(undelivered, "event") +
-                           " not acknowledged before the shutdown timeout; not confirmed, sent "
-                           "again on restart");
+    return NotAcknowledged(undelivered);
   }
   return final_feedback;
 }

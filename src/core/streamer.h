@@ -161,7 +161,8 @@ class Streamer : public kafka::DeliveryHandler {
   Status CheckFailures() const;
   Status Shutdown(Status reason);
   void PublishProgress(bool moved);
-  // The periodic info line (StreamerOptions::summary_interval), if due.
+  // The periodic info line (StreamerOptions::summary_interval), if due;
+  // checked whenever a status update goes to the server.
   void MaybeLogSummary(Clock::time_point now);
   bool StopRequested() const { return stop_requests_->load(std::memory_order_relaxed) > 0; }
 
