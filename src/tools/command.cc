@@ -1,0 +1,47 @@
+#include "tools/command.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace pgoutbox::tools {
+
+namespace {
+
+// The one piece of process-global state: what a signal handler may touch.
+volatile sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+}  // namespace
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "pgoutbox-bench: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+void CatchStopSignals() {
+  signal(SIGTERM, OnStopSignal);
+  signal(SIGINT, OnStopSignal);
+}
+
+bool StopRequested() { return g_stop != 0; }
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return Status::NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) return Status::Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace pgoutbox::tools

@@ -1,0 +1,80 @@
+#include "tools/bench/results.h"
+
+#include <gtest/gtest.h>
+
+namespace pgoutbox::bench {
+namespace {
+
+TEST(ResultsTest, ParsesAndWritesTheCsv) {
+  const std::string csv =
+      "phase,metric,value,unit\n"
+      "settings,fsync,on,\n"
+      "catchup_1row,events,200000,events\n";
+  auto r = Results::ParseCsv(csv);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r->Get("settings", "fsync"), "on");
+  EXPECT_EQ(*r->Number("catchup_1row", "events"), 200000);
+  EXPECT_FALSE(r->Number("settings", "fsync"));
+  EXPECT_FALSE(r->Get("catchup_1row", "ratio"));
+  EXPECT_EQ(r->ToCsv(), csv);
+}
+
+TEST(ResultsTest, RejectsAMissingHeaderOrField) {
+  EXPECT_FALSE(Results::ParseCsv("settings,fsync,on,\n").ok());
+  EXPECT_FALSE(Results::ParseCsv("").ok());
+  auto r = Results::ParseCsv("phase,metric,value,unit\nsettings,fsync,on\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("line 2"), std::string::npos);
+}
+
+TEST(ResultsTest, DerivesTheCatchupFiguresAfterThePhase) {
+  Results r;
+  r.Add("catchup_1row", "events", "1000", "events");
+  // Ceilings 100, 120, 90; speeds 90, 100, 85; ratios 0.9, 0.8333, 0.9444.
+  const char* reps[][5] = {{"100", "80", "90", "20", "0.5"},
+                           {"110", "120", "100", "22", "0.7"},
+                           {"90", "60", "85", "21", "0.6"}};
+  for (int i = 0; i < 3; ++i) {
+    const std::string p = "rep" + std::to_string(i + 1) + "_";
+    r.Add("catchup_1row", p + "receiver_before_events_per_s", reps[i][0], "events/s");
+    r.Add("catchup_1row", p + "receiver_after_events_per_s", reps[i][1], "events/s");
+    r.Add("catchup_1row", p + "pgoutbox_events_per_s", reps[i][2], "events/s");
+    r.Add("catchup_1row", p + "pgoutbox_peak_rss_mib", reps[i][3], "MiB");
+    r.Add("catchup_1row", p + "pgoutbox_cpu_s_per_100k", reps[i][4], "s");
+  }
+  r.Add("rss", "events", "5000", "events");
+  r.Add("live", "pgoutbox_peak_rss_kb", "18227", "kB");
+  DeriveFigures(&r);
+  EXPECT_EQ(*r.Get("catchup_1row", "ceiling_events_per_s"), "100");
+  EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_events_per_s"), "90");
+  EXPECT_EQ(*r.Get("catchup_1row", "ratio"), "0.9");
+  EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_peak_rss_mib"), "22");
+  EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_cpu_s_per_100k"), "0.6");
+  EXPECT_EQ(*r.Get("live", "pgoutbox_peak_rss_mib"), "17.7998");
+  // The derived rows follow the phase's own, before the next phase.
+  const auto& rows = r.rows();
+  ASSERT_EQ(rows.size(), 1 + 15 + 5 + 1 + 2u);
+  EXPECT_EQ(rows[16].metric, "ceiling_events_per_s");
+  EXPECT_EQ(rows[21].phase, "rss");
+}
+
+TEST(ResultsTest, DerivesNothingWithoutRepetitions) {
+  Results r;
+  r.Add("catchup_1tx", "events", "1000", "events");
+  DeriveFigures(&r);
+  EXPECT_EQ(r.rows().size(), 1u);
+}
+
+TEST(ResultsTest, FormatsLikeTheReport) {
+  EXPECT_EQ(FormatNumber(48962.8123), "48962.8");
+  EXPECT_EQ(FormatNumber(0.9205491), "0.920549");
+  EXPECT_EQ(Fixed(std::optional<std::string>("0.920549"), 2), "0.92");
+  EXPECT_EQ(Fixed(std::optional<std::string>("n/a"), 2), "n/a");
+  EXPECT_EQ(Fixed(std::optional<std::string>(), 0), "n/a");
+  EXPECT_EQ(Median({3, 1, 2}), 2);
+  EXPECT_EQ(Median({4, 1, 2, 3}), 2.5);
+  EXPECT_EQ(Median({}), 0);
+}
+
+}  // namespace
+}  // namespace pgoutbox::bench
