@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # PG_* are for the scripts that source this file
-# A throwaway PostgreSQL 15 server for the scripts (demo, benchmark): initdb
+# A throwaway PostgreSQL 15 server for the scripts (demo, benchmark, fault
+# suite): initdb
 # into a fresh temp directory as the postgres user, listen on a free loopback
 # port, start with pg_ctl -w; pg_stop stops it and removes the directory.
 # Source it; it defines functions and PG_* variables and changes nothing else.
@@ -9,6 +10,9 @@
 #   pg_start wal_level=logical max_wal_senders=10   # extra postgresql.conf settings
 #   psql "$PG_CONNINFO" -c 'SELECT 1'
 #   pg_restart fast                                  # pg_ctl restart -m fast (or immediate)
+#   pg_create_slots a b; pg_drop_slot a              # pgoutput slots
+#   pg_wait_flushed 0/16B3748                        # the WAL flushed up to an LSN
+#   pg_wait_confirmed pgoutbox 0/16B3748 60          # a slot confirmed up to an LSN
 #   pg_stop                                          # idempotent; call it from your EXIT trap
 #
 # PG_VERBOSE=1 (before pg_start) makes it say what it does, one line per step
@@ -107,6 +111,53 @@ pg_start() {
 pg_restart() {
   as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m "$1" -w -t 120 restart \
     >>"$PG_DIR/pg_ctl.log" 2>&1
+}
+
+# pg_create_slots SLOT...: logical replication slots with the pgoutput plugin.
+pg_create_slots() {
+  local slot
+  for slot in "$@"; do
+    psql "$PG_CONNINFO" -X -q -A -t -v ON_ERROR_STOP=1 \
+      -c "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
+  done
+}
+
+# pg_drop_slot SLOT: drops it once it is inactive (its walsender may take a
+# moment to go away after its client; up to 10 s).
+pg_drop_slot() {
+  local q=(psql "$PG_CONNINFO" -X -q -A -t -v ON_ERROR_STOP=1 -c)
+  for _ in $(seq 1 100); do
+    [[ "$("${q[@]}" "SELECT active FROM pg_replication_slots WHERE slot_name = '$1'")" == f ]] && break
+    sleep 0.1
+  done
+  "${q[@]}" "SELECT pg_drop_replication_slot('$1')" >/dev/null
+}
+
+# pg_wait_flushed LSN: returns 0 once the server's WAL is flushed up to LSN
+# (after writes with synchronous_commit=off, so that a walsender can send
+# them), 1 if it is not within 10 s.
+pg_wait_flushed() {
+  local q=(psql "$PG_CONNINFO" -X -q -A -t -v ON_ERROR_STOP=1 -c)
+  for _ in $(seq 1 100); do
+    [[ "$("${q[@]}" "SELECT pg_current_wal_flush_lsn() >= '$1'")" == t ]] && return 0
+    sleep 0.1
+  done
+  [[ "$("${q[@]}" "SELECT pg_current_wal_flush_lsn() >= '$1'")" == t ]]
+}
+
+# pg_wait_confirmed SLOT LSN SECONDS [CMD...]: returns 0 once SLOT's
+# confirmed_flush_lsn reached LSN, 1 if SECONDS passed first. Runs CMD (when
+# given; a script's supervisor, say) before each look.
+pg_wait_confirmed() {
+  local slot="$1" lsn="$2" deadline=$((SECONDS + $3))
+  shift 3
+  while :; do
+    if [[ $# -gt 0 ]]; then "$@"; fi
+    [[ "$(psql "$PG_CONNINFO" -X -q -A -t -c "SELECT confirmed_flush_lsn >= '$lsn'
+          FROM pg_replication_slots WHERE slot_name = '$slot'" 2>/dev/null)" == t ]] && return 0
+    [[ "$SECONDS" -lt "$deadline" ]] || return 1
+    sleep 0.2
+  done
 }
 
 # Stops the server (immediate: it is thrown away) and removes its directory.

@@ -8,6 +8,7 @@
 #   pid=$!
 #   wait_for_line server.out '^ready' 30 "$pid" || echo "not ready"
 #   stop_pid "$pid"
+#   term_wait "$pid" 40 || echo "status $?"   # SIGTERM, then its exit status
 
 # is_running PID: true while PID runs. A child that exited but was not
 # reaped yet (a zombie) counts as ended, unlike `kill -0`.
@@ -47,4 +48,22 @@ wait_for_line() {
     [[ "$SECONDS" -lt "$deadline" ]] || return 2
     sleep 0.1
   done
+}
+
+# term_wait PID SECONDS: SIGTERM to our child PID, then waits up to SECONDS
+# for it to exit and returns its exit status; 124 (and a SIGKILL) if it was
+# still running then.
+term_wait() {
+  local pid="$1" rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $(($2 * 10))); do
+    is_running "$pid" || break
+    sleep 0.1
+  done
+  if is_running "$pid"; then
+    stop_pid "$pid" 0
+    return 124
+  fi
+  wait "$pid" || rc=$?
+  return "$rc"
 }
