@@ -193,11 +193,7 @@ step "Waiting until the slot confirms the last commit (every event acknowledged 
 target="$(psql_q -At -c 'SELECT pg_current_wal_lsn()')"
 echo "last commit at $target; polling pg_replication_slots.confirmed_flush_lsn"
 confirmed=f
-for _ in $(seq 1 200); do
-  confirmed="$(psql_q -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'pgoutbox'")"
-  [[ "$confirmed" == "t" ]] && break
-  sleep 0.1
-done
+if pg_wait_confirmed pgoutbox "$target" 20; then confirmed=t; fi
 show_pgoutbox_log
 [[ "$confirmed" == "t" ]] || fail "the slot did not confirm $target within 20 s" "$logs/pgoutbox.log"
 psql_q -c "SELECT slot_name, confirmed_flush_lsn, pg_current_wal_lsn() AS server_wal FROM pg_replication_slots"

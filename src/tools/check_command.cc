@@ -15,8 +15,8 @@ struct CheckFlags {
   std::vector<std::string> other_faults;
   int64_t start_ms = 0;
   std::string confirmed_lsn, end_lsn, wal_lsn;
-  std::string workload;                // file: the workload's output
-  std::vector<std::string> exits;      // STATUS:LOG
+  std::string workload;            // file: the workload's output
+  std::vector<std::string> exits;  // STATUS:LOG
   std::string out_dir;
 };
 

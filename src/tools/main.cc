@@ -45,9 +45,10 @@ int main(int argc, char** argv) {
     args.erase(dashes, args.end());
   }
 
-  CLI::App app{"pgoutbox-bench: the benchmark's and the fault suite's tools "
-               "(scripts/bench.sh, scripts/faults.sh)",
-               "pgoutbox-bench"};
+  CLI::App app{
+      "pgoutbox-bench: the benchmark's and the fault suite's tools "
+      "(scripts/bench.sh, scripts/faults.sh)",
+      "pgoutbox-bench"};
   app.require_subcommand(1);
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(MakeKafkaCommand(&app));

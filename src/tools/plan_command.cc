@@ -13,8 +13,7 @@ class PlanCommand : public Command {
   explicit PlanCommand(CLI::App* app) {
     sub_ = app->add_subcommand("plan", "when the fault suite's faults happen");
     sub_->add_option("--seed", o_.seed)->required();
-    sub_->add_option("--duration-ms", o_.duration_ms, "the workload's planned length")
-        ->required();
+    sub_->add_option("--duration-ms", o_.duration_ms, "the workload's planned length")->required();
     sub_->add_option("--kills", o_.kills, "SIGKILLs of pgoutbox")->required();
     sub_->add_option("--outage-s", o_.outage_s, "how long every broker is down")->required();
     sub_->add_option("--error-percent", o_.error_percent, "of the Produce requests; 0: none");

@@ -108,11 +108,10 @@ class ReportCommand : public Command {
     bench::DeriveFigures(&*results);
     const std::vector<bench::Target> targets = bench::EvaluateTargets(*results, info_);
     bench::AddTargetRows(targets, &*results);
-    for (Status st : {WriteFile(out_dir_ + "/results.csv", results->ToCsv()),
-                      WriteFile(out_dir_ + "/results.md",
-                                bench::RenderMarkdown(*results, info_, targets)),
-                      RunGnuplot(bench::RenderChartScript(*results, info_,
-                                                          out_dir_ + "/chart.png"))}) {
+    for (Status st :
+         {WriteFile(out_dir_ + "/results.csv", results->ToCsv()),
+          WriteFile(out_dir_ + "/results.md", bench::RenderMarkdown(*results, info_, targets)),
+          RunGnuplot(bench::RenderChartScript(*results, info_, out_dir_ + "/chart.png"))}) {
       if (!st.ok()) return Fail(st);
     }
     return 0;

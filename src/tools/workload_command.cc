@@ -34,10 +34,9 @@ class WorkloadCommand : public Command {
         "events_savepoint_rolled_back=%llu other_rows=%llu tx_failed=%llu "
         "events_failed=%llu tx_unknown=%llu events_unknown=%llu deadlocks=%llu "
         "reconnects=%llu seconds=%.1f",
-        n(r->tx_committed), n(r->events_committed), n(r->tx_rolled_back),
-        n(r->events_rolled_back), n(r->events_savepoint_rolled_back), n(r->other_rows),
-        n(r->tx_failed), n(r->events_failed), n(r->tx_unknown), n(r->events_unknown),
-        n(r->deadlocks), n(r->reconnects), r->seconds);
+        n(r->tx_committed), n(r->events_committed), n(r->tx_rolled_back), n(r->events_rolled_back),
+        n(r->events_savepoint_rolled_back), n(r->other_rows), n(r->tx_failed), n(r->events_failed),
+        n(r->tx_unknown), n(r->events_unknown), n(r->deadlocks), n(r->reconnects), r->seconds);
     for (int k = 0; k < faults::TxPlan::kKinds; ++k) {
       std::printf(" tx_%s=%llu", faults::KindName(static_cast<faults::TxPlan::Kind>(k)),
                   n(r->tx_by_kind[k]));

@@ -25,7 +25,8 @@ Result<std::vector<HistogramBucket>> ParseHistogram(std::string_view text, std::
     std::string le(line.substr(0, quote));
     std::string count(line.substr(quote + 2));
     HistogramBucket b;
-    b.le = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr);
+    b.le =
+        le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr);
     char* end = nullptr;
     b.count = std::strtod(count.c_str(), &end);
     if (end == count.c_str()) {

@@ -13,8 +13,8 @@
 namespace pgoutbox::bench {
 
 struct HistogramBucket {
-  double le = 0;       // upper bound; +infinity for the last bucket
-  double count = 0;    // cumulative
+  double le = 0;     // upper bound; +infinity for the last bucket
+  double count = 0;  // cumulative
 };
 
 // The buckets of histogram `name` (lines `name_bucket{le="..."} count`) in a

@@ -40,8 +40,8 @@ std::optional<double> ParseLogTime(std::string_view line) {
       !Digits(line, &at, 2, &tm.tm_mday) || !Expect(line, &at, 'T') ||
       !Digits(line, &at, 2, &tm.tm_hour) || !Expect(line, &at, ':') ||
       !Digits(line, &at, 2, &tm.tm_min) || !Expect(line, &at, ':') ||
-      !Digits(line, &at, 2, &tm.tm_sec) || !Expect(line, &at, '.') ||
-      !Digits(line, &at, 3, &ms) || at >= line.size()) {
+      !Digits(line, &at, 2, &tm.tm_sec) || !Expect(line, &at, '.') || !Digits(line, &at, 3, &ms) ||
+      at >= line.size()) {
     return std::nullopt;
   }
   const char sign = line[at++];

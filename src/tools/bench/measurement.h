@@ -17,8 +17,8 @@ struct Measurement {
   double user_s = 0;
   double sys_s = 0;
   long maxrss_kb = 0;
-  int exit = 0;               // the status, 128 + signal if killed
-  double start_unix_s = 0;    // when it was started, Unix seconds
+  int exit = 0;                   // the status, 128 + signal if killed
+  double start_unix_s = 0;        // when it was started, Unix seconds
   std::optional<double> until_s;  // from the start to a log line, if asked
 };
 

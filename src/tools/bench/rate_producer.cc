@@ -71,7 +71,8 @@ Result<ProduceResult> ProduceAtRate(const ProduceOptions& options) {
     event.id = id;
     event.key = key;
     event.payload = value;
-    event.headers = {{"id", id}, {"event_type", event.event_type},
+    event.headers = {{"id", id},
+                     {"event_type", event.event_type},
                      {"aggregate_type", event.aggregate_type},
                      {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
     for (;;) {

@@ -28,7 +28,7 @@ struct ProduceOptions {
 };
 
 struct ProduceResult {
-  uint64_t produced = 0;   // acknowledged by the broker
+  uint64_t produced = 0;  // acknowledged by the broker
   double seconds = 0;
 };
 

@@ -175,12 +175,11 @@ std::string RenderMarkdown(const Results& r, const ReportInfo& info,
     std::string p = "live_" + rate;
     md << "| pgoutbox | " << rate << " | " << F(r, p, "achieved_events_per_s", 0) << " | "
        << Raw(r, p, "consumed") << " | " << Quantiles(r, p, "insert_to_consume") << " | "
-       << F(r, p, "insert_to_consume_max_ms", 2) << " | " << Quantiles(r, p, "receive_lag")
-       << " | " << Quantiles(r, p, "commit_to_ack") << " | " << F(r, p, "confirm_lag_p99_ms", 0)
-       << " |\n";
+       << F(r, p, "insert_to_consume_max_ms", 2) << " | " << Quantiles(r, p, "receive_lag") << " | "
+       << Quantiles(r, p, "commit_to_ack") << " | " << F(r, p, "confirm_lag_p99_ms", 0) << " |\n";
     p = "floor_" + rate;
-    md << "| floor (Kafka only) | " << rate << " | " << F(r, p, "achieved_events_per_s", 0)
-       << " | " << Raw(r, p, "consumed") << " | " << Quantiles(r, p, "insert_to_consume") << " | "
+    md << "| floor (Kafka only) | " << rate << " | " << F(r, p, "achieved_events_per_s", 0) << " | "
+       << Raw(r, p, "consumed") << " | " << Quantiles(r, p, "insert_to_consume") << " | "
        << F(r, p, "insert_to_consume_max_ms", 2) << " | | | |\n";
   }
   md << "\npgoutbox's peak RSS during the live phases: " << F(r, "live", "pgoutbox_peak_rss_mib", 1)
@@ -219,8 +218,8 @@ std::string RenderChartScript(const Results& r, const ReportInfo& info,
   gp << "EOD\n"
      << "set terminal pngcairo size 1400,560 font \"Liberation Sans,11\"\n"
      << "set output \"" << png_path << "\"\n"
-     << "set multiplot layout 1,2 title \"pgoutbox benchmark (" << info.mode << ", "
-     << info.commit << ", " << info.date << ")\"\n"
+     << "set multiplot layout 1,2 title \"pgoutbox benchmark (" << info.mode << ", " << info.commit
+     << ", " << info.date << ")\"\n"
      << "set style data histogram\n"
      << "set style histogram clustered gap 1\n"
      << "set style fill solid 0.85 border -1\n"

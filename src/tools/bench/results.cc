@@ -138,7 +138,8 @@ void DeriveFigures(Results* results) {
     derived.emplace_back(phase, std::move(rows));
   }
   if (auto kb = results->Number("live", "pgoutbox_peak_rss_kb")) {
-    derived.push_back({"live", {{"live", "pgoutbox_peak_rss_mib", FormatNumber(*kb / 1024), "MiB"}}});
+    derived.push_back(
+        {"live", {{"live", "pgoutbox_peak_rss_mib", FormatNumber(*kb / 1024), "MiB"}}});
   }
   std::vector<ResultRow> rows = results->rows();
   for (auto& [phase, extra] : derived) InsertAfterPhase(&rows, phase, std::move(extra));

@@ -40,11 +40,12 @@ Result<CollectResult> Collect(const CollectOptions& options, const std::function
   std::unique_ptr<std::FILE, FileCloser> out(std::fopen(options.out.c_str(), "w"));
   if (!out) return Status::Internal("cannot write " + options.out);
   std::vector<std::pair<std::string, int>> partitions;
-  ASSIGN_OR_RETURN(bench::ConsumerPtr rk, bench::StartConsumer(options.brokers, options.topics,
-                                                 {{"group.id", "pgoutbox-faults-collect"},
-                                                  {"fetch.wait.max.ms", "50"},
-                                                  {"reconnect.backoff.max.ms", "1000"}},
-                                                 &partitions));
+  ASSIGN_OR_RETURN(bench::ConsumerPtr rk,
+                   bench::StartConsumer(options.brokers, options.topics,
+                                        {{"group.id", "pgoutbox-faults-collect"},
+                                         {"fetch.wait.max.ms", "50"},
+                                         {"reconnect.backoff.max.ms", "1000"}},
+                                        &partitions));
   CollectResult result;
   for (const auto& tp : partitions) result.partitions += tp.second;
   ready();

@@ -83,9 +83,9 @@ std::string RenderRun(const FaultRun& run) {
   out += "  rolled back                   " + kw("tx_rolled_back") + " transactions with " +
          kw("events_rolled_back") + " events; " + kw("events_savepoint_rolled_back") +
          " events in rolled-back savepoints\n";
-  out += "  cut short by the faults       never committed: " + kw("tx_failed") +
-         " transactions (" + kw("events_failed") + " events); COMMITs unanswered: " +
-         kw("tx_unknown") + " (" + kw("events_unknown") +
+  out += "  cut short by the faults       never committed: " + kw("tx_failed") + " transactions (" +
+         kw("events_failed") + " events); COMMITs unanswered: " + kw("tx_unknown") + " (" +
+         kw("events_unknown") +
          " events, the table settles them); reconnects: " + kw("reconnects") +
          "; deadlocks: " + kw("deadlocks") + "\n";
   out += "faults (times from the workload's start)\n";
@@ -118,9 +118,8 @@ std::string RenderRun(const FaultRun& run) {
                std::to_string(run.errors_to) + ", " + At(run, "produce-errors-on") + " to " +
                At(run, "produce-errors-off");
     }
-    const std::set<std::string> summarized = {"produce_requests", "produce_errors",
-                                              "stack_ran_dry",    "pending",
-                                              "error_percent",    "brokers_down"};
+    const std::set<std::string> summarized = {"produce_requests", "produce_errors", "stack_ran_dry",
+                                              "pending",          "error_percent",  "brokers_down"};
     std::string by_code;
     for (std::string_view rest = run.kafka_stats; !rest.empty();) {
       const size_t space = rest.find(' ');

@@ -35,7 +35,7 @@ struct FaultRun {
   int64_t elapsed_s = 0;
   std::string workload;  // `pgoutbox-bench workload`'s key=value line
   int connections = 0;
-  int keys = 0;  // per aggregate type (two types)
+  int keys = 0;   // per aggregate type (two types)
   int kills = 0;  // SIGKILLs planned (0: left out)
   int kills_done = 0;
   std::vector<int64_t> kill_pauses_ms;

@@ -16,8 +16,8 @@ TEST(MeasurementTest, ParsesPgoutboxTimeStamps) {
 TEST(MeasurementTest, RejectsLinesWithoutATimeStamp) {
   EXPECT_FALSE(ParseLogTime(""));
   EXPECT_FALSE(ParseLogTime("info confirmed position"));
-  EXPECT_FALSE(ParseLogTime("2026-12-06T23:30:57+0000 info"));   // no milliseconds
-  EXPECT_FALSE(ParseLogTime("2026-12-06T23:30:57.250 info"));    // no offset
+  EXPECT_FALSE(ParseLogTime("2026-12-06T23:30:57+0000 info"));  // no milliseconds
+  EXPECT_FALSE(ParseLogTime("2026-12-06T23:30:57.250 info"));   // no offset
   EXPECT_FALSE(ParseLogTime("2026-12-06 23:30:57.250+0000 info"));
 }
 
