@@ -24,6 +24,9 @@ kafka_start() {
     [[ -p "$KAFKA_CONTROL" ]] || mkfifo "$KAFKA_CONTROL"
     args+=(--control "$KAFKA_CONTROL")
   fi
+  # Emptied first: the background redirection would truncate it only after
+  # wait_ready had read the bootstraps of an earlier cluster.
+  : >"$LOGS/kafka.out"
   "$BENCH_BIN" "${args[@]}" >"$LOGS/kafka.out" 2>"$LOGS/kafka.err" &
   KAFKA_PID=$!
   wait_ready "$LOGS/kafka.out" '^bootstraps=' 30 "$KAFKA_PID" "pgoutbox-bench kafka"

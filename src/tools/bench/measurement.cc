@@ -45,8 +45,10 @@ std::optional<double> ParseLogTime(std::string_view line) {
     return std::nullopt;
   }
   const char sign = line[at++];
-  if ((sign != '+' && sign != '-') || !Digits(line, &at, 2, &off_h) ||
-      !Digits(line, &at, 2, &off_m)) {
+  if (sign != '+' && sign != '-') return std::nullopt;
+  if (!Digits(line, &at, 2, &off_h)) return std::nullopt;
+  if (at < line.size() && line[at] == ':') ++at;  // spdlog's %z: "+00:00"
+  if (!Digits(line, &at, 2, &off_m)) {
     return std::nullopt;
   }
   tm.tm_year -= 1900;

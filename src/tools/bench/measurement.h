@@ -23,8 +23,8 @@ struct Measurement {
 };
 
 // The Unix time of a log line that starts with pgoutbox's time stamp,
-// "2026-12-06T23:30:57.123+0000 info ..." (ISO 8601, milliseconds, UTC
-// offset); nullopt if the line does not start with one.
+// "2026-12-06T23:30:57.123+00:00 info ..." (ISO 8601, milliseconds, UTC
+// offset as +HH:MM or +HHMM); nullopt if the line does not start with one.
 std::optional<double> ParseLogTime(std::string_view line);
 
 // The time stamp of the last line of `text` that contains `needle`; nullopt

@@ -7,9 +7,10 @@ namespace {
 
 TEST(MeasurementTest, ParsesPgoutboxTimeStamps) {
   // 2026-12-06T23:30:57Z is 1796599857.
-  EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-06T23:30:57.250+0000 info confirmed position 0/1"),
+  EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-06T23:30:57.250+00:00 info confirmed position 0/1"),
                    1796599857.25);
-  EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-07T00:30:57.250+0100 info x"), 1796599857.25);
+  EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-06T23:30:57.250+0000 info x"), 1796599857.25);
+  EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-07T00:30:57.250+01:00 info x"), 1796599857.25);
   EXPECT_DOUBLE_EQ(*ParseLogTime("2026-12-06T22:00:57.000-0130 info x"), 1796599857.0);
 }
 
@@ -23,9 +24,9 @@ TEST(MeasurementTest, RejectsLinesWithoutATimeStamp) {
 
 TEST(MeasurementTest, TakesTheLastMatchingLine) {
   const std::string log =
-      "2026-12-06T23:30:57.000+0000 info confirmed position 0/10\n"
-      "2026-12-06T23:30:58.500+0000 info confirmed position 0/20\n"
-      "2026-12-06T23:30:59.000+0000 info stopping\n";
+      "2026-12-06T23:30:57.000+00:00 info confirmed position 0/10\n"
+      "2026-12-06T23:30:58.500+00:00 info confirmed position 0/20\n"
+      "2026-12-06T23:30:59.000+00:00 info stopping\n";
   EXPECT_DOUBLE_EQ(*LastLineTime(log, "info confirmed position"), 1796599858.5);
   EXPECT_FALSE(LastLineTime(log, "no such line"));
 }

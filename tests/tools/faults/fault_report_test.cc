@@ -67,12 +67,12 @@ TEST(FaultReportTest, SaysWhatWasLeftOut) {
 }
 
 TEST(FaultReportTest, TakesTheLastErrorLineOfALog) {
-  EXPECT_EQ(LastErrorMessage("2026-12-06T23:30:57.000+0000 info streaming\n"
-                             "2026-12-06T23:30:58.000+0000 error first\n"
-                             "2026-12-06T23:30:59.000+0000 critical kafka: gone for good\n"
-                             "2026-12-06T23:31:00.000+0000 info exiting\n"),
+  EXPECT_EQ(LastErrorMessage("2026-12-06T23:30:57.000+00:00 info streaming\n"
+                             "2026-12-06T23:30:58.000+00:00 error first\n"
+                             "2026-12-06T23:30:59.000+00:00 critical kafka: gone for good\n"
+                             "2026-12-06T23:31:00.000+00:00 info exiting\n"),
             "kafka: gone for good");
-  EXPECT_EQ(LastErrorMessage("2026-12-06T23:30:57.000+0000 info fine\n"), "");
+  EXPECT_EQ(LastErrorMessage("2026-12-06T23:30:57.000+00:00 info fine\n"), "");
   EXPECT_EQ(ParseKeyValues("a=1 b= c d=x=y").size(), 3u);
   EXPECT_EQ(ParseKeyValues("a=1 b= c d=x=y")["d"], "x=y");
 }
