@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
@@ -62,11 +63,11 @@ Result<BadRowAction> ParseBadRowAction(std::string_view text);
 const char* BadRowActionName(BadRowAction action);
 
 struct StreamerOptions {
-  std::chrono::milliseconds feedback_interval{1000};
+  std::chrono::milliseconds feedback_interval = defaults::kFeedbackInterval;
   // Stop once everything up to this position is delivered and confirmed.
   std::optional<Lsn> end_lsn;
   // How long a shutdown waits for in-flight events to be acknowledged.
-  std::chrono::milliseconds shutdown_timeout{30000};
+  std::chrono::milliseconds shutdown_timeout = defaults::kShutdownTimeout;
   // While catching up on a backlog (the transactions received committed
   // more than a second ago), sleep this long whenever the socket is empty
   // instead of waking up for each message the server sends: the stream is
@@ -80,11 +81,11 @@ struct StreamerOptions {
   // object of all its columns (EventMapper::DumpRow; a row too large for
   // Kafka without its payload, with the payload's size instead), key = the
   // row's key (none if NULL), headers error, table, lsn and id.
-  std::string dead_letter_topic = "outbox.dlq";
+  std::string dead_letter_topic{defaults::kDeadLetterTopic};
   // How often an info line sums up what happened since the previous one
   // (events and transactions published, confirmed position, WAL behind the
   // server, events in flight); only when something changed. Zero disables it.
-  std::chrono::milliseconds summary_interval{30000};
+  std::chrono::milliseconds summary_interval = defaults::kLogSummaryInterval;
 };
 
 struct StreamerStats {
