@@ -28,28 +28,6 @@ namespace pgoutbox::cli {
 
 namespace {
 
-// Hands delivery reports to the streamer, which is built after the publisher.
-class DeliveryForwarder : public kafka::DeliveryHandler {
- public:
-  void set_target(kafka::DeliveryHandler* target) { target_ = target; }
-  void OnDelivered(uint64_t opaque, std::string_view topic) override {
-    if (target_ != nullptr) target_->OnDelivered(opaque, topic);
-  }
-  void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
-    if (target_ != nullptr) target_->OnFailed(opaque, event_id, reason);
-  }
-  void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
-                 const Status& reason) override {
-    if (target_ != nullptr) target_->OnRefused(opaque, record, reason);
-  }
-  void OnBrokersDown() override {
-    if (target_ != nullptr) target_->OnBrokersDown();
-  }
-
- private:
-  kafka::DeliveryHandler* target_ = nullptr;
-};
-
 // Drops optional mapped columns (headers, topic) that the table does not have,
 // unless the user named them explicitly.
 void DropMissingOptionalColumns(const RunConfig& config, const std::vector<pg::ColumnInfo>& columns,
@@ -253,9 +231,9 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
     spdlog::info("started the mock Kafka cluster with {} at {}", Counted(*mock_brokers, "broker"),
                  brokers);
   }
-  DeliveryForwarder forwarder;
+  // Its delivery handler is the streamer, once built (below).
   kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
-  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
+  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options));
   spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
                FormatDuration(config.startup_timeout));
   if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
@@ -339,10 +317,8 @@ Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests
   observe::MetricsObserver observer(&metrics, &health, &progress);
   core::Streamer streamer(streamer_options, publisher.get(), mapper.get(), &tracker, stop_requests,
                           &observer);
-  forwarder.set_target(&streamer);
   Status result = Supervise(config, confirmed, streamer_options.end_lsn, &streamer, &metrics,
                             &health, stop_requests);
-  forwarder.set_target(nullptr);
   metrics.SetUp(false);
   return result;
 }
