@@ -48,6 +48,7 @@
 #include <string>
 #include <thread>
 
+#include "common/defaults.h"
 #include "common/status.h"
 #include "observe/metrics.h"
 #include "pg/catalog.h"
@@ -58,16 +59,16 @@ namespace pgoutbox::admin {
 
 struct CleanupOptions {
   pg::TableName table;
-  std::string created_at_column = "created_at";
+  std::string created_at_column{defaults::kCreatedAtColumn};
   // Rows whose created_at is older than now() - retention are deleted.
   // 0 disables cleanup.
-  std::chrono::milliseconds retention{std::chrono::hours(24)};
-  int batch_size = 10000;
+  std::chrono::milliseconds retention = defaults::kRetention;
+  int batch_size = defaults::kCleanupBatch;
   // Per batch: how long to wait for a lock (a table lock, e.g. behind a
   // migration's ALTER TABLE, or a row an application holds locked) and how
   // long one DELETE may run. Both must be > 0.
-  std::chrono::milliseconds lock_timeout{1000};
-  std::chrono::milliseconds statement_timeout{30000};
+  std::chrono::milliseconds lock_timeout = defaults::kCleanupLockTimeout;
+  std::chrono::milliseconds statement_timeout = defaults::kCleanupStatementTimeout;
 
   bool enabled() const { return retention.count() > 0; }
 };
@@ -118,7 +119,7 @@ struct PeriodicCleanerOptions {
   CleanupOptions cleanup;
   // Time from the end of one pass to the start of the next. The first pass
   // runs right after Start().
-  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+  std::chrono::milliseconds interval = defaults::kCleanupInterval;
   // After a lost connection or a failed attempt to connect, the next attempt
   // waits this long (so a database outage logs one line per attempt).
   std::chrono::milliseconds reconnect_delay{std::chrono::seconds(5)};

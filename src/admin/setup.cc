@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "admin/sql_template.h"
+#include "common/defaults.h"
 #include "common/text.h"
 #include "sql/embedded_sql.h"
 
@@ -18,6 +19,10 @@ constexpr char kDefaultSchema[] = "public";
 constexpr char kDefaultTable[] = "outbox";
 constexpr char kDefaultIndex[] = "outbox_created_at_idx";
 constexpr char kDefaultName[] = "pgoutbox";  // publication, slot and role alike
+static_assert(defaults::kPublication == kDefaultName && defaults::kSlot == kDefaultName &&
+                  defaults::kRole == kDefaultName &&
+                  defaults::kTable == std::string_view("public.outbox"),
+              "the default names are the ones sql/ spells");
 
 std::string IndexName(const pg::TableName& table) { return table.name + "_created_at_idx"; }
 

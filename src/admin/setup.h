@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "pg/catalog.h"
@@ -30,9 +31,9 @@ namespace pgoutbox::admin {
 // The names setup writes into the SQL files in place of the defaults.
 struct SetupNames {
   pg::TableName table;  // public.outbox
-  std::string publication = "pgoutbox";
-  std::string slot = "pgoutbox";
-  std::string role = "pgoutbox";  // empty: no role and no grants
+  std::string publication{defaults::kPublication};
+  std::string slot{defaults::kSlot};
+  std::string role{defaults::kRole};  // empty: no role and no grants
 };
 
 // The files of sql/, in the order setup applies them.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/byte_size.h"
+#include "common/defaults.h"
 #include "common/json_escape.h"
 
 namespace pgoutbox::admin {
@@ -59,7 +60,7 @@ OutboxStatus GatherOutbox(pg::PgConnection& conn, const pg::TableName& table) {
     return out;
   }
   bool has_created_at = false;
-  for (const auto& c : *columns) has_created_at |= c.name == "created_at";
+  for (const auto& c : *columns) has_created_at |= c.name == defaults::kCreatedAtColumn;
   const std::string qualified =
       conn.QuoteIdentifier(table.schema) + "." + conn.QuoteIdentifier(table.name);
   const std::string sql =

@@ -1,16 +1,13 @@
 #include "cli/cleanup_command.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdio>
 
+#include "app/cleanup_once.h"
 #include "cli/command.h"
-#include "cli/stop_watcher.h"
 #include "common/duration.h"
 #include "common/text.h"
 #include "pg/catalog.h"
-#include "pg/connection.h"
 
 namespace pgoutbox::cli {
 
@@ -50,7 +47,7 @@ class CleanupCommandImpl : public Command {
       std::fflush(stdout);
       return kExitOk;
     }
-    auto stats = RunCleanupCommand(*config, stop_requests);
+    auto stats = app::CleanupOnce(*config, stop_requests);
     if (!stats.ok()) return ExitCodeFor(stats.status());
     std::printf("%s\n", CleanupSummary(*stats).c_str());
     std::fflush(stdout);
@@ -60,7 +57,7 @@ class CleanupCommandImpl : public Command {
  private:
   CLI::App* sub_ = nullptr;
   std::string db_;
-  std::string table_ = "public.outbox";
+  std::string table_{defaults::kTable};
   CleanupFlags flags_;
 };
 
@@ -131,28 +128,6 @@ Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
 
 std::string CleanupSummary(const admin::CleanupStats& stats) {
   return "deleted " + Counted(stats.rows, "row");
-}
-
-Result<admin::CleanupStats> RunCleanupCommand(const admin::PeriodicCleanerOptions& config,
-                                              const std::atomic<int>* stop_requests) {
-  const admin::CleanupOptions& options = config.cleanup;
-  spdlog::info("outbox cleanup of {}: deleting rows whose {} is older than {}, {} per batch",
-               options.table.ToString(), options.created_at_column,
-               FormatDuration(options.retention), options.batch_size);
-  ASSIGN_OR_RETURN(auto conn,
-                   pg::PgConnection::Connect(config.conninfo, pg::PgConnection::Kind::kOrdinary,
-                                             "pgoutbox cleanup"));
-  pg::StatementCanceller canceller(*conn);
-  std::atomic<bool> stop{false};
-  Result<admin::CleanupStats> stats = Status::Internal("cleanup pass did not run");
-  {
-    StopWatcher watcher(stop_requests, &canceller, &stop);
-    stats = admin::RunCleanupPass(*conn, options, &stop);
-  }
-  if (!stats.ok()) return stats;
-  spdlog::info("{}{}", admin::DescribePass(*stats, options),
-               stats->stopped ? "; stopped early by a signal" : "");
-  return stats;
 }
 
 std::unique_ptr<Command> MakeCleanupCommand(CLI::App* app) {

@@ -16,6 +16,7 @@
 
 #include "admin/cleanup.h"
 #include "cli/command.h"
+#include "common/defaults.h"
 #include "common/status.h"
 
 namespace pgoutbox::cli {
@@ -31,12 +32,12 @@ enum class CleanupFlagScope {
 
 // Raw flag values as CLI11 fills them; ResolveCleanupFlags() validates them.
 struct CleanupFlags {
-  std::string created_at_column = "created_at";
-  std::string retention = "24h";
-  std::string interval = "1m";
-  int batch_size = 10000;
-  std::string lock_timeout = "1s";
-  std::string statement_timeout = "30s";
+  std::string created_at_column{defaults::kCreatedAtColumn};
+  std::string retention = DurationFlag(defaults::kRetention);
+  std::string interval = DurationFlag(defaults::kCleanupInterval);
+  int batch_size = defaults::kCleanupBatch;
+  std::string lock_timeout = DurationFlag(defaults::kCleanupLockTimeout);
+  std::string statement_timeout = DurationFlag(defaults::kCleanupStatementTimeout);
 };
 
 // Declares the cleanup flags on `cmd`, bound to `flags` (which must outlive
@@ -55,12 +56,6 @@ Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& fl
 
 // What `pgoutbox cleanup` prints on stdout after a pass: "deleted 1 row".
 std::string CleanupSummary(const admin::CleanupStats& stats);
-
-// Runs one cleanup pass with `config.cleanup` on a connection of its own.
-// A stop signal (`*stop_requests` > 0) cancels the running batch and ends the
-// pass early (stats.stopped). REQUIRES: config.cleanup.enabled().
-Result<admin::CleanupStats> RunCleanupCommand(const admin::PeriodicCleanerOptions& config,
-                                              const std::atomic<int>* stop_requests);
 
 // Declares `pgoutbox cleanup` on `app`.
 std::unique_ptr<Command> MakeCleanupCommand(CLI::App* app);

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "common/duration.h"
+
 namespace pgoutbox::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -41,6 +43,10 @@ bool GivenOrSetEmpty(const CLI::Option* opt) {
   if (name.empty()) return false;
   const char* value = std::getenv(name.c_str());
   return value != nullptr && *value == '\0';
+}
+
+std::string DurationFlag(std::chrono::milliseconds d) {
+  return d.count() == 0 ? "0" : FormatDuration(d);
 }
 
 }  // namespace pgoutbox::cli

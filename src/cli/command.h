@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -49,5 +50,9 @@ void AddSlotFlag(CLI::App* cmd, std::string* slot);
 // where '' means "none" the variable must say the same as the flag. Reads the
 // environment; call it after parsing. False for nullptr.
 bool GivenOrSetEmpty(const CLI::Option* opt);
+
+// A default duration as a flag shows it: "0" for off, else FormatDuration's
+// "30s".
+std::string DurationFlag(std::chrono::milliseconds d);
 
 }  // namespace pgoutbox::cli

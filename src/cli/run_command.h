@@ -1,21 +1,16 @@
-// RunCommand: `pgoutbox run`. Checks everything before touching anything
-// (database reachable, wal_level, table and columns, publication and slot,
-// Kafka reachable), then creates the publication and slot if missing, and
-// streams until stopped, the end position, or a failure.
+// RunCommand: `pgoutbox run`. Declares the run flags (cli/run_flags.h),
+// validates them and hands the configuration to the daemon (app/daemon.h).
 #pragma once
 
-#include <atomic>
+#include <CLI/CLI.hpp>
+#include <memory>
 
 #include "cli/command.h"
-#include "cli/run_config.h"
-#include "common/status.h"
 
 namespace pgoutbox::cli {
 
-// `stop_requests` is incremented by the signal handler (SIGTERM/SIGINT).
-Status RunCommand(const RunConfig& config, const std::atomic<int>* stop_requests);
-
-// Declares `pgoutbox run` on `app`.
+// Declares `pgoutbox run` on `app`. Exit codes: those of ExitCodeFor, and 0
+// when a stop signal came during start-up (stopped as asked).
 std::unique_ptr<Command> MakeRunCommand(CLI::App* app);
 
 }  // namespace pgoutbox::cli

@@ -6,7 +6,8 @@
 #include <string>
 
 #include "admin/setup.h"
-#include "pg/catalog.h"
+#include "app/startup.h"
+#include "common/defaults.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
@@ -15,20 +16,19 @@ namespace {
 
 struct SetupFlags {
   std::string db;
-  std::string table = "public.outbox";
-  std::string publication = "pgoutbox";
-  std::string slot = "pgoutbox";
-  std::string role = "pgoutbox";
+  std::string table{defaults::kTable};
+  std::string publication{defaults::kPublication};
+  std::string slot{defaults::kSlot};
+  std::string role{defaults::kRole};
   bool dry_run = false;
 };
 
 Result<admin::SetupNames> Resolve(const SetupFlags& f) {
+  ASSIGN_OR_RETURN(app::OutboxNames checked, app::CheckNames(f.table, f.publication, f.slot));
   admin::SetupNames names;
-  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table));
-  RETURN_IF_ERROR(pg::ValidatePublicationName(f.publication));
-  RETURN_IF_ERROR(pg::ValidateSlotName(f.slot));
-  names.publication = f.publication;
-  names.slot = f.slot;
+  names.table = checked.table;
+  names.publication = checked.publication;
+  names.slot = checked.slot;
   names.role = f.role;
   return names;
 }

@@ -7,6 +7,7 @@
 
 #include "admin/status.h"
 #include "common/byte_size.h"
+#include "common/defaults.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 
@@ -16,9 +17,9 @@ namespace {
 
 struct StatusFlags {
   std::string db;
-  std::string slot = "pgoutbox";
-  std::string table = "public.outbox";
-  std::string max_lag = "1GB";
+  std::string slot{defaults::kSlot};
+  std::string table{defaults::kTable};
+  std::string max_lag{defaults::kStatusMaxLag};
   bool json = false;
 };
 

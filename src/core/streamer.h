@@ -47,6 +47,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
@@ -63,11 +64,11 @@ namespace pgoutbox::core {
 using Clock = std::chrono::steady_clock;
 
 struct StreamerOptions {
-  std::chrono::milliseconds feedback_interval{1000};
+  std::chrono::milliseconds feedback_interval = defaults::kFeedbackInterval;
   // Stop once everything up to this position is delivered and confirmed.
   std::optional<Lsn> end_lsn;
   // How long a shutdown waits for in-flight events to be acknowledged.
-  std::chrono::milliseconds shutdown_timeout{30000};
+  std::chrono::milliseconds shutdown_timeout = defaults::kShutdownTimeout;
   // While catching up on a backlog (the transactions received committed
   // more than a second ago), sleep this long whenever the socket is empty
   // instead of waking up for each message the server sends: the stream is
@@ -78,11 +79,11 @@ struct StreamerOptions {
   std::chrono::microseconds catch_up_nap{20000};
   BadRowAction on_bad_row = BadRowAction::kHalt;
   // Where kDeadLetter sends bad rows (core::DeadLetter describes the records).
-  std::string dead_letter_topic = "outbox.dlq";
+  std::string dead_letter_topic{defaults::kDeadLetterTopic};
   // How often an info line sums up what happened since the previous one
   // (events and transactions published, confirmed position, WAL behind the
   // server, events in flight); only when something changed. Zero disables it.
-  std::chrono::milliseconds summary_interval{30000};
+  std::chrono::milliseconds summary_interval = defaults::kLogSummaryInterval;
 };
 
 struct StreamerStats {

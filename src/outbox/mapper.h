@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "outbox/bad_row_reason.h"
@@ -43,7 +44,7 @@ struct MapperOptions {
   ColumnMap columns;
   // Placeholders in braces: {id}, {key} (= {aggregate_id}), {event_type},
   // {aggregate_type}, or the name of any column of the table.
-  std::string topic_template = "outbox.event.{aggregate_type}";
+  std::string topic_template{defaults::kTopicTemplate};
 };
 
 class EventMapper {

@@ -21,7 +21,7 @@
 
 #include "pg/statement_canceller.h"
 
-namespace pgoutbox::cli {
+namespace pgoutbox::app {
 
 class StopWatcher {
  public:
@@ -41,4 +41,4 @@ class StopWatcher {
   std::thread thread_;  // last: starts after the members it uses
 };
 
-}  // namespace pgoutbox::cli
+}  // namespace pgoutbox::app

@@ -1,8 +1,8 @@
-#include "cli/stop_watcher.h"
+#include "app/stop_watcher.h"
 
 #include <chrono>
 
-namespace pgoutbox::cli {
+namespace pgoutbox::app {
 
 StopWatcher::StopWatcher(const std::atomic<int>* stop_requests,
                          const pg::StatementCanceller* canceller, std::atomic<bool>* stop)
@@ -31,4 +31,4 @@ void StopWatcher::Watch(const std::atomic<int>* stop_requests,
   }
 }
 
-}  // namespace pgoutbox::cli
+}  // namespace pgoutbox::app

@@ -1,4 +1,4 @@
-#include "cli/run_config.h"
+#include "cli/run_flags.h"
 
 #include "cli/command.h"
 #include "common/duration.h"
@@ -7,20 +7,6 @@
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
-
-namespace {
-
-// Values of -X properties that are or may be secrets: anything named like a
-// password, secret, credential, token or key material, and any key librdkafka
-// does not know (a mistyped "sasl.pasword").
-bool IsSecretKey(const std::string& key) {
-  for (const char* word : {"pass", "secret", "jaas", "key.pem", "token", "credential"}) {
-    if (key.find(word) != std::string::npos) return true;
-  }
-  return !kafka::IsKnownProperty(key);
-}
-
-}  // namespace
 
 void AddRunFlags(CLI::App* cmd, RunFlags* f) {
   AddDbFlag(cmd, &f->db,
@@ -156,8 +142,8 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
       ->capture_default_str();
 }
 
-Result<RunConfig> Resolve(const RunFlags& f) {
-  RunConfig c;
+Result<app::RunConfig> Resolve(const RunFlags& f) {
+  app::RunConfig c;
   c.db = f.db;
   c.brokers = f.brokers;
   if (c.brokers.empty()) return Status::InvalidArgument("--brokers must not be empty");
@@ -234,35 +220,6 @@ Result<RunConfig> Resolve(const RunFlags& f) {
     return Status::InvalidArgument("--feedback-interval must be greater than 0");
   }
   return c;
-}
-
-std::string RunConfig::Describe() const {
-  // Durations as a user writes them ("24h", "1s", "250ms"), never "0" for off.
-  auto duration_or_off = [](std::chrono::milliseconds d) {
-    return d.count() > 0 ? FormatDuration(d) : std::string("off");
-  };
-  std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
-                  " publication=" + publication + " slot=" + slot +
-                  " create=" + (no_create ? "no" : "yes") + " columns(id=" + columns.id +
-                  " key=" + columns.key + " event_type=" + columns.event_type +
-                  " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +
-                  " headers=" + columns.headers + " topic=" + columns.topic +
-                  ") topic_template=" + topic_template +
-                  " feedback_interval=" + FormatDuration(feedback_interval);
-  for (const auto& [k, v] : kafka_config) {
-    s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);
-  }
-  s += " http_addr=" + (http_addr.empty() ? std::string("off") : http_addr) +
-       " stall_timeout=" + FormatDuration(stall_timeout) +
-       " heartbeat_interval=" + duration_or_off(heartbeat_interval) + " retention=" +
-       (cleanup.cleanup.enabled() ? FormatDuration(cleanup.cleanup.retention) +
-                                        " cleanup_interval=" + FormatDuration(cleanup.interval)
-                                  : std::string("off"));
-  if (end_lsn) s += " end_lsn=" + end_lsn->ToString();
-  if (exit_when_caught_up) s += " exit_when_caught_up";
-  s += std::string(" on_bad_row=") + core::BadRowActionName(on_bad_row);
-  if (on_bad_row == core::BadRowAction::kDeadLetter) s += " dlq_topic=" + dead_letter_topic;
-  return s;
 }
 
 }  // namespace pgoutbox::cli

@@ -1,4 +1,4 @@
-#include "cli/run_config.h"
+#include "cli/run_flags.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ class ScopedEnv {
 };
 
 // Parses a `run` command line the way main() does.
-Result<RunConfig> Parse(std::vector<std::string> args) {
+Result<app::RunConfig> Parse(std::vector<std::string> args) {
   CLI::App app;
   CLI::App* run = app.add_subcommand("run");
   RunFlags flags;
@@ -46,7 +46,7 @@ Result<RunConfig> Parse(std::vector<std::string> args) {
   return Resolve(flags);
 }
 
-TEST(RunConfigTest, Defaults) {
+TEST(RunFlagsTest, Defaults) {
   auto c = Parse({"--db", "dbname=shop", "--brokers", "k1:9092"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->table, "public.outbox");
@@ -59,7 +59,7 @@ TEST(RunConfigTest, Defaults) {
   EXPECT_FALSE(c->end_lsn.has_value());
 }
 
-TEST(RunConfigTest, DebeziumPresetWithOverride) {
+TEST(RunFlagsTest, DebeziumPresetWithOverride) {
   auto c =
       Parse({"--db", "x", "--brokers", "y", "--preset", "debezium", "--column-payload", "body"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -72,7 +72,7 @@ TEST(RunConfigTest, DebeziumPresetWithOverride) {
   EXPECT_EQ(c->columns.topic, "");
 }
 
-TEST(RunConfigTest, KafkaPropertiesAndEndLsn) {
+TEST(RunFlagsTest, KafkaPropertiesAndEndLsn) {
   auto c = Parse({"--db", "x", "--brokers", "y", "-X", "security.protocol=SASL_SSL", "-X",
                   "sasl.password=a=b", "--end-lsn", "16/B374D848"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -84,7 +84,7 @@ TEST(RunConfigTest, KafkaPropertiesAndEndLsn) {
   EXPECT_EQ(c->Describe().find("a=b"), std::string::npos) << c->Describe();
 }
 
-TEST(RunConfigTest, RedactsDatabasePassword) {
+TEST(RunFlagsTest, RedactsDatabasePassword) {
   auto c = Parse({"--db", "host=db1 password=hunter2 user=u", "--brokers", "y"});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->Describe().find("hunter2"), std::string::npos) << c->Describe();
@@ -93,7 +93,7 @@ TEST(RunConfigTest, RedactsDatabasePassword) {
   EXPECT_EQ(u->Describe().find("hunter2"), std::string::npos) << u->Describe();
 }
 
-TEST(RunConfigTest, OnBadRow) {
+TEST(RunFlagsTest, OnBadRow) {
   auto c = Parse({"--db", "x", "--brokers", "y"});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->on_bad_row, core::BadRowAction::kHalt);
@@ -111,7 +111,7 @@ TEST(RunConfigTest, OnBadRow) {
       Parse({"--db", "x", "--brokers", "y", "--on-bad-row", "dlq", "--dlq-topic", "a b"}).ok());
 }
 
-TEST(RunConfigTest, RejectsBadValues) {
+TEST(RunFlagsTest, RejectsBadValues) {
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "-X", "novalue"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--end-lsn", "12"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--feedback-interval", "0"}).ok());
@@ -122,7 +122,7 @@ TEST(RunConfigTest, RejectsBadValues) {
 }
 
 // Exit 2 before connecting to anything, not exit 1 after.
-TEST(RunConfigTest, RejectsABadTopicTemplate) {
+TEST(RunFlagsTest, RejectsABadTopicTemplate) {
   for (const char* bad : {"a{b", "orders.{}", "a b"}) {
     auto c = Parse({"--db", "x", "--brokers", "y", "--topic", bad});
     ASSERT_FALSE(c.ok()) << bad;
@@ -132,7 +132,7 @@ TEST(RunConfigTest, RejectsABadTopicTemplate) {
   EXPECT_TRUE(Parse({"--db", "x", "--brokers", "y", "--topic", "app.{aggregate_type}.v1"}).ok());
 }
 
-TEST(RunConfigTest, DescribeWritesDurationsAsAUserWould) {
+TEST(RunFlagsTest, DescribeWritesDurationsAsAUserWould) {
   auto c = Parse({"--db", "x", "--brokers", "y"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const std::string line = c->Describe();
@@ -156,7 +156,7 @@ TEST(RunConfigTest, DescribeWritesDurationsAsAUserWould) {
 
 // README: "empty disables". An empty variable must say what --http-addr ''
 // says, though CLI11 skips empty variables.
-TEST(RunConfigTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
+TEST(RunFlagsTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
   {
     auto c = Parse({"--db", "x", "--brokers", "y", "--http-addr", ""});
     ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -187,7 +187,7 @@ TEST(RunConfigTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
 
 // README: --column-headers '' and --column-topic '' disable the column; so
 // do the variables set to nothing.
-TEST(RunConfigTest, EmptyColumnVariablesDisableTheColumns) {
+TEST(RunFlagsTest, EmptyColumnVariablesDisableTheColumns) {
   auto c = Parse({"--db", "x", "--brokers", "y", "--column-headers", "", "--column-topic", ""});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->columns.headers, "");
@@ -207,7 +207,7 @@ TEST(RunConfigTest, EmptyColumnVariablesDisableTheColumns) {
   EXPECT_EQ(c->columns.key, "aggregate_id");
 }
 
-TEST(RunConfigTest, CleanupFlagsAreNamedAsOnCleanup) {
+TEST(RunFlagsTest, CleanupFlagsAreNamedAsOnCleanup) {
   auto c = Parse({"--db", "x", "--brokers", "y", "--cleanup-lock-timeout", "5s",
                   "--cleanup-statement-timeout", "2m"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();

@@ -1,0 +1,24 @@
+// Daemon: `pgoutbox run` once its flags are valid. Checks everything before
+// touching anything (database reachable, wal_level, table and columns,
+// publication and slot, Kafka reachable: app/startup.h), creates the
+// publication and slot if missing, then wires the parts together (metrics
+// and the HTTP endpoint, the server monitor, the periodic cleaner, the
+// publisher, the ack tracker and the streamer) and streams under the
+// Supervisor until stopped, the end position, or a failure.
+//
+// Failure: the Status of what stopped it (see the README's exit codes);
+// Cancelled when a stop signal came during start-up, saying what was
+// created. Thread safety: call from the main thread; `stop_requests` is
+// incremented by the signal handler (SIGTERM/SIGINT).
+#pragma once
+
+#include <atomic>
+
+#include "app/run_config.h"
+#include "common/status.h"
+
+namespace pgoutbox::app {
+
+Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests);
+
+}  // namespace pgoutbox::app

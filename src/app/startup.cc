@@ -1,0 +1,143 @@
+#include "app/startup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "app/stop_watcher.h"
+#include "pg/statement_canceller.h"
+
+namespace pgoutbox::app {
+
+namespace {
+
+bool Stopping(const std::atomic<int>* stop_requests) {
+  return stop_requests->load(std::memory_order_relaxed) > 0;
+}
+
+bool HasColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& name) {
+  for (const auto& c : columns) {
+    if (c.name == name) return true;
+  }
+  return false;
+}
+
+// Drops optional mapped columns (headers, topic) that the table does not have,
+// unless the user named them explicitly.
+void DropMissingOptionalColumns(const RunConfig& config, const std::vector<pg::ColumnInfo>& columns,
+                                outbox::ColumnMap* map) {
+  if (!map->headers.empty() && !config.headers_column_explicit &&
+      !HasColumn(columns, map->headers)) {
+    spdlog::info("table {} has no column {}: no headers beyond id, event_type, aggregate_type",
+                 config.table, map->headers);
+    map->headers.clear();
+  }
+  if (!map->topic.empty() && !config.topic_column_explicit && !HasColumn(columns, map->topic)) {
+    spdlog::info("table {} has no column {}: every topic comes from the template", config.table,
+                 map->topic);
+    map->topic.clear();
+  }
+}
+
+}  // namespace
+
+Result<OutboxNames> CheckNames(const std::string& table, const std::string& publication,
+                               const std::string& slot) {
+  OutboxNames names;
+  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(table));
+  RETURN_IF_ERROR(pg::ValidatePublicationName(publication));
+  RETURN_IF_ERROR(pg::ValidateSlotName(slot));
+  names.publication = publication;
+  names.slot = slot;
+  return names;
+}
+
+Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames& names) {
+  DatabaseState state;
+  ASSIGN_OR_RETURN(state.conn, pg::PgConnection::Connect(
+                                   config.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox"));
+  pg::PgConnection& conn = *state.conn;
+  RETURN_IF_ERROR(pg::CheckWalLevel(conn));
+  ASSIGN_OR_RETURN(auto columns, pg::TableColumns(conn, names.table));
+
+  outbox::MapperOptions mapper_options;
+  mapper_options.schema = names.table.schema;
+  mapper_options.table = names.table.name;
+  mapper_options.columns = config.columns;
+  mapper_options.topic_template = config.topic_template;
+  DropMissingOptionalColumns(config, columns, &mapper_options.columns);
+  ASSIGN_OR_RETURN(state.mapper, outbox::EventMapper::Create(mapper_options));
+  // A table that does not fit the mapping is the database's problem (exit
+  // 1); a --topic placeholder that names nothing is the command line's (2).
+  RETURN_IF_ERROR(state.mapper->CheckColumns(columns));
+
+  state.cleanup_enabled = config.cleanup.cleanup.enabled();
+  if (state.cleanup_enabled && !HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
+    spdlog::warn(
+        "table {} has no column {}: periodic cleanup of old rows is off (name the column with "
+        "--column-created-at, or --retention 0 to silence this)",
+        names.table.ToString(), config.cleanup.cleanup.created_at_column);
+    state.cleanup_enabled = false;
+  }
+
+  ASSIGN_OR_RETURN(state.publication, pg::InspectPublication(conn, names.publication, names.table));
+  RETURN_IF_ERROR(pg::CheckPublication(state.publication, names.publication, names.table));
+  if (!state.publication.exists && config.no_create) {
+    return Status::NotFound("publication " + names.publication +
+                            " does not exist and --no-create was given (CREATE PUBLICATION " +
+                            names.publication + " FOR TABLE " + names.table.ToString() +
+                            " WITH (publish = 'insert'))");
+  }
+
+  ASSIGN_OR_RETURN(state.slot, pg::InspectSlot(conn, names.slot));
+  if (state.slot.exists) {
+    ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
+    RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, db.Get(0, 0)));
+  } else if (config.no_create) {
+    return Status::NotFound("replication slot " + names.slot +
+                            " does not exist and --no-create was given");
+  }
+  return state;
+}
+
+Status CreateMissing(const OutboxNames& names, DatabaseState* state,
+                     const std::atomic<int>* stop_requests) {
+  pg::PgConnection& conn = *state->conn;
+  const bool create_slot = !state->slot.exists;
+  {
+    pg::StatementCanceller canceller(conn);
+    StopWatcher watcher(stop_requests, &canceller);
+    if (!state->publication.exists) {
+      if (Status st = pg::CreatePublication(conn, names.publication, names.table); !st.ok()) {
+        if (Stopping(stop_requests)) {
+          return Status::Cancelled("stopped while creating publication " + names.publication +
+                                   "; nothing was created");
+        }
+        return st;
+      }
+      spdlog::info("created publication {} for table {} (publish = 'insert')", names.publication,
+                   names.table.ToString());
+    }
+    if (create_slot) {
+      spdlog::info("creating replication slot {} (waits for the transactions running now to end)",
+                   names.slot);
+      if (Status st = pg::CreateSlot(conn, names.slot); !st.ok()) {
+        if (Stopping(stop_requests)) {
+          return Status::Cancelled(
+              "stopped while creating replication slot " + names.slot +
+              "; the slot was not created" +
+              (state->publication.exists ? "" : " (publication " + names.publication + " was)"));
+        }
+        return st;
+      }
+    }
+  }
+  if (create_slot) {
+    ASSIGN_OR_RETURN(state->slot, pg::InspectSlot(conn, names.slot));
+    spdlog::info("created replication slot {} (pgoutput) at {}", names.slot,
+                 state->slot.confirmed_flush ? state->slot.confirmed_flush->ToString() : "?");
+  }
+  return Status::Ok();
+}
+
+}  // namespace pgoutbox::app

@@ -1,0 +1,61 @@
+// Startup: what the daemon checks and creates before it streams, in two
+// steps so that a failure in the first leaves the database as it was.
+//
+// CheckNames checks the object names without connecting (`run` and `setup`
+// share it). InspectDatabase only reads: wal_level, the table's columns
+// against the mapping, the publication and the slot. CreateMissing then
+// creates the publication and the slot if they are missing (unless
+// --no-create), giving way to a stop signal while the slot waits for the
+// transactions running on the server.
+//
+// Failure: InvalidArgument for what the command line got wrong, NotFound or
+// FailedPrecondition for what the database lacks, Unavailable when it cannot
+// be reached, Cancelled when a stop signal interrupted the creation.
+// Thread safety: one thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "app/run_config.h"
+#include "common/status.h"
+#include "outbox/mapper.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+
+namespace pgoutbox::app {
+
+// The names of the objects pgoutbox streams through.
+struct OutboxNames {
+  pg::TableName table;
+  std::string publication;
+  std::string slot;
+};
+
+// Parses the table ("schema.table") and checks the publication and slot
+// names by PostgreSQL's rules. InvalidArgument naming the bad one.
+Result<OutboxNames> CheckNames(const std::string& table, const std::string& publication,
+                               const std::string& slot);
+
+// What InspectDatabase found; CreateMissing completes it.
+struct DatabaseState {
+  std::unique_ptr<pg::PgConnection> conn;  // the ordinary connection, open
+  std::unique_ptr<outbox::EventMapper> mapper;
+  bool cleanup_enabled = false;  // the table has the created_at column
+  pg::PublicationInfo publication;
+  pg::SlotInfo slot;
+};
+
+// Connects (an ordinary connection) and checks, without changing anything,
+// that the database can be streamed from as `config` says.
+Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames& names);
+
+// Creates the publication and the slot if `state` says they are missing, and
+// reads the created slot's position into state->slot. A stop signal
+// (`*stop_requests` > 0) cancels the wait: Cancelled, saying what was
+// created.
+Status CreateMissing(const OutboxNames& names, DatabaseState* state,
+                     const std::atomic<int>* stop_requests);
+
+}  // namespace pgoutbox::app

@@ -1,0 +1,117 @@
+#include "app/supervisor.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "common/duration.h"
+#include "core/backoff.h"
+#include "pg/catalog.h"
+#include "pg/connection.h"
+#include "replication/stream.h"
+
+namespace pgoutbox::app {
+
+namespace {
+
+bool Stopping(const std::atomic<int>* stop_requests) {
+  return stop_requests->load(std::memory_order_relaxed) > 0;
+}
+
+// Who holds `slot`, from pg_stat_replication, or "" if that cannot be told.
+std::string SlotHolder(const std::string& conninfo, const std::string& slot) {
+  auto conn =
+      pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox standby");
+  if (!conn.ok()) return "";
+  auto holder = pg::DescribeSlotHolder(**conn, slot);
+  return holder.ok() ? *holder : "";
+}
+
+// The slot's confirmed position now, for the log line after a takeover.
+std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& slot) {
+  auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
+  if (!conn.ok()) return std::nullopt;
+  auto info = pg::InspectSlot(**conn, slot);
+  if (!info.ok()) return std::nullopt;
+  return info->confirmed_flush;
+}
+
+}  // namespace
+
+Supervisor::Supervisor(SupervisorOptions options, core::Streamer* streamer,
+                       observe::Metrics* metrics, observe::Health* health)
+    : options_(std::move(options)), streamer_(streamer), metrics_(metrics), health_(health) {}
+
+Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests) {
+  core::Backoff backoff(
+      std::chrono::seconds(1), std::chrono::seconds(30),
+      static_cast<uint64_t>(getpid()) ^
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  const replication::StartOptions start{options_.slot, options_.publication, Lsn()};
+  // While waiting as a hot standby: who holds the slot (empty otherwise).
+  std::string held;
+  bool streamed = false;  // "streaming from slot" was logged
+  auto last_retry_log = std::chrono::steady_clock::time_point{};
+  for (;;) {
+    if (Stopping(stop_requests)) return streamer_->FlushWithoutStream();
+    std::string sqlstate;
+    auto stream = replication::ReplicationStream::Start(options_.conninfo, start, &sqlstate);
+    if (!stream.ok()) {
+      std::chrono::milliseconds wait;
+      if (sqlstate == "55006") {
+        // Another client holds the slot; who it is is looked up once per wait.
+        if (held.empty()) {
+          std::string holder = SlotHolder(options_.conninfo, options_.slot);
+          held = "replication slot " + options_.slot + " is in use by " +
+                 (holder.empty() ? "another client (" + stream.status().message() + ")" : holder);
+          if (options_.end_lsn) {
+            return Status::FailedPrecondition(
+                held + "; with " + options_.end_flag +
+                " pgoutbox does not wait as a hot standby: stop the other client first");
+          }
+          spdlog::info("{}; waiting as a hot standby, trying to take over every {}", held,
+                       FormatDuration(options_.standby_retry_interval));
+        }
+        health_->SetStreaming(false, "hot standby: " + held);
+        wait = options_.standby_retry_interval;
+      } else if (stream.status().code() == Status::Code::kUnavailable) {
+        metrics_->Reconnect("postgres");
+        wait = backoff.Next();
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_retry_log >= std::chrono::seconds(5)) {
+          last_retry_log = now;
+          spdlog::warn("{}; retrying in {} ms (attempt {})", stream.status().message(),
+                       wait.count(), backoff.attempts());
+        }
+        health_->SetStreaming(false, stream.status().message());
+      } else {
+        return stream.status();  // slot missing or invalidated, permissions...
+      }
+      RETURN_IF_ERROR(streamer_->ServeDeliveries(wait));
+      continue;
+    }
+    if (!streamed) {
+      if (!held.empty()) {
+        start_position = SlotPosition(options_.conninfo, options_.slot).value_or(start_position);
+      }
+      spdlog::info("streaming from slot {} at {}{}", options_.slot, start_position.ToString(),
+                   options_.end_lsn ? " until " + options_.end_lsn->ToString() : "");
+      streamed = true;
+    } else if (!held.empty() || backoff.attempts() > 0) {
+      spdlog::info("replication stream connected to slot {}", options_.slot);
+    }
+    held.clear();
+    backoff.Reset();
+    health_->SetStreaming(true);
+    metrics_->SetUp(true);
+    Status st = streamer_->Run(stream->get());
+    metrics_->SetUp(false);
+    health_->SetStreaming(false, st.ok() ? "stopped" : st.message());
+    if (st.code() != Status::Code::kUnavailable) return st;
+    // The connection broke (server restart, network): reconnect.
+    metrics_->Reconnect("postgres");
+    spdlog::warn("{}; reconnecting", st.message());
+    last_retry_log = std::chrono::steady_clock::now();
+  }
+}
+
+}  // namespace pgoutbox::app

@@ -1,0 +1,59 @@
+// Supervisor: keeps the streamer connected. It starts the replication
+// stream and runs the streamer on it until the run is over, reconnecting
+// with backoff when the connection breaks (a server restart, the network)
+// and waiting as a hot standby while another process holds the slot, trying
+// to take it over every standby_retry_interval. A run with an end position
+// does not wait as a hot standby: that is an error. Between connections the
+// events in flight keep being acknowledged (Streamer::ServeDeliveries).
+//
+// Logs "streaming from slot ..." once, when the slot is first held, and one
+// line per reconnect or takeover; retries are logged at most every 5 s.
+//
+// Ownership: borrows the streamer, metrics and health, which must outlive
+// Run(). Thread safety: Run() on the streaming thread; the stop counter is
+// set by a signal handler.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/defaults.h"
+#include "common/status.h"
+#include "common/types.h"
+#include "core/streamer.h"
+#include "observe/metrics.h"
+
+namespace pgoutbox::app {
+
+struct SupervisorOptions {
+  std::string conninfo;  // the --db value; replication=database is added
+  std::string slot;
+  std::string publication;
+  std::chrono::milliseconds standby_retry_interval = defaults::kStandbyRetryInterval;
+  // The end position, if the run has one, and the flag that set it (for the
+  // message when the slot is held by another process).
+  std::optional<Lsn> end_lsn;
+  std::string end_flag = "--end-lsn";
+};
+
+class Supervisor {
+ public:
+  Supervisor(SupervisorOptions options, core::Streamer* streamer, observe::Metrics* metrics,
+             observe::Health* health);
+
+  // Streams until the end position is confirmed or a stop is requested
+  // (OK), or a failure a reconnect cannot heal (the streamer's, or the
+  // stream's: slot missing or invalidated, permissions). `start_position` is
+  // the slot's confirmed position at start-up, for the log line.
+  Status Run(Lsn start_position, const std::atomic<int>* stop_requests);
+
+ private:
+  SupervisorOptions options_;
+  core::Streamer* streamer_;
+  observe::Metrics* metrics_;
+  observe::Health* health_;
+};
+
+}  // namespace pgoutbox::app

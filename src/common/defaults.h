@@ -1,0 +1,47 @@
+// The defaults of pgoutbox's settings, each defined once: the flags show
+// them in --help and in the README's generated flag table, the option
+// structs of every layer start from them, and `setup` writes the default
+// names into sql/ (whose files spell the same names).
+//
+// Constants only; no code.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+namespace pgoutbox::defaults {
+
+using std::chrono::milliseconds;
+
+// Names.
+inline constexpr std::string_view kTable = "public.outbox";
+inline constexpr std::string_view kPublication = "pgoutbox";
+inline constexpr std::string_view kSlot = "pgoutbox";
+inline constexpr std::string_view kRole = "pgoutbox";
+
+// Kafka.
+inline constexpr std::string_view kTopicTemplate = "outbox.event.{aggregate_type}";
+inline constexpr std::string_view kDeadLetterTopic = "outbox.dlq";
+
+// Streaming.
+inline constexpr milliseconds kFeedbackInterval{1000};
+inline constexpr milliseconds kStartupTimeout{10000};
+inline constexpr milliseconds kShutdownTimeout{30000};
+inline constexpr milliseconds kStandbyRetryInterval{2000};
+inline constexpr milliseconds kLogSummaryInterval{30000};
+inline constexpr milliseconds kHeartbeatInterval{0};  // off
+
+// Observation.
+inline constexpr std::string_view kHttpAddr = "127.0.0.1:9187";
+inline constexpr milliseconds kStallTimeout{60000};
+inline constexpr std::string_view kStatusMaxLag = "1GB";  // `status --max-lag`
+
+// Cleanup.
+inline constexpr std::string_view kCreatedAtColumn = "created_at";
+inline constexpr milliseconds kRetention{24 * 60 * 60 * 1000};
+inline constexpr milliseconds kCleanupInterval{60 * 1000};
+inline constexpr int kCleanupBatch = 10000;
+inline constexpr milliseconds kCleanupLockTimeout{1000};
+inline constexpr milliseconds kCleanupStatementTimeout{30000};
+
+}  // namespace pgoutbox::defaults
