@@ -25,28 +25,6 @@ namespace pgoutbox::app {
 
 namespace {
 
-// Hands delivery reports to the streamer, which is built after the publisher.
-class DeliveryForwarder : public kafka::DeliveryHandler {
- public:
-  void set_target(kafka::DeliveryHandler* target) { target_ = target; }
-  void OnDelivered(uint64_t opaque, std::string_view topic) override {
-    if (target_ != nullptr) target_->OnDelivered(opaque, topic);
-  }
-  void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override {
-    if (target_ != nullptr) target_->OnFailed(opaque, event_id, reason);
-  }
-  void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
-                 const Status& reason) override {
-    if (target_ != nullptr) target_->OnRefused(opaque, record, reason);
-  }
-  void OnBrokersDown() override {
-    if (target_ != nullptr) target_->OnBrokersDown();
-  }
-
- private:
-  kafka::DeliveryHandler* target_ = nullptr;
-};
-
 bool Stopping(const std::atomic<int>* stop_requests) {
   return stop_requests->load(std::memory_order_relaxed) > 0;
 }
@@ -89,9 +67,9 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     spdlog::info("started the mock Kafka cluster with {} at {}", Counted(*mock_brokers, "broker"),
                  brokers);
   }
-  DeliveryForwarder forwarder;
+  // Its delivery handler is the streamer, once built (below).
   kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
-  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options, &forwarder));
+  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options));
   spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
                FormatDuration(config.startup_timeout));
   if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
@@ -135,7 +113,6 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   observe::MetricsObserver observer(&metrics, &health, &progress);
   core::Streamer streamer(streamer_options, publisher.get(), db.mapper.get(), &tracker,
                           stop_requests, &observer);
-  forwarder.set_target(&streamer);
   SupervisorOptions supervisor_options;
   supervisor_options.conninfo = config.db;
   supervisor_options.slot = names.slot;
@@ -145,7 +122,6 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   supervisor_options.end_flag = config.EndFlag();
   Supervisor supervisor(supervisor_options, &streamer, &metrics, &health);
   Status result = supervisor.Run(confirmed, stop_requests);
-  forwarder.set_target(nullptr);
   metrics.SetUp(false);
   return result;
 }

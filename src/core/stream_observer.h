@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "common/types.h"
+#include "core/bad_row.h"
 
 namespace pgoutbox::core {
 
@@ -47,8 +48,9 @@ class StreamObserver {
   // `confirm_lag_seconds` after it committed.
   virtual void TransactionConfirmed(double confirm_lag_seconds) = 0;
   virtual void PublishFailed(PublishFailure failure) = 0;
-  // A bad row, by --on-bad-row action ("halt", "dlq", "skip") and reason.
-  virtual void BadRow(std::string_view action, std::string_view reason) = 0;
+  // A bad row, by --on-bad-row action and cause (BadRowActionName and
+  // BadRowCauseName give their labels).
+  virtual void BadRow(BadRowAction action, const BadRowCause& cause) = 0;
   // Every broker is down; the producer reconnects by itself.
   virtual void BrokersDown() = 0;
   virtual void PositionReported(const StreamPosition& position) = 0;

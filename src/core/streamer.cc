@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/json_escape.h"
 #include "common/text.h"
 #include "pgoutput/decoder.h"
 
@@ -45,26 +44,6 @@ PgTimestamp NowPg() {
 
 }  // namespace
 
-Result<BadRowAction> ParseBadRowAction(std::string_view text) {
-  if (text == "halt") return BadRowAction::kHalt;
-  if (text == "dlq") return BadRowAction::kDeadLetter;
-  if (text == "skip") return BadRowAction::kSkip;
-  return Status::InvalidArgument("--on-bad-row must be halt, dlq or skip, not \"" +
-                                 std::string(text) + "\"");
-}
-
-const char* BadRowActionName(BadRowAction action) {
-  switch (action) {
-    case BadRowAction::kDeadLetter:
-      return "dlq";
-    case BadRowAction::kSkip:
-      return "skip";
-    case BadRowAction::kHalt:
-      break;
-  }
-  return "halt";
-}
-
 std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_point last_sent,
                                             std::chrono::milliseconds interval,
                                             std::chrono::milliseconds max_sleep) {
@@ -74,19 +53,24 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
   return std::min(left, max_sleep);
 }
 
-Streamer::Streamer(const StreamerOptions& options, kafka::Publisher* publisher,
+Streamer::Streamer(const StreamerOptions& options, kafka::EventSink* sink,
                    outbox::EventMapper* mapper, AckTracker* tracker,
                    const std::atomic<int>* stop_requests, StreamObserver* observer)
     : options_(options),
-      publisher_(publisher),
+      sink_(sink),
       mapper_(mapper),
       tracker_(tracker),
       stop_requests_(stop_requests),
       observer_(observer),
-      table_name_(mapper->options().schema + "." + mapper->options().table) {}
+      dead_letter_target_{options.dead_letter_topic,
+                          mapper->options().schema + "." + mapper->options().table} {
+  sink_->set_delivery_handler(this);
+}
 
-Status Streamer::Run(replication::ReplicationStream* stream) {
-  stream_ = stream;
+Streamer::~Streamer() { sink_->set_delivery_handler(nullptr); }
+
+Status Streamer::Run(replication::MessageSource* source) {
+  stream_ = source;
   // A new connection: report where we stand at once; the server re-sends
   // Relation messages, so the mapper starts afresh.
   last_feedback_ = Clock::now() - options_.feedback_interval;
@@ -136,7 +120,7 @@ Status Streamer::RunLoop() {
       }
       ++handled;
     }
-    publisher_->Poll(0);
+    sink_->Poll(0);
     ProducePendingDeadLetters();
     if (handled > 0) continue;
 
@@ -154,7 +138,7 @@ Status Streamer::RunLoop() {
     }
     // Nothing more to produce for now: what was produced goes out as one
     // batch.
-    publisher_->Send();
+    sink_->Send();
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
     auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
                                     : TimeUntilFeedback(Clock::now(), last_feedback_,
@@ -180,7 +164,7 @@ void Streamer::Nap(Clock::duration duration) {
 Status Streamer::WaitForInput(std::chrono::milliseconds timeout, bool include_stream) {
   pollfd fds[2];
   int n = 0;
-  fds[n++] = pollfd{publisher_->wakeup_fd(), POLLIN, 0};
+  fds[n++] = pollfd{sink_->wakeup_fd(), POLLIN, 0};
   if (include_stream) fds[n++] = pollfd{stream_->socket(), POLLIN, 0};
   int r = poll(fds, n, static_cast<int>(timeout.count()));
   if (r < 0 && errno != EINTR) {
@@ -220,8 +204,7 @@ Status Streamer::HandleXLogData(const replication::XLogData& data) {
   // Inserts decode into a message of their own, so their column vector is
   // reused from one insert to the next instead of being rebuilt after every
   // Begin and Commit.
-  const bool insert = !data.payload.empty() && data.payload[0] == 'I';
-  pgoutput::Message& message = insert ? insert_message_ : message_;
+  pgoutput::Message& message = pgoutput::IsInsert(data.payload) ? insert_message_ : message_;
   if (Status st = pgoutput::Decode(data.payload, &message); !st.ok()) {
     return st.WithContext("at WAL position " + data.start.ToString());
   }
@@ -299,38 +282,39 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
     return Status::Corruption("pgoutput: Insert outside a transaction");
   }
   if (Status st = mapper_->Map(insert, &event_); !st.ok()) {
-    if (mapper_->bad_row_reason().empty()) {
+    const std::optional<outbox::BadRowReason> reason = mapper_->bad_row_reason();
+    if (!reason) {
       if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kBadRow);
       return st;
     }
-    return HandleBadRow(insert, lsn, mapper_->bad_row_reason(), st, std::nullopt);
+    return HandleBadRow(insert, lsn, *reason, st, 0);
   }
-  bool refused = false;
-  Status st = ProduceWithBackpressure(event_, &refused);
-  if (!st.ok() && !stopping_ && st.code() != Status::Code::kUnavailable && observer_ != nullptr) {
-    observer_->PublishFailed(PublishFailure::kProduceFailed);
+  Result<kafka::ProduceResult> produced = ProduceWithBackpressure(event_);
+  if (!produced.ok()) {
+    const Status& st = produced.status();
+    if (!stopping_ && st.code() != Status::Code::kUnavailable && observer_ != nullptr) {
+      observer_->PublishFailed(PublishFailure::kProduceFailed);
+    }
+    return st;
   }
-  if (st.ok() && refused) {
-    const std::string_view label = publisher_->refusal_label();
-    std::optional<size_t> omitted;
-    if (label == "too_large") omitted = event_.payload.size();
+  if (produced->outcome == kafka::ProduceOutcome::kRefused) {
     return HandleBadRow(
-        insert, lsn, label,
-        Status::InvalidArgument("event " + std::string(event_.id) + ": " + publisher_->refusal()),
-        omitted);
+        insert, lsn, produced->refusal,
+        Status::InvalidArgument("event " + std::string(event_.id) + ": " + produced->message),
+        event_.payload.size());
   }
-  return st;
+  return Status::Ok();
 }
 
-void Streamer::CountBadRow(std::string_view reason) {
+void Streamer::CountBadRow(const BadRowCause& cause) {
   if (observer_ == nullptr) return;
   observer_->PublishFailed(PublishFailure::kBadRow);
-  observer_->BadRow(BadRowActionName(options_.on_bad_row), reason);
+  observer_->BadRow(options_.on_bad_row, cause);
 }
 
-Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::string_view reason,
-                              const Status& error, std::optional<size_t> omitted_payload_size) {
-  CountBadRow(reason);
+Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const BadRowCause& cause,
+                              const Status& error, size_t payload_size) {
+  CountBadRow(cause);
   switch (options_.on_bad_row) {
     case BadRowAction::kHalt:
       // The row stops the stream (exit 1: fix the row or the mapping, then
@@ -338,62 +322,46 @@ Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::stri
       return Status::Aborted(error.message());
     case BadRowAction::kSkip:
       ++stats_.bad_rows;
-      spdlog::warn("skipped a bad row at {} ({}): {}", lsn.ToString(), reason, error.message());
+      spdlog::warn("skipped a bad row at {} ({}): {}", lsn.ToString(), BadRowCauseName(cause),
+                   error.message());
       return Status::Ok();
     case BadRowAction::kDeadLetter:
       break;
   }
-  ASSIGN_OR_RETURN(auto dump, mapper_->DumpRow(insert, omitted_payload_size));
-  dead_letter_value_ = std::move(dump.json);
-  dead_letter_key_ = dump.key.value_or("");
-  dead_letter_id_ = dump.id.value_or("");
-  dead_letter_error_ = error.message();
-  dead_letter_lsn_ = lsn.ToString();
-  outbox::Event& dl = dead_letter_event_;
-  dl.id = dead_letter_id_;
-  dl.key = dead_letter_key_;
-  dl.key_is_null = !dump.key.has_value();
-  dl.topic = options_.dead_letter_topic;
-  dl.payload = dead_letter_value_;
-  dl.payload_is_null = false;
-  dl.headers.clear();
-  dl.headers.push_back({"error", dead_letter_error_, false});
-  dl.headers.push_back({"table", table_name_, false});
-  dl.headers.push_back({"lsn", dead_letter_lsn_, false});
-  dl.headers.push_back({"id", dead_letter_id_, !dump.id.has_value()});
-  bool refused = false;
-  RETURN_IF_ERROR(ProduceWithBackpressure(dl, &refused));
-  if (refused) {
+  ASSIGN_OR_RETURN(DeadLetter dead_letter, DeadLetter::FromRow(dead_letter_target_, *mapper_, insert,
+                                                               lsn, cause, error, payload_size));
+  ASSIGN_OR_RETURN(kafka::ProduceResult produced, ProduceWithBackpressure(dead_letter.event()));
+  if (produced.outcome == kafka::ProduceOutcome::kRefused) {
     return Status::Aborted(error.message() +
-                           "; its dead-letter record was refused too: " + publisher_->refusal());
+                           "; its dead-letter record was refused too: " + produced.message);
   }
   ++stats_.bad_rows;
-  spdlog::warn("sent a bad row at {} ({}) to {}: {}", lsn.ToString(), reason,
+  spdlog::warn("sent a bad row at {} ({}) to {}: {}", lsn.ToString(), BadRowCauseName(cause),
                options_.dead_letter_topic, error.message());
   return Status::Ok();
 }
 
-Status Streamer::ProduceWithBackpressure(const outbox::Event& event, bool* refused) {
-  *refused = false;
+Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Event& event) {
   bool waited = false;
   for (;;) {
-    auto outcome = publisher_->Produce(event, commit_time_.UnixMillis(), txn_);
-    if (!outcome.ok()) return outcome.status();
-    if (*outcome == kafka::Publisher::ProduceOutcome::kRefused) {
-      *refused = true;
-      return Status::Ok();
-    }
-    if (*outcome == kafka::Publisher::ProduceOutcome::kQueued) {
-      tracker_->AddEvent();
-      ++events_in_txn_;
-      return Status::Ok();
+    Result<kafka::ProduceResult> produced = sink_->Produce(event, commit_time_.UnixMillis(), txn_);
+    if (!produced.ok()) return produced;
+    switch (produced->outcome) {
+      case kafka::ProduceOutcome::kQueued:
+        tracker_->AddEvent();
+        ++events_in_txn_;
+        return produced;
+      case kafka::ProduceOutcome::kRefused:
+        return produced;
+      case kafka::ProduceOutcome::kQueueFull:
+        break;
     }
     // The local queue is full: stop reading the stream until the broker
     // acknowledges some events; keep the server informed meanwhile.
-    publisher_->Send();
+    sink_->Send();
     if (!waited) {
       spdlog::debug("kafka queue full ({} events): pausing the replication stream",
-                    publisher_->outq_len());
+                    sink_->outq_len());
       waited = true;
     }
     RETURN_IF_ERROR(CheckFailures());
@@ -405,7 +373,7 @@ Status Streamer::ProduceWithBackpressure(const outbox::Event& event, bool* refus
     auto timeout =
         TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
     RETURN_IF_ERROR(WaitForInput(timeout, /*include_stream=*/false));
-    publisher_->Poll(0);
+    sink_->Poll(0);
     ProducePendingDeadLetters();
   }
 }
@@ -434,52 +402,29 @@ void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
     tracker_->Ack(opaque);  // done with, like a delivered event
     return;
   }
-  // The row itself is gone from memory: describe the record as it was
+  // The row itself is gone from memory: the record describes what was
   // produced. The tag stays in flight until the dead-letter record is acked.
-  DeadLetter dl;
-  dl.opaque = opaque;
-  dl.key.assign(record.key);
-  dl.key_is_null = record.key_is_null;
-  dl.id.assign(record.event_id);
-  dl.error = "event " + dl.id + ": " + reason.message();
-  dl.value = "{\"topic\":\"" + JsonEscape(record.topic) + "\",\"key\":";
-  dl.value += record.key_is_null ? "null" : "\"" + JsonEscape(record.key) + "\"";
-  dl.value += ",\"headers\":{";
-  for (size_t i = 0; i < record.headers.size(); ++i) {
-    const auto& h = record.headers[i];
-    if (i > 0) dl.value += ",";
-    dl.value += "\"" + JsonEscape(h.name) + "\":";
-    dl.value += h.is_null ? "null" : "\"" + JsonEscape(h.value) + "\"";
-  }
-  dl.value += "},\"payload_size\":" + std::to_string(record.payload_size) + "}";
   spdlog::warn("sending event {} to {}: {}", record.event_id, options_.dead_letter_topic,
                reason.message());
-  pending_dead_letters_.push_back(std::move(dl));
+  pending_dead_letters_.push_back(
+      {opaque, DeadLetter::FromRefused(dead_letter_target_, record, reason)});
 }
 
 void Streamer::ProducePendingDeadLetters() {
   while (!pending_dead_letters_.empty() && delivery_failure_.ok()) {
-    const DeadLetter& dl = pending_dead_letters_.front();
-    outbox::Event event;
-    event.id = dl.id;
-    event.key = dl.key;
-    event.key_is_null = dl.key_is_null;
-    event.topic = options_.dead_letter_topic;
-    event.payload = dl.value;
-    event.headers.push_back({"error", dl.error, false});
-    event.headers.push_back({"table", table_name_, false});
-    event.headers.push_back({"id", dl.id, false});
-    auto outcome = publisher_->Produce(event, 0, dl.opaque);
-    if (!outcome.ok()) {
-      OnFailed(dl.opaque, dl.id, outcome.status());
+    const PendingDeadLetter& pending = pending_dead_letters_.front();
+    Result<kafka::ProduceResult> produced =
+        sink_->Produce(pending.record.event(), 0, pending.opaque);
+    if (!produced.ok()) {
+      OnFailed(pending.opaque, pending.record.id(), produced.status());
       pending_dead_letters_.pop_front();
       continue;
     }
-    if (*outcome == kafka::Publisher::ProduceOutcome::kQueueFull) return;  // later
-    if (*outcome == kafka::Publisher::ProduceOutcome::kRefused) {
-      OnFailed(dl.opaque, dl.id,
-               Status::Aborted(dl.error + "; its dead-letter record was refused too: " +
-                               publisher_->refusal()));
+    if (produced->outcome == kafka::ProduceOutcome::kQueueFull) return;  // later
+    if (produced->outcome == kafka::ProduceOutcome::kRefused) {
+      OnFailed(pending.opaque, pending.record.id(),
+               Status::Aborted(pending.record.error() +
+                               "; its dead-letter record was refused too: " + produced->message));
     }
     pending_dead_letters_.pop_front();
   }
@@ -501,7 +446,7 @@ void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status
 
 Status Streamer::CheckFailures() const {
   if (!delivery_failure_.ok()) return delivery_failure_;
-  return publisher_->fatal_error();
+  return sink_->fatal_error();
 }
 
 Status Streamer::SendFeedback(bool force) {
@@ -564,7 +509,7 @@ void Streamer::MaybeLogSummary(Clock::time_point now) {
 Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
-    publisher_->Poll(0);
+    sink_->Poll(0);
     ProducePendingDeadLetters();
     RETURN_IF_ERROR(CheckFailures());
     auto now = Clock::now();
@@ -576,8 +521,8 @@ Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
 
 Status Streamer::FlushWithoutStream() {
   tracker_->AbandonTransaction();
-  if (!publisher_->fatal_error().ok()) return publisher_->fatal_error();
-  int left = publisher_->Flush(options_.shutdown_timeout);
+  if (!sink_->fatal_error().ok()) return sink_->fatal_error();
+  int left = sink_->Flush(options_.shutdown_timeout);
   RETURN_IF_ERROR(CheckFailures());
   if (left > 0) {
     return NotAcknowledged(left);
@@ -596,23 +541,23 @@ Status Streamer::Shutdown(Status reason) {
   // confirmed; an open transaction is never confirmed (the server sends it
   // again after a restart).
   bool stream_alive = true;
-  if (publisher_->fatal_error().ok()) publisher_->Send();
-  if (publisher_->fatal_error().ok() &&
-      (publisher_->outq_len() > 0 || !pending_dead_letters_.empty())) {
+  if (sink_->fatal_error().ok()) sink_->Send();
+  if (sink_->fatal_error().ok() &&
+      (sink_->outq_len() > 0 || !pending_dead_letters_.empty())) {
     spdlog::info("waiting up to {} ms for {} in flight", options_.shutdown_timeout.count(),
-                 Counted(publisher_->outq_len(), "event"));
+                 Counted(sink_->outq_len(), "event"));
     auto deadline = Clock::now() + options_.shutdown_timeout;
-    while ((publisher_->outq_len() > 0 || !pending_dead_letters_.empty()) &&
+    while ((sink_->outq_len() > 0 || !pending_dead_letters_.empty()) &&
            Clock::now() < deadline && delivery_failure_.ok()) {
-      publisher_->Poll(100);
+      sink_->Poll(100);
       ProducePendingDeadLetters();
       if (stream_alive && !SendFeedback(false).ok()) stream_alive = false;
       if (StopRequested() && stop_requests_->load() > 1) break;  // a second signal: hurry
     }
   }
-  publisher_->Poll(0);
-  int undelivered = publisher_->fatal_error().ok()
-                        ? publisher_->outq_len() + static_cast<int>(pending_dead_letters_.size())
+  sink_->Poll(0);
+  int undelivered = sink_->fatal_error().ok()
+                        ? sink_->outq_len() + static_cast<int>(pending_dead_letters_.size())
                         : 0;
 
   Status final_feedback;

@@ -16,20 +16,25 @@
 // or that Kafka refuses for good because of the record itself
 // (kafka::RecordRefusal) is handled by StreamerOptions::on_bad_row: halt (the
 // default) stops the loop like any failure; skip logs one warning and goes
-// on; dead-letter produces a record describing the row to the dead-letter
-// topic, acknowledged like an event of its transaction before the position
-// moves past it. The rows around a bad one keep their order.
+// on; dead-letter produces a record describing the row (core::DeadLetter) to
+// the dead-letter topic, acknowledged like an event of its transaction before
+// the position moves past it. The rows around a bad one keep their order.
+//
+// The two sides of the loop are interfaces: it reads from a
+// replication::MessageSource (ReplicationStream) and produces to a
+// kafka::EventSink (kafka::Publisher), whose delivery reports it receives as
+// the sink's DeliveryHandler from construction to destruction.
 //
 // Failure: a bad row under halt, a delivery that fails for
 // good or a fatal producer error stops the loop; nothing past the failure is
 // confirmed and Run() returns the reason. A broken stream returns Unavailable
 // at once, without waiting for the events in flight: the caller reconnects
-// and calls Run() again with the same tracker and publisher, and the events
+// and calls Run() again with the same tracker and sink, and the events
 // in flight keep being acknowledged. A stop request (SIGTERM) ends reading,
 // flushes what is in flight, confirms what was acked and returns OK.
 //
-// Ownership: borrows the publisher, mapper, tracker and observer, which must
-// outlive it, and the stream for the duration of Run(). Thread safety: Run()
+// Ownership: borrows the sink, mapper, tracker and observer, which must
+// outlive it, and the source for the duration of Run(). Thread safety: Run()
 // and ServeDeliveries() on one thread; the stop counter is set by a signal
 // handler.
 #pragma once
@@ -46,21 +51,17 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "core/ack_tracker.h"
+#include "core/bad_row.h"
+#include "core/dead_letter.h"
 #include "core/stream_observer.h"
-#include "kafka/publisher.h"
+#include "kafka/event_sink.h"
 #include "outbox/mapper.h"
 #include "pgoutput/messages.h"
-#include "replication/stream.h"
+#include "replication/message_source.h"
 
 namespace pgoutbox::core {
 
 using Clock = std::chrono::steady_clock;
-
-// What to do with a bad row (see the header comment).
-enum class BadRowAction { kHalt, kDeadLetter, kSkip };
-// "halt", "dlq", "skip"; InvalidArgument otherwise.
-Result<BadRowAction> ParseBadRowAction(std::string_view text);
-const char* BadRowActionName(BadRowAction action);
 
 struct StreamerOptions {
   std::chrono::milliseconds feedback_interval = defaults::kFeedbackInterval;
@@ -77,10 +78,7 @@ struct StreamerOptions {
   // nothing new end catching up. Zero disables it.
   std::chrono::microseconds catch_up_nap{20000};
   BadRowAction on_bad_row = BadRowAction::kHalt;
-  // Where kDeadLetter sends bad rows. Its records: value = the row as a JSON
-  // object of all its columns (EventMapper::DumpRow; a row too large for
-  // Kafka without its payload, with the payload's size instead), key = the
-  // row's key (none if NULL), headers error, table, lsn and id.
+  // Where kDeadLetter sends bad rows (core::DeadLetter describes the records).
   std::string dead_letter_topic{defaults::kDeadLetterTopic};
   // How often an info line sums up what happened since the previous one
   // (events and transactions published, confirmed position, WAL behind the
@@ -104,17 +102,21 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
 
 class Streamer : public kafka::DeliveryHandler {
  public:
-  Streamer(const StreamerOptions& options, kafka::Publisher* publisher, outbox::EventMapper* mapper,
+  // Becomes `sink`'s delivery handler until destroyed.
+  Streamer(const StreamerOptions& options, kafka::EventSink* sink, outbox::EventMapper* mapper,
            AckTracker* tracker, const std::atomic<int>* stop_requests,
            StreamObserver* observer = nullptr);
+  ~Streamer() override;
+  Streamer(const Streamer&) = delete;
+  Streamer& operator=(const Streamer&) = delete;
 
-  // Streams from `stream` until end_lsn is confirmed or a stop is requested
+  // Streams from `source` until end_lsn is confirmed or a stop is requested
   // (OK), the stream breaks (Unavailable: reconnect and call again), or a
   // failure that a reconnect cannot heal (any other error). Never
   // InvalidArgument: once streaming, what stops it is the data, the server
   // or Kafka, not the command line (a bad row under halt is Aborted, a table
   // that stopped fitting the mapping FailedPrecondition).
-  Status Run(replication::ReplicationStream* stream);
+  Status Run(replication::MessageSource* source);
 
   // Between streams (while reconnecting): serves delivery reports for up to
   // `timeout`, so the events in flight keep being acknowledged. Returns a
@@ -127,7 +129,8 @@ class Streamer : public kafka::DeliveryHandler {
 
   const StreamerStats& stats() const { return stats_; }
 
-  // kafka::DeliveryHandler (called from publisher->Poll on Run's thread).
+  // kafka::DeliveryHandler (called from the sink's Poll, Send or Flush on
+  // Run's thread).
   void OnDelivered(uint64_t opaque, std::string_view topic) override;
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override;
   void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
@@ -142,19 +145,19 @@ class Streamer : public kafka::DeliveryHandler {
   Status HandleBegin(const pgoutput::Begin& begin);
   Status HandleCommit(const pgoutput::Commit& commit);
   Status HandleInsert(const pgoutput::Insert& insert, Lsn lsn);
-  // A bad row of the open transaction, by policy. `omitted_payload_size`:
-  // the row was too large, its dead-letter record goes without the payload.
-  Status HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, std::string_view reason,
-                      const Status& error, std::optional<size_t> omitted_payload_size);
+  // A bad row of the open transaction, by policy. `payload_size`: the size
+  // of the payload Kafka refused (see DeadLetter::FromRow).
+  Status HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const BadRowCause& cause,
+                      const Status& error, size_t payload_size);
   // Produces `event` as one more event of the open transaction, waiting
-  // while the local queue is full. *refused: Kafka refuses the record itself
-  // (Publisher::refusal()); nothing was produced.
-  Status ProduceWithBackpressure(const outbox::Event& event, bool* refused);
+  // while the local queue is full. The outcome is kQueued, or kRefused when
+  // Kafka refuses the record itself (nothing was produced).
+  Result<kafka::ProduceResult> ProduceWithBackpressure(const outbox::Event& event);
   // Produces the dead-letter records of refused deliveries (OnRefused), each
   // carrying its original event's tag; those that do not fit in the queue
   // stay pending. A refusal of a dead-letter record becomes a delivery failure.
   void ProducePendingDeadLetters();
-  void CountBadRow(std::string_view reason);
+  void CountBadRow(const BadRowCause& cause);
   Status WaitForInput(std::chrono::milliseconds timeout, bool include_stream);
   static void Nap(Clock::duration duration);
   Status SendFeedback(bool force);
@@ -168,13 +171,13 @@ class Streamer : public kafka::DeliveryHandler {
   bool StopRequested() const { return stop_requests_->load(std::memory_order_relaxed) > 0; }
 
   StreamerOptions options_;
-  kafka::Publisher* publisher_;
+  kafka::EventSink* sink_;
   outbox::EventMapper* mapper_;
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
-  StreamObserver* observer_;      // may be null
-  const std::string table_name_;  // "schema.table" of the outbox (dead-letter header)
-  replication::ReplicationStream* stream_ = nullptr;  // during Run() only
+  StreamObserver* observer_;  // may be null
+  const DeadLetterTarget dead_letter_target_;
+  replication::MessageSource* stream_ = nullptr;  // during Run() only
 
   pgoutput::Message message_;         // reused decode target
   pgoutput::Message insert_message_;  // reused decode target for Inserts
@@ -197,18 +200,13 @@ class Streamer : public kafka::DeliveryHandler {
   };
   std::deque<UnconfirmedCommit> unconfirmed_commits_;
   uint64_t events_in_txn_ = 0;
-  // Dead-letter records of refused deliveries, waiting to be produced.
-  struct DeadLetter {
+  // Dead-letter records of refused deliveries, waiting to be produced with
+  // the tag of the event they replace.
+  struct PendingDeadLetter {
     uint64_t opaque;
-    std::string value, key, id, error;
-    bool key_is_null;
+    DeadLetter record;
   };
-  std::deque<DeadLetter> pending_dead_letters_;
-  // The dead-letter record being produced for a bad row (owns what
-  // dead_letter_event_'s views point to).
-  std::string dead_letter_value_, dead_letter_key_, dead_letter_id_, dead_letter_error_,
-      dead_letter_lsn_;
-  outbox::Event dead_letter_event_;
+  std::deque<PendingDeadLetter> pending_dead_letters_;
   // The periodic summary: when the last line was written and the figures
   // it showed (nothing is written while they stay the same).
   struct Summary {

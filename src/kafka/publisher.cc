@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/text.h"
@@ -176,30 +177,20 @@ rd_kafka_topic_t* Publisher::Topic(std::string_view name) {
   return t;
 }
 
-const char* RecordRefusal(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-      return "too_large";
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-      return "topic";
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-      return "rejected";
-    default:
-      return nullptr;
-  }
+namespace {
+
+ProduceResult Refused(RecordRefusal refusal, std::string message) {
+  return ProduceResult{ProduceOutcome::kRefused, refusal, std::move(message)};
 }
 
-Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
-                                                     int64_t timestamp_ms, uint64_t opaque) {
+}  // namespace
+
+Result<ProduceResult> Publisher::Produce(const outbox::Event& event, int64_t timestamp_ms,
+                                         uint64_t opaque) {
   rd_kafka_topic_t* topic = Topic(event.topic);
   if (topic == nullptr) {
-    refusal_label_ = "topic";
-    refusal_ = "cannot use topic \"" + std::string(event.topic) +
-               "\": " + rd_kafka_err2str(rd_kafka_last_error());
-    return ProduceOutcome::kRefused;
+    return Refused(RecordRefusal::kTopic, "cannot use topic \"" + std::string(event.topic) +
+                                              "\": " + rd_kafka_err2str(rd_kafka_last_error()));
   }
   rd_kafka_headers_t* headers = rd_kafka_headers_new(event.headers.size());
   for (const auto& h : event.headers) {
@@ -217,22 +208,20 @@ Result<Publisher::ProduceOutcome> Publisher::Produce(const outbox::Event& event,
       RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(opaque))), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++unsent_;
-    return ProduceOutcome::kQueued;
+    return ProduceResult{};
   }
   rd_kafka_headers_destroy(headers);  // ownership passes only on success
-  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceOutcome::kQueueFull;
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceResult{ProduceOutcome::kQueueFull, {}, {}};
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char reason[512];
     rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
     fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + reason);
     return fatal_;
   }
-  if (const char* label = RecordRefusal(err)) {
-    refusal_label_ = label;
-    refusal_ = "cannot produce to topic \"" + std::string(event.topic) +
-               "\": " + rd_kafka_err2str(err) + " (" + Counted(event.payload.size(), "byte") +
-               " of payload)";
-    return ProduceOutcome::kRefused;
+  if (const std::optional<RecordRefusal> refusal = RefusalOf(err)) {
+    return Refused(*refusal, "cannot produce to topic \"" + std::string(event.topic) +
+                                 "\": " + rd_kafka_err2str(err) + " (" +
+                                 Counted(event.payload.size(), "byte") + " of payload)");
   }
   return Status::Aborted("event " + std::string(event.id) +
                          " was not delivered: cannot produce to topic \"" +
@@ -300,6 +289,16 @@ void LogDelivered(const rd_kafka_message_t* msg) {
 void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Publisher*>(opaque);
   uint64_t tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL && self->fatal_.ok()) {
+    char buf[512];
+    rd_kafka_fatal_error(self->rk_.get(), buf, sizeof buf);
+    self->fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + buf);
+  }
+  if (self->handler_ == nullptr) {
+    // Nobody to tell: the event is never confirmed, a restart sends it again.
+    spdlog::debug("delivery report for tag {} with no handler", tag);
+    return;
+  }
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (spdlog::should_log(spdlog::level::debug)) LogDelivered(msg);
     self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "");
@@ -318,14 +317,14 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
   std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
   Status reason =
       Status::Aborted("delivery to topic \"" + topic + "\" failed: " + rd_kafka_err2str(msg->err));
-  if (const char* label = RecordRefusal(msg->err)) {
+  if (const std::optional<RecordRefusal> refusal = RefusalOf(msg->err)) {
     RefusedRecord record;
     record.event_id = event_id;
     record.topic = topic;
     record.key_is_null = msg->key == nullptr;
     if (msg->key != nullptr) record.key = {static_cast<const char*>(msg->key), msg->key_len};
     record.payload_size = msg->len;
-    record.refusal = label;
+    record.refusal = *refusal;
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
@@ -339,11 +338,6 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     self->handler_->OnRefused(tag, record, reason);
     return;
   }
-  if (msg->err == RD_KAFKA_RESP_ERR__FATAL && self->fatal_.ok()) {
-    char buf[512];
-    rd_kafka_fatal_error(self->rk_.get(), buf, sizeof buf);
-    self->fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + buf);
-  }
   self->handler_->OnFailed(tag, event_id, reason);
 }
 
@@ -356,7 +350,9 @@ void Publisher::ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void*
     spdlog::error("{}", self->fatal_.message());
     return;
   }
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->handler_->OnBrokersDown();
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && self->handler_ != nullptr) {
+    self->handler_->OnBrokersDown();
+  }
   // Transient errors: librdkafka retries by itself. Log at most every 5 s.
   auto now = std::chrono::steady_clock::now();
   if (now - self->last_error_log_ >= std::chrono::seconds(5)) {

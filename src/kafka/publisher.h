@@ -3,8 +3,8 @@
 // Every event is produced with its aggregate id as key, its headers, the
 // transaction's commit time as timestamp and an opaque 64-bit tag (the
 // AckTracker transaction it belongs to). Delivery reports are handed to a
-// DeliveryHandler, on the thread that calls Poll() or Flush(), never from a
-// librdkafka thread.
+// DeliveryHandler, on the thread that calls Poll(), Send() or Flush(), never
+// from a librdkafka thread. It is the streaming loop's kafka::EventSink.
 //
 // Defaults (user -X settings override them): enable.idempotence=true,
 // acks=all, partitioner=murmur2_random (same partition as the Java client),
@@ -30,46 +30,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "kafka/event_sink.h"
+#include "kafka/record_refusal.h"
 #include "outbox/event.h"
 
 namespace pgoutbox::kafka {
-
-// A record the broker refused for good because of the record itself (see
-// RecordRefusal), as its delivery report describes it. Views valid only
-// during the OnRefused call.
-struct RefusedRecord {
-  std::string_view event_id;  // its "id" header
-  std::string_view topic;
-  std::string_view key;
-  bool key_is_null = false;
-  size_t payload_size = 0;
-  std::vector<outbox::EventHeader> headers;
-  const char* refusal = "";  // RecordRefusal's label
-};
-
-// Why Kafka refuses a record for good because of the record itself, as a
-// short label: "too_large" (MSG_SIZE_TOO_LARGE, RECORD_LIST_TOO_LARGE),
-// "topic" (TOPIC_EXCEPTION: an invalid topic name), "rejected"
-// (INVALID_RECORD, INVALID_MSG, INVALID_TIMESTAMP). nullptr for every other
-// error: those are about the cluster, the configuration or the connection,
-// not one record.
-const char* RecordRefusal(rd_kafka_resp_err_t err);
-
-class DeliveryHandler {
- public:
-  virtual ~DeliveryHandler() = default;
-  // The broker acknowledged the event tagged `opaque`, produced to `topic`.
-  virtual void OnDelivered(uint64_t opaque, std::string_view topic) = 0;
-  // The event failed for good (`event_id` from its "id" header).
-  virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;
-  // The event tagged `opaque` failed for good because of the record itself
-  // (RecordRefusal). By default the same as OnFailed.
-  virtual void OnRefused(uint64_t opaque, const RefusedRecord& record, const Status& reason) {
-    OnFailed(opaque, record.event_id, reason);
-  }
-  // No broker can be reached right now; librdkafka keeps retrying.
-  virtual void OnBrokersDown() {}
-};
 
 struct PublisherOptions {
   std::string brokers;
@@ -88,13 +53,15 @@ Status ValidateConfig(const PublisherOptions& options);
 // hold a secret: callers redact the values of unknown keys).
 bool IsKnownProperty(const std::string& key);
 
-class Publisher {
+class Publisher : public EventSink {
  public:
   // Builds the producer. InvalidArgument for an unknown or invalid property
-  // (librdkafka's message is included). `handler` must outlive the Publisher.
+  // (librdkafka's message is included). `handler` (may be null, then given
+  // later with set_delivery_handler) must outlive the Publisher or be
+  // replaced before it goes away.
   static Result<std::unique_ptr<Publisher>> Create(const PublisherOptions& options,
-                                                   DeliveryHandler* handler);
-  ~Publisher();
+                                                   DeliveryHandler* handler = nullptr);
+  ~Publisher() override;
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
@@ -105,40 +72,34 @@ class Publisher {
   Status CheckReachable(std::chrono::milliseconds timeout,
                         const std::atomic<int>* stop_requests = nullptr);
 
-  enum class ProduceOutcome { kQueued, kQueueFull, kRefused };
-  // Enqueues one event. kQueueFull: the local queue is full; Poll() and try
-  // again (backpressure, not failure). kRefused: this record can never be
-  // produced (e.g. larger than message.max.bytes); refusal() says why. A
-  // non-OK result is any other permanent error (e.g. a fatal producer error).
-  Result<ProduceOutcome> Produce(const outbox::Event& event, int64_t timestamp_ms, uint64_t opaque);
-
+  // EventSink. Produce: kRefused carries RecordRefusal and librdkafka's
+  // reason; a fatal producer error is non-OK (and fatal_error() from then on).
+  void set_delivery_handler(DeliveryHandler* handler) override { handler_ = handler; }
+  Result<ProduceResult> Produce(const outbox::Event& event, int64_t timestamp_ms,
+                                uint64_t opaque) override;
   // Serves delivery reports and errors; waits up to `timeout_ms` for one.
-  void Poll(int timeout_ms);
+  void Poll(int timeout_ms) override;
   // Sends every event produced so far now, as one batch per partition,
   // instead of after linger.ms: call it when there is nothing more to
   // produce for the moment. This is how batches form from what is waiting,
   // without a timer. Blocks up to 2 ms (for the acks, which it serves); does
   // nothing if nothing was produced since the last call.
-  void Send();
+  void Send() override;
   // Waits until every queued event is delivered or failed, or `timeout`
   // passes; serves delivery reports. Returns how many are still undelivered.
-  int Flush(std::chrono::milliseconds timeout);
+  int Flush(std::chrono::milliseconds timeout) override;
 
   // A file descriptor that becomes readable when delivery reports or errors
   // wait to be served (poll() it beside the replication socket; Poll()
   // drains it).
-  int wakeup_fd() const { return wake_read_fd_; }
+  int wakeup_fd() const override { return wake_read_fd_; }
 
   // Non-OK once the producer hit a fatal error (e.g. the idempotent producer
   // lost its guarantees); the instance must then be destroyed.
-  Status fatal_error() const { return fatal_; }
+  Status fatal_error() const override { return fatal_; }
 
   // Events queued locally or in flight.
-  int outq_len() const;
-
-  // After kRefused: RecordRefusal's label and the whole reason.
-  const char* refusal_label() const { return refusal_label_; }
-  const std::string& refusal() const { return refusal_; }
+  int outq_len() const override;
 
  private:
   Publisher() = default;
@@ -160,8 +121,6 @@ class Publisher {
   std::string topic_scratch_;
   uint64_t unsent_ = 0;  // produced since the last Send() or Flush()
   Status fatal_;
-  const char* refusal_label_ = "";
-  std::string refusal_;
   int wake_read_fd_ = -1;
   int wake_write_fd_ = -1;
   std::string brokers_;

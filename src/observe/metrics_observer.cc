@@ -41,8 +41,10 @@ void MetricsObserver::PublishFailed(core::PublishFailure failure) {
   if (metrics_ != nullptr) metrics_->PublishError(PublishFailureLabel(failure));
 }
 
-void MetricsObserver::BadRow(std::string_view action, std::string_view reason) {
-  if (metrics_ != nullptr) metrics_->BadRow(action, reason);
+void MetricsObserver::BadRow(core::BadRowAction action, const core::BadRowCause& cause) {
+  if (metrics_ != nullptr) {
+    metrics_->BadRow(core::BadRowActionName(action), core::BadRowCauseName(cause));
+  }
 }
 
 void MetricsObserver::BrokersDown() {

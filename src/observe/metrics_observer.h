@@ -4,7 +4,9 @@
 //
 // Every report maps onto the Metrics calls the loop made before it had an
 // observer of its own, with the same labels: publish error reasons
-// "bad_row", "produce_failed", "delivery_failed"; reconnect target "kafka".
+// "bad_row", "produce_failed", "delivery_failed"; reconnect target "kafka";
+// bad rows by core::BadRowActionName and core::BadRowCauseName ("dlq",
+// "too_large").
 //
 // Ownership: borrows the metrics, health and progress objects (any may be
 // null: that part is not reported), which must outlive it.
@@ -29,7 +31,7 @@ class MetricsObserver : public core::StreamObserver {
   void TransactionReceived(double receive_lag_seconds, double commit_unix_seconds) override;
   void TransactionConfirmed(double confirm_lag_seconds) override;
   void PublishFailed(core::PublishFailure failure) override;
-  void BadRow(std::string_view action, std::string_view reason) override;
+  void BadRow(core::BadRowAction action, const core::BadRowCause& cause) override;
   void BrokersDown() override;
   void PositionReported(const core::StreamPosition& position) override;
 

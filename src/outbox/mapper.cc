@@ -404,17 +404,17 @@ Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
                               Counted(values.size(), "column") + ", but its Relation message has " +
                               std::to_string(layout.num_columns));
   }
-  const char* reason = "";
+  BadRowReason reason = BadRowReason::kNullColumn;
   Status st = MapRow(layout, values, out, &reason);
   if (!st.ok()) bad_row_reason_ = reason;
   return st;
 }
 
 Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>& values, Event* out,
-                           const char** reason) {
+                           BadRowReason* reason) {
   const ColumnMap& map = options_.columns;
   out->headers.clear();
-  *reason = "null_column";
+  *reason = BadRowReason::kNullColumn;
 
   const ColumnValue& id_value = values[layout.column[kId]];
   if (id_value.kind == ColumnValue::Kind::kNull) {
@@ -428,7 +428,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   RETURN_IF_ERROR(RequiredText(values[layout.column[kAggregateType]], id, map, kAggregateType,
                                &out->aggregate_type));
 
-  *reason = "payload";
+  *reason = BadRowReason::kPayload;
   const ColumnValue& payload = values[layout.column[kPayload]];
   out->payload = {};
   out->payload_is_null = payload.kind == ColumnValue::Kind::kNull;
@@ -448,7 +448,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   }
 
   // The row's own topic wins over the template.
-  *reason = "topic";
+  *reason = BadRowReason::kTopic;
   bool from_column = false;
   if (layout.column[kTopic] != kNoColumn) {
     const ColumnValue& topic = values[layout.column[kTopic]];
@@ -467,7 +467,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
       for (size_t i = 0; i < placeholders.size(); ++i) {
         const ColumnValue& value = values[layout.placeholder_column[i]];
         if (value.kind == ColumnValue::Kind::kNull) {
-          *reason = "null_column";
+          *reason = BadRowReason::kNullColumn;
           return Status::InvalidArgument(EventPrefix(id) + "topic template placeholder {" +
                                          placeholders[i] + "} is NULL");
         }
@@ -488,7 +488,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
                      : "was rendered from --topic template " + Quote(template_.text())));
   }
 
-  *reason = "headers";
+  *reason = BadRowReason::kHeaders;
   out->headers.push_back(EventHeader{"id", out->id, false});
   out->headers.push_back(EventHeader{"event_type", out->event_type, false});
   out->headers.push_back(EventHeader{"aggregate_type", out->aggregate_type, false});

@@ -29,6 +29,7 @@
 #include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
+#include "outbox/bad_row_reason.h"
 #include "outbox/column_map.h"
 #include "outbox/event.h"
 #include "outbox/topic_template.h"
@@ -76,13 +77,11 @@ class EventMapper {
   // call and while the insert's buffer is alive.
   Status Map(const pgoutput::Insert& insert, Event* out);
 
-  // Why the last Map call failed when the row itself cannot become a record:
-  // "null_column" (a NULL mapped column or topic placeholder), "topic" (not
-  // a valid topic name), "headers" (not a flat JSON object) or "payload"
-  // (undecodable). Empty after a success, and after a failure that is not
-  // the row's fault (unknown relation, unusable table layout, malformed
+  // Why the last Map call failed when the row itself cannot become a record
+  // (see BadRowReason). Empty after a success, and after a failure that is
+  // not the row's fault (unknown relation, unusable table layout, malformed
   // message): such failures must stop the stream.
-  std::string_view bad_row_reason() const { return bad_row_reason_; }
+  std::optional<BadRowReason> bad_row_reason() const { return bad_row_reason_; }
 
   // An outbox row rendered for a dead-letter topic.
   struct RowDump {
@@ -112,9 +111,9 @@ class EventMapper {
   // not only the first.
   Status ResolveLayout(const std::vector<pg::ColumnInfo>& columns, Layout* layout) const;
 
-  // Sets *reason to the bad_row_reason() label of the step it is at.
+  // Sets *reason to the bad_row_reason() of the step it is at.
   Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out,
-                const char** reason);
+                BadRowReason* reason);
   Status ParseHeaders(std::string_view json, std::string_view event_id, Event* out);
 
   MapperOptions options_;
@@ -123,7 +122,7 @@ class EventMapper {
   // Reused across Map calls: the bytea payload, the rendered topic, the JSON
   // parser whose string buffer holds the unescaped header names and values.
   std::unique_ptr<Scratch> scratch_;
-  std::string_view bad_row_reason_;
+  std::optional<BadRowReason> bad_row_reason_;
 };
 
 }  // namespace pgoutbox::outbox

@@ -254,6 +254,8 @@ bool DecodeLogicalMessage(Parser& p, LogicalMessage* m) {
 
 }  // namespace
 
+bool IsInsert(std::span<const uint8_t> bytes) { return !bytes.empty() && bytes[0] == 'I'; }
+
 const char* MessageTypeName(uint8_t tag) {
   switch (tag) {
     case 'B':

@@ -24,6 +24,10 @@ namespace pgoutbox::pgoutput {
 // OK. On failure returns Corruption and leaves *out unspecified.
 Status Decode(std::span<const uint8_t> bytes, Message* out);
 
+// Whether `bytes` hold an Insert message, by its tag alone (whether it decodes
+// is Decode's to say). Lets a caller pick the decode target before decoding.
+bool IsInsert(std::span<const uint8_t> bytes);
+
 // The name of a pgoutput message tag ('B' -> "Begin"), or "unknown".
 const char* MessageTypeName(uint8_t tag);
 

@@ -7,6 +7,7 @@
 // nothing; the caller waits on socket() (e.g. with poll) and calls
 // ReadSocket() when it is readable. This lets the streamer read in bursts
 // while a backlog lasts and wait on the Kafka wake-up fd at the same time.
+// It is the streaming loop's MessageSource.
 //
 // Ownership: owns the connection; each CopyMessage owns its libpq buffer.
 // Failure: a lost connection or a server error ends the stream with an
@@ -23,26 +24,9 @@
 #include "common/types.h"
 #include "pg/connection.h"
 #include "replication/frame.h"
+#include "replication/message_source.h"
 
 namespace pgoutbox::replication {
-
-// One CopyData message from the server, owning libpq's buffer.
-class CopyMessage {
- public:
-  CopyMessage() = default;
-  CopyMessage(char* data, int size) : data_(data), size_(size) {}
-  bool empty() const { return data_ == nullptr; }
-  std::span<const uint8_t> bytes() const {
-    return {reinterpret_cast<const uint8_t*>(data_.get()), static_cast<size_t>(size_)};
-  }
-
- private:
-  struct Free {
-    void operator()(char* p) const { PQfreemem(p); }
-  };
-  std::unique_ptr<char, Free> data_;
-  int size_ = 0;
-};
 
 struct StartOptions {
   std::string slot;
@@ -50,7 +34,7 @@ struct StartOptions {
   Lsn start;  // 0/0: from the slot's confirmed position
 };
 
-class ReplicationStream {
+class ReplicationStream : public MessageSource {
  public:
   // Connects (adding replication=database) and starts streaming. Errors keep
   // the server's message; `sqlstate`, if given, receives the SQLSTATE of a
@@ -58,20 +42,20 @@ class ReplicationStream {
   static Result<std::unique_ptr<ReplicationStream>> Start(const std::string& conninfo,
                                                           const StartOptions& options,
                                                           std::string* sqlstate = nullptr);
-  ~ReplicationStream();
+  ~ReplicationStream() override;
 
   // One buffered message, or an empty CopyMessage if none is buffered.
   // Unavailable once the server ended the stream or the connection broke.
-  Result<CopyMessage> TryRead();
+  Result<CopyMessage> TryRead() override;
   // Reads what the socket has into libpq's buffer (after poll said readable).
-  Status ReadSocket();
-  int socket() const;
+  Status ReadSocket() override;
+  int socket() const override;
 
   // Sends a standby status update and flushes it.
-  Status SendStatus(const StatusUpdate& update);
+  Status SendStatus(const StatusUpdate& update) override;
 
   // Ends COPY BOTH cleanly (PQputCopyEnd) and drains the server's results.
-  Status Finish();
+  Status Finish() override;
 
  private:
   explicit ReplicationStream(std::unique_ptr<pg::PgConnection> conn) : conn_(std::move(conn)) {}

@@ -1,8 +1,24 @@
-// The streamer's pure parts. Its loop runs against a real PostgreSQL and the
-// mock Kafka cluster in tests/integration.
+// The streamer: its pure timing function, and its loop driven through its two
+// seams (tests/core/stream_fakes.h) without PostgreSQL or Kafka. What only
+// the real server and cluster can show runs in tests/integration.
 #include "core/streamer.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/stream_fakes.h"
+#include "outbox/pg_types.h"
+
+namespace pgoutbox {
+// Readable gtest failure output; static so each test file may have its own.
+[[maybe_unused]] static void PrintTo(const Lsn& lsn, std::ostream* os) { *os << lsn.ToString(); }
+}  // namespace pgoutbox
 
 namespace pgoutbox::core {
 namespace {
@@ -30,6 +46,394 @@ TEST(TimeUntilFeedbackTest, RoundsPartialMillisecondsUp) {
   Clock::time_point t0{};
   auto now = t0 + std::chrono::microseconds(999500);
   EXPECT_EQ(TimeUntilFeedback(now, t0, milliseconds(1000), milliseconds(200)), milliseconds(1));
+}
+
+// --- the loop, through its seams ---------------------------------------------
+
+using testing::FakeSink;
+using testing::FakeSource;
+using testing::RecordingObserver;
+
+constexpr uint32_t kOutboxOid = 16384;
+constexpr Lsn kStart(0x100);  // the slot's confirmed position
+constexpr const char* kTopic = "outbox.event.order";
+constexpr const char* kDeadLetterTopic = "outbox.dlq";
+
+// Transaction n (from 1) lives at n * 0x1000: its inserts from +0x10, its
+// commit record at +0x800, its end at +0x900.
+Lsn InsertAt(int n, int row) { return Lsn(n * 0x1000 + 0x10 * (row + 1)); }
+Lsn CommitAt(int n) { return Lsn(n * 0x1000 + 0x800); }
+Lsn End(int n) { return Lsn(n * 0x1000 + 0x900); }
+
+// A row of sql/outbox.sql's table: id, aggregate_type, aggregate_id,
+// event_type, topic, payload, headers, created_at.
+struct Row {
+  std::string id;
+  std::optional<std::string> aggregate_id = "k";
+  std::optional<std::string> headers = std::nullopt;
+  std::string payload = R"({"n": 1})";
+};
+
+#define ASSERT_OK(expr)                 \
+  do {                                  \
+    const Status _st = (expr);          \
+    ASSERT_TRUE(_st.ok()) << _st.ToString(); \
+  } while (0)
+
+Row Good(std::string id) { return Row{id, "key-" + id}; }
+// Bad rows: the mapper cannot make a record of them.
+Row NullKey(std::string id) { return Row{id, std::nullopt}; }
+Row BadHeaders(std::string id) { return Row{id, "key-" + id, R"(["not", "an object"])"}; }
+
+class StreamLoopTest : public ::testing::Test {
+ protected:
+  StreamLoopTest() {
+    options_.feedback_interval = milliseconds(5);
+    options_.shutdown_timeout = milliseconds(300);
+    options_.catch_up_nap = std::chrono::microseconds(0);
+    options_.summary_interval = milliseconds(0);
+    auto mapper = outbox::EventMapper::Create(outbox::MapperOptions{});
+    EXPECT_TRUE(mapper.ok()) << mapper.status().ToString();
+    mapper_ = std::move(mapper).value();
+  }
+
+  // Runs a streamer over the script until it returns.
+  Status Run() {
+    Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+    Status st = streamer.Run(&source_);
+    stats_ = streamer.stats();
+    return st;
+  }
+
+  // Adds transaction `n` with `rows` to the script (the first one also
+  // brings the outbox's Relation message, as the server sends it).
+  void Transaction(int n, const std::vector<Row>& rows) {
+    const PgTimestamp now = PgTimestamp::FromUnixMicros(
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    source_.AddXLogData(Lsn(n * 0x1000), testing::BeginMessage(CommitAt(n), now, 700 + n));
+    if (!relation_sent_) {
+      relation_sent_ = true;
+      source_.AddXLogData(
+          Lsn(n * 0x1000),
+          testing::RelationMessage(kOutboxOid, "public", "outbox",
+                                   {{"id", outbox::pg_type::kUuid},
+                                    {"aggregate_type", outbox::pg_type::kText},
+                                    {"aggregate_id", outbox::pg_type::kText},
+                                    {"event_type", outbox::pg_type::kText},
+                                    {"topic", outbox::pg_type::kText},
+                                    {"payload", outbox::pg_type::kJsonb},
+                                    {"headers", outbox::pg_type::kJsonb},
+                                    {"created_at", outbox::pg_type::kTimestamptz}}));
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      source_.AddXLogData(
+          InsertAt(n, static_cast<int>(i)),
+          testing::InsertMessage(kOutboxOid, {r.id, "order", r.aggregate_id, "OrderCreated",
+                                              std::nullopt, r.payload, r.headers,
+                                              "2026-01-02 03:04:05+00"}));
+    }
+    source_.AddXLogData(CommitAt(n), testing::CommitMessage(CommitAt(n), End(n), now));
+  }
+
+  // Holds the script until `count` records were produced.
+  void WaitForRecords(size_t count) {
+    source_.WaitUntil(std::to_string(count) + " records",
+                      [this, count] { return sink_.records().size() >= count; });
+  }
+
+  StreamerOptions options_;
+  std::unique_ptr<outbox::EventMapper> mapper_;
+  AckTracker tracker_{kStart};
+  std::atomic<int> stop_{0};
+  FakeSource source_;
+  FakeSink sink_;
+  RecordingObserver observer_;
+  StreamerStats stats_;
+  bool relation_sent_ = false;
+};
+
+TEST_F(StreamLoopTest, StreamerIsTheSinksDeliveryHandlerWhileItLives) {
+  {
+    Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+    EXPECT_EQ(sink_.handler(), &streamer);
+  }
+  EXPECT_EQ(sink_.handler(), nullptr);
+}
+
+TEST_F(StreamLoopTest, EndLsnEndsTheRunOnceEverythingUpToItIsConfirmed) {
+  options_.end_lsn = End(3);
+  Transaction(1, {Good("a1"), Good("a2")});
+  Transaction(2, {Good("b1")});
+  Transaction(3, {Good("c1")});
+  Transaction(4, {Good("d1")});  // past the end: never read
+
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "a2", "b1", "c1"}));
+  EXPECT_EQ(sink_.outq_len(), 0);
+  EXPECT_EQ(tracker_.confirmable(), End(3));
+  EXPECT_EQ(source_.last_flushed(), End(3));
+  EXPECT_EQ(source_.highest_flushed(), End(3));
+  EXPECT_TRUE(source_.finished());
+  EXPECT_EQ(stats_.events_published, 4u);
+  EXPECT_EQ(stats_.transactions, 3u);
+  // Each record as produced: key, headers, the transaction's tag.
+  const FakeSink::Record& a1 = sink_.records()[0];
+  EXPECT_EQ(a1.key, "key-a1");
+  EXPECT_EQ(a1.payload, R"({"n": 1})");
+  EXPECT_EQ(a1.Header("id"), "a1");
+  EXPECT_EQ(a1.Header("event_type"), "OrderCreated");
+  EXPECT_EQ(sink_.records()[1].opaque, a1.opaque);
+  EXPECT_NE(sink_.records()[2].opaque, a1.opaque);
+}
+
+TEST_F(StreamLoopTest, EndLsnWaitsForTheAcksBeforeReturning) {
+  options_.end_lsn = End(1);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  // The end is reached at the commit; the ack comes 5 status updates later.
+  int updates_in_flight = 0;
+  source_.on_status = [&](const replication::StatusUpdate& update) {
+    EXPECT_LE(update.flushed, End(1));
+    if (sink_.outq_len() == 1 && ++updates_in_flight == 5) sink_.Ack(0);
+  };
+  ASSERT_OK(Run());
+  EXPECT_EQ(updates_in_flight, 5);
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(source_.last_flushed(), End(1));
+}
+
+TEST_F(StreamLoopTest, FeedbackGoesOnWhileTheSinkIsFull) {
+  options_.end_lsn = End(1);
+  sink_.capacity = 1;
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1"), Good("a2"), Good("a3")});
+  // While the sink is full the loop stops reading but keeps telling the
+  // server where it stands, one update per feedback interval.
+  int updates_while_full = 0;
+  std::optional<int> read_when_full;
+  source_.on_status = [&](const replication::StatusUpdate& update) {
+    if (sink_.queue_full_answers() == 0 || sink_.auto_ack) return;
+    EXPECT_EQ(update.flushed, kStart);
+    if (!read_when_full) read_when_full = source_.messages_read();
+    EXPECT_EQ(source_.messages_read(), *read_when_full) << "read the stream while full";
+    if (++updates_while_full == 5) sink_.auto_ack = true;  // room again
+  };
+  ASSERT_OK(Run());
+  EXPECT_EQ(updates_while_full, 5);
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "a2", "a3"}));
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(source_.last_flushed(), End(1));
+}
+
+TEST_F(StreamLoopTest, HaltStopsAtTheBadRowAndConfirmsNothingPastIt) {
+  options_.on_bad_row = BadRowAction::kHalt;
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1"), NullKey("b2")});
+  Transaction(3, {Good("c1")});
+
+  Status st = Run();
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("b2"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("NULL"), std::string::npos) << st.message();
+  for (const std::string& id : sink_.IdsOn(kTopic)) {
+    EXPECT_NE(id, "b2");
+    EXPECT_NE(id, "c1") << "a row after the bad one";
+  }
+  EXPECT_TRUE(sink_.IdsOn(kDeadLetterTopic).empty());
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(source_.highest_flushed(), End(1));
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"halt/null_column"});
+}
+
+TEST_F(StreamLoopTest, SkipConfirmsPastTheBadRowAndPublishesTheRest) {
+  options_.on_bad_row = BadRowAction::kSkip;
+  options_.end_lsn = End(3);
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1"), NullKey("b2"), Good("b3")});
+  Transaction(3, {Good("c1")});
+
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "b3", "c1"}));
+  EXPECT_TRUE(sink_.IdsOn(kDeadLetterTopic).empty());
+  EXPECT_EQ(tracker_.confirmable(), End(3));
+  EXPECT_EQ(stats_.bad_rows, 1u);
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"skip/null_column"});
+}
+
+TEST_F(StreamLoopTest, DeadLetterIsProducedAndConfirmedOnlyAfterItsAck) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  options_.end_lsn = Lsn(0x5000);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1"), BadHeaders("a2")});
+  Transaction(2, {Good("b1")});
+  WaitForRecords(3);  // a1, a2's dead-letter record, b1
+  source_.Then([&] {
+    sink_.Ack(0);
+    sink_.Ack(2);
+  });
+  source_.WaitForStatusUpdates(3);
+  source_.Then([&] {
+    // Everything but the dead-letter record is acked: nothing moves.
+    EXPECT_EQ(tracker_.confirmable(), kStart);
+    EXPECT_EQ(source_.highest_flushed(), kStart);
+    sink_.Ack(1);
+  });
+  source_.WaitUntil("the position to move", [&] { return source_.last_flushed() == End(2); });
+  source_.Add(testing::KeepaliveFrame(Lsn(0x5000)));
+
+  ASSERT_OK(Run());
+  EXPECT_EQ(tracker_.confirmable(), Lsn(0x5000));
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1"}));
+  ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a2"});
+  const FakeSink::Record& dead = sink_.records()[1];
+  EXPECT_EQ(dead.opaque, sink_.records()[0].opaque) << "an event of the bad row's transaction";
+  EXPECT_EQ(dead.key, "key-a2");
+  EXPECT_EQ(dead.Header("table"), "public.outbox");
+  EXPECT_EQ(dead.Header("lsn"), InsertAt(1, 1).ToString());
+  EXPECT_EQ(dead.Header("id"), "a2");
+  EXPECT_NE(dead.Header("error").value_or("").find("a2"), std::string::npos);
+  EXPECT_NE(dead.payload.find(R"("id":"a2")"), std::string::npos) << dead.payload;
+  EXPECT_NE(dead.payload.find(R"("payload":"{\"n\": 1}")"), std::string::npos) << dead.payload;
+  EXPECT_EQ(stats_.bad_rows, 1u);
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/headers"});
+}
+
+TEST_F(StreamLoopTest, RecordRefusedWhenProducedIsDeadLetteredWithoutItsPayload) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  options_.end_lsn = End(1);
+  sink_.refuse_on_produce = [](const outbox::Event& event) -> std::optional<kafka::RecordRefusal> {
+    if (event.id == "a2" && event.topic == kTopic) return kafka::RecordRefusal::kTooLarge;
+    return std::nullopt;
+  };
+  Transaction(1, {Good("a1"), Good("a2"), Good("a3")});
+
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "a3"}));
+  ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a2"});
+  const FakeSink::Record& dead = sink_.records()[1];
+  EXPECT_EQ(dead.payload.find(R"("payload":)"), std::string::npos) << dead.payload;
+  EXPECT_NE(dead.payload.find(R"("payload_size":8)"), std::string::npos) << dead.payload;
+  EXPECT_NE(dead.Header("error").value_or("").find("too large"), std::string::npos);
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/too_large"});
+}
+
+TEST_F(StreamLoopTest, ADeadLetterRecordRefusedTooStopsTheStream) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  sink_.refuse_on_produce = [](const outbox::Event& event) -> std::optional<kafka::RecordRefusal> {
+    if (event.id == "b1") return kafka::RecordRefusal::kTooLarge;
+    return std::nullopt;
+  };
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  Transaction(3, {Good("c1")});
+
+  Status st = Run();
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("its dead-letter record was refused too"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(sink_.IdsOn(kTopic), std::vector<std::string>{"a1"});
+  EXPECT_TRUE(sink_.IdsOn(kDeadLetterTopic).empty());
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+}
+
+TEST_F(StreamLoopTest, RecordRefusedInItsDeliveryReportIsDeadLetteredUnderItsTag) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  options_.end_lsn = Lsn(0x5000);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  WaitForRecords(2);
+  source_.Then([&] {
+    sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);
+    sink_.Ack(1);
+  });
+  WaitForRecords(3);  // the dead-letter record of a1
+  source_.WaitForStatusUpdates(2);
+  source_.Then([&] {
+    EXPECT_EQ(tracker_.confirmable(), kStart) << "confirmed before the dead-letter record's ack";
+    sink_.Ack(2);
+  });
+  source_.WaitUntil("the position to move", [&] { return source_.last_flushed() == End(2); });
+  source_.Add(testing::KeepaliveFrame(Lsn(0x5000)));
+
+  ASSERT_OK(Run());
+  EXPECT_EQ(tracker_.confirmable(), Lsn(0x5000));
+  ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
+  const FakeSink::Record& dead = sink_.records()[2];
+  EXPECT_EQ(dead.opaque, sink_.records()[0].opaque);
+  EXPECT_EQ(dead.key, "key-a1");
+  EXPECT_NE(dead.payload.find(R"("topic":"outbox.event.order")"), std::string::npos)
+      << dead.payload;
+  EXPECT_NE(dead.payload.find(R"("payload_size":8)"), std::string::npos) << dead.payload;
+  EXPECT_EQ(dead.Header("table"), "public.outbox");
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/too_large"});
+}
+
+TEST_F(StreamLoopTest, FailedDeliveryHoldsThePositionDespiteLaterAcks) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  Transaction(3, {Good("c1")});
+  WaitForRecords(3);
+  source_.Then([&] {
+    sink_.Ack(0);
+    sink_.Ack(2);  // c1 before b1's failure
+    sink_.Fail(1);
+  });
+
+  Status st = Run();
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("b1 was not delivered"), std::string::npos) << st.message();
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(source_.highest_flushed(), End(1));
+  EXPECT_EQ(source_.last_flushed(), End(1));
+  EXPECT_NE(std::find(observer_.failures.begin(), observer_.failures.end(),
+                      PublishFailure::kDeliveryFailed),
+            observer_.failures.end());
+}
+
+TEST_F(StreamLoopTest, StopWithEventsInFlightGivesUpAfterTheShutdownTimeout) {
+  options_.shutdown_timeout = milliseconds(150);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  WaitForRecords(2);
+  source_.Then([&] { sink_.Ack(0); });  // b1 is never acked
+  source_.WaitUntil("a1's transaction to be confirmed",
+                    [&] { return source_.last_flushed() == End(1); });
+  source_.Then([&] { stop_ = 1; });
+
+  const auto started = std::chrono::steady_clock::now();
+  Status st = Run();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("1 event not acknowledged"), std::string::npos) << st.message();
+  EXPECT_GE(took, options_.shutdown_timeout);
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+  EXPECT_EQ(source_.highest_flushed(), End(1));
+  EXPECT_EQ(source_.last_flushed(), End(1));
+  EXPECT_TRUE(source_.finished());
+  EXPECT_EQ(sink_.outq_len(), 1);
+}
+
+TEST_F(StreamLoopTest, ABrokenStreamReturnsUnavailableAndKeepsTheEventsInFlight) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  WaitForRecords(1);
+  // An open transaction when the stream breaks is never confirmed.
+  source_.AddXLogData(Lsn(0x2000), testing::BeginMessage(CommitAt(2), PgTimestamp(), 702));
+  source_.Break();
+
+  Status st = Run();
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  EXPECT_FALSE(tracker_.has_open_transaction());
+  EXPECT_EQ(sink_.outq_len(), 1);
+  EXPECT_EQ(tracker_.confirmable(), kStart);
 }
 
 }  // namespace

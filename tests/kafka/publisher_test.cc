@@ -100,7 +100,7 @@ TEST(PublisherTest, DeliveryReportsCarryTheOpaque) {
   for (uint64_t i = 0; i < 10; ++i) {
     auto r = (*p)->Produce(MakeEvent("e" + std::to_string(i)), 1700000000000, i % 3);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(*r, Publisher::ProduceOutcome::kQueued);
+    EXPECT_EQ(r->outcome, ProduceOutcome::kQueued);
   }
   EXPECT_EQ((*p)->Flush(std::chrono::seconds(10)), 0);
   ASSERT_EQ(handler.delivered.size(), 10u);
@@ -167,7 +167,7 @@ TEST(PublisherTest, FullQueueIsBackpressureNotFailure) {
   for (int i = 0; i < 20 && !full; ++i) {
     auto r = (*p)->Produce(MakeEvent("e"), 1700000000000, 1);
     ASSERT_TRUE(r.ok());
-    if (*r == Publisher::ProduceOutcome::kQueueFull) {
+    if (r->outcome == ProduceOutcome::kQueueFull) {
       full = true;
     } else {
       ++queued;
@@ -179,6 +179,64 @@ TEST(PublisherTest, FullQueueIsBackpressureNotFailure) {
   EXPECT_EQ((*p)->Flush(std::chrono::seconds(20)), 0);
   EXPECT_EQ(handler.delivered.size(), 5u);
   EXPECT_TRUE(handler.failed.empty());
+}
+
+TEST(PublisherTest, DeliveryHandlerCanBeGivenAfterCreation) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  auto p = Publisher::Create({(*mock)->bootstraps(), {}});
+  ASSERT_TRUE(p.ok());
+  RecordingHandler handler;
+  (*p)->set_delivery_handler(&handler);
+  auto r = (*p)->Produce(MakeEvent("e1"), 1700000000000, 7);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outcome, ProduceOutcome::kQueued);
+  EXPECT_EQ((*p)->Flush(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(handler.delivered, std::vector<uint64_t>{7});
+}
+
+TEST(PublisherTest, ARecordTooLargeIsRefusedWithItsReason) {
+  RecordingHandler handler;
+  // Refused by the producer itself, before any broker is asked.
+  auto p = Publisher::Create({"127.0.0.1:1", {{"message.max.bytes", "1000"}}}, &handler);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  outbox::Event event = MakeEvent("e1");
+  const std::string payload(5000, 'x');
+  event.payload = payload;
+  auto r = (*p)->Produce(event, 1700000000000, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outcome, ProduceOutcome::kRefused);
+  EXPECT_EQ(r->refusal, RecordRefusal::kTooLarge);
+  EXPECT_NE(r->message.find("\"orders\""), std::string::npos) << r->message;
+  EXPECT_NE(r->message.find("5000 bytes"), std::string::npos) << r->message;
+  // The next record is not affected by the refusal before it.
+  auto next = (*p)->Produce(MakeEvent("e2"), 1700000000000, 2);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->outcome, ProduceOutcome::kQueued);
+  EXPECT_TRUE(next->message.empty());
+  // A refused record was never queued: no delivery report comes for it.
+  (*p)->Poll(100);
+  EXPECT_TRUE(handler.failed.empty());
+  EXPECT_TRUE(handler.delivered.empty());
+}
+
+TEST(RecordRefusalTest, OnlyErrorsAboutTheRecordAreRefusals) {
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE), RecordRefusal::kTooLarge);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE), RecordRefusal::kTooLarge);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION), RecordRefusal::kTopic);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_RECORD), RecordRefusal::kRejected);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_MSG), RecordRefusal::kRejected);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP), RecordRefusal::kRejected);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR__QUEUE_FULL), std::nullopt);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT), std::nullopt);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION), std::nullopt);
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR__FATAL), std::nullopt);
+}
+
+TEST(RecordRefusalTest, NamesAreTheMetricLabels) {
+  EXPECT_STREQ(RecordRefusalName(RecordRefusal::kTooLarge), "too_large");
+  EXPECT_STREQ(RecordRefusalName(RecordRefusal::kTopic), "topic");
+  EXPECT_STREQ(RecordRefusalName(RecordRefusal::kRejected), "rejected");
 }
 
 }  // namespace

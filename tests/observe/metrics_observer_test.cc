@@ -28,7 +28,8 @@ TEST(MetricsObserverTest, EachReportLandsInItsMetric) {
   observer.PublishFailed(core::PublishFailure::kBadRow);
   observer.PublishFailed(core::PublishFailure::kProduceFailed);
   observer.PublishFailed(core::PublishFailure::kDeliveryFailed);
-  observer.BadRow("dlq", "null_column");
+  observer.BadRow(core::BadRowAction::kDeadLetter, outbox::BadRowReason::kNullColumn);
+  observer.BadRow(core::BadRowAction::kSkip, kafka::RecordRefusal::kTooLarge);
   observer.BrokersDown();
   observer.PositionReported({Lsn(2000), Lsn(1500), 7, true});
 
@@ -43,6 +44,8 @@ TEST(MetricsObserverTest, EachReportLandsInItsMetric) {
   EXPECT_TRUE(Has(text, "pgoutbox_publish_errors_total{reason=\"produce_failed\"} 1")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_publish_errors_total{reason=\"delivery_failed\"} 1")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"null_column\"} 1"))
+      << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_bad_rows_total{action=\"skip\",reason=\"too_large\"} 1"))
       << text;
   EXPECT_TRUE(Has(text, "pgoutbox_reconnects_total{target=\"kafka\"} 1")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_inflight_events 7")) << text;
@@ -68,7 +71,7 @@ TEST(MetricsObserverTest, ReportsWithoutTargetsDoNothing) {
   observer.TransactionReceived(0.1, 1.0);
   observer.TransactionConfirmed(0.1);
   observer.PublishFailed(core::PublishFailure::kBadRow);
-  observer.BadRow("skip", "topic");
+  observer.BadRow(core::BadRowAction::kSkip, outbox::BadRowReason::kTopic);
   observer.BrokersDown();
   observer.PositionReported({Lsn(1), Lsn(1), 0, false});
 }

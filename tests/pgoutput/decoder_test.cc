@@ -236,6 +236,13 @@ TEST(DecoderCapturedTest, InsertsIntoOutbox) {
   EXPECT_TRUE(row2.new_tuple.columns[4].data.empty());
 }
 
+TEST(DecoderCapturedTest, IsInsertTellsInsertsByTheirTag) {
+  for (const Captured& c : AllCaptured()) {
+    EXPECT_EQ(IsInsert(c.bytes), std::string_view(c.type_name) == "Insert") << c.name;
+  }
+  EXPECT_FALSE(IsInsert({}));
+}
+
 TEST(DecoderCapturedTest, LogicalMessages) {
   LogicalMessage tx = DecodeAs<LogicalMessage>(Bytes(captured::kMessageTransactional));
   EXPECT_TRUE(tx.transactional());

@@ -77,7 +77,7 @@ Result<ProduceResult> ProduceAtRate(const ProduceOptions& options) {
                      {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
     for (;;) {
       ASSIGN_OR_RETURN(auto outcome, publisher->Produce(event, NowMicros() / 1000, n));
-      if (outcome == kafka::Publisher::ProduceOutcome::kQueued) break;
+      if (outcome.outcome == kafka::ProduceOutcome::kQueued) break;
       publisher->Poll(10);
     }
     publisher->Poll(0);
