@@ -83,7 +83,7 @@ class PgServer {
 
   int port() const;
   const std::string& data_dir() const;
-  // The major version the server runs (15 for the default).
+  // The major version the server runs (15 for Debian's default).
   int version() const;
   // The directory of its initdb, pg_ctl and postgres.
   const std::string& bin_dir() const;
