@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs missing dependencies, builds (scripts/build.sh) and runs every test
-# with ctest. Arguments are passed on to ctest (e.g. -R integration).
+# Installs missing dependencies, builds (scripts/build.sh), installs the
+# PostgreSQL versions the version tests run on (scripts/install-pg-versions.sh:
+# 14 to 18 into build/pg/, downloaded once) and runs every test with ctest.
+# Arguments are passed on to ctest (e.g. -R integration).
+#
+# PGOUTBOX_TEST_PG_VERSION=17 (for example) runs every test that takes the
+# default server on that PostgreSQL instead of Debian's 15.
 #
 # --sanitize (first argument): builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-sanitize/ instead, and runs the tests
@@ -26,6 +31,7 @@ if [[ "${1:-}" == --sanitize ]]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
 BUILD_DIR="$build_dir" scripts/build.sh
+scripts/install-pg-versions.sh
 
 timeout --kill-after=30 "${TEST_TIMEOUT:-3000}" \
   ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j2 "$@"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -178,6 +179,88 @@ TEST(CompareLsnTest, OrdersByBothHalves) {
   EXPECT_LT(CompareLsn("F/B374D848", "16/B374D848"), 0);
   EXPECT_EQ(CompareLsn("", "0/0"), 0);
 }
+
+TEST(PgServerTest, MissingVersionFailsNamingTheInstallScript) {
+  static PgServerOptions options;
+  options.version = 13;  // never installed by scripts/install-pg-versions.sh
+  static std::unique_ptr<PgServer> pg;
+  EXPECT_NONFATAL_FAILURE(pg = PgServer::Start(options), "scripts/install-pg-versions.sh");
+  EXPECT_EQ(pg, nullptr);
+}
+
+TEST(PgServerTest, VersionFromTheEnvironmentIsTheDefault) {
+  const char* before = std::getenv("PGOUTBOX_TEST_PG_VERSION");
+  const std::string saved = before == nullptr ? "" : before;
+  setenv("PGOUTBOX_TEST_PG_VERSION", "17", 1);
+  auto pg = PgServer::Start();
+  if (before == nullptr) {
+    unsetenv("PGOUTBOX_TEST_PG_VERSION");
+  } else {
+    setenv("PGOUTBOX_TEST_PG_VERSION", saved.c_str(), 1);
+  }
+  ASSERT_NE(pg, nullptr);
+  EXPECT_EQ(pg->version(), 17);
+  EXPECT_EQ(pg->QueryValue("postgres", "SELECT current_setting('server_version_num')::int / 10000"),
+            "17");
+}
+
+// The server of each major version that scripts/install-pg-versions.sh
+// installs: physical replication to a standby made from a cold copy, and a
+// failover to it after the primary crashed.
+class PgServerVersionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PgServerVersionTest, PromotedStandbyHasTheRowsOfACrashedPrimary) {
+  const int version = GetParam();
+  PgServerOptions options;
+  options.version = version;
+  auto primary = PgServer::Start(options);
+  ASSERT_NE(primary, nullptr);
+  EXPECT_EQ(primary->version(), version);
+  EXPECT_EQ(
+      primary->QueryValue("postgres", "SELECT current_setting('server_version_num')::int / 10000"),
+      std::to_string(version));
+  ASSERT_TRUE(primary->Exec("postgres", "CREATE TABLE t (id int PRIMARY KEY)"));
+  ASSERT_TRUE(
+      primary->Exec("postgres", "SELECT pg_create_logical_replication_slot('outbox', 'pgoutput')"));
+
+  auto standby = primary->StartStandby({.slot = "standby"});
+  ASSERT_NE(standby, nullptr);
+  EXPECT_NE(standby->port(), primary->port());
+  EXPECT_NE(primary->SystemIdentifier(), "");
+  EXPECT_EQ(standby->SystemIdentifier(), primary->SystemIdentifier());
+  EXPECT_TRUE(standby->InRecovery());
+  EXPECT_FALSE(primary->InRecovery());
+
+  // Written after the copy: only streaming carries these to the standby.
+  ASSERT_TRUE(primary->Exec("postgres", "INSERT INTO t SELECT generate_series(1, 100)"));
+  const std::string written = primary->QueryValue("postgres", "SELECT pg_current_wal_lsn()");
+  ASSERT_TRUE(standby->WaitForReplay(written, seconds(30)))
+      << "the standby did not replay up to " << written;
+  EXPECT_EQ(primary->QueryValue(
+                "postgres", "SELECT active FROM pg_replication_slots WHERE slot_name = 'standby'"),
+            "t");
+
+  ASSERT_TRUE(primary->Stop(StopMode::kImmediate));
+  EXPECT_FALSE(primary->running());
+  ASSERT_TRUE(standby->Promote());
+  EXPECT_FALSE(standby->InRecovery());
+  EXPECT_EQ(standby->QueryValue("postgres", "SELECT count(*) FROM t"), "100");
+  ASSERT_TRUE(standby->Exec("postgres", "INSERT INTO t VALUES (101)"));  // it takes writes
+  // The cold copy carried the logical slot, not the physical one it streamed from.
+  EXPECT_EQ(standby->QueryValue("postgres",
+                                "SELECT string_agg(slot_name || ':' || slot_type, ',') "
+                                "FROM pg_replication_slots"),
+            "outbox:logical");
+
+  // The old primary comes back through crash recovery with its own rows.
+  ASSERT_TRUE(primary->StartAgain());
+  EXPECT_EQ(primary->QueryValue("postgres", "SELECT count(*) FROM t"), "100");
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, PgServerVersionTest, ::testing::ValuesIn(kPgVersions),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return "pg" + std::to_string(info.param);
+                         });
 
 TEST(TopicConsumerTest, KeepsConsumingThroughABrokerOutage) {
   auto kafka = MockKafka::Start(3);

@@ -1,5 +1,6 @@
-// Harness: what every end-to-end test needs: a real PostgreSQL 15 server, the
-// mock Kafka cluster, the outbox table, and pgoutbox run as a child process
+// Harness: what every end-to-end test needs: a real PostgreSQL server (15
+// unless PgServerOptions::version or PGOUTBOX_TEST_PG_VERSION say otherwise),
+// the mock Kafka cluster, the outbox table, and pgoutbox run as a child process
 // with the test's database and brokers; and the helpers the tests share to
 // build a command line, run it to its exit and watch a child's output.
 //

@@ -27,7 +27,11 @@
 namespace pgoutbox::testing {
 namespace {
 
-constexpr char kPgBinDir[] = "/usr/lib/postgresql/15/bin";
+// The default server: Debian's PostgreSQL 15 (package postgresql-15).
+constexpr char kDebianBinDir[] = "/usr/lib/postgresql/15/bin";
+constexpr int kDebianVersion = 15;
+// Names the major version of the default server for a whole-suite run.
+constexpr char kVersionVariable[] = "PGOUTBOX_TEST_PG_VERSION";
 constexpr char kServerUser[] = "postgres";
 constexpr int kLogTailLines = 200;
 
@@ -186,7 +190,39 @@ int RunPgProgram(const std::vector<std::string>& args, const std::string& workdi
   return -1;
 }
 
-std::string PgBin(const char* program) { return std::string(kPgBinDir) + "/" + program; }
+// Finds the server binaries of `version` (PgServerOptions::version): stores
+// their directory in *bin_dir and the major version in *major. A version that
+// is not installed is an error naming the script that installs it.
+bool FindServer(int version, std::string* bin_dir, int* major, std::string* error) {
+  if (version == 0) {
+    const char* named = std::getenv(kVersionVariable);
+    if (named == nullptr || *named == '\0') {
+      *bin_dir = kDebianBinDir;
+      *major = kDebianVersion;
+      return true;
+    }
+    char* end = nullptr;
+    const long parsed = std::strtol(named, &end, 10);
+    if (*end != '\0' || parsed <= 0 || parsed > 1000) {
+      *error = std::string(kVersionVariable) + "=" + named +
+               " is not a PostgreSQL major version (such as 17)";
+      return false;
+    }
+    version = static_cast<int>(parsed);
+  }
+  const std::string dir = std::string(PGOUTBOX_PG_VERSIONS_DIR) + "/" + std::to_string(version);
+  for (const char* program : {"initdb", "pg_ctl", "postgres"}) {
+    if (access((dir + "/bin/" + program).c_str(), X_OK) != 0) {
+      *error = "PostgreSQL " + std::to_string(version) + " is not installed: no " + dir + "/bin/" +
+               program + "; scripts/install-pg-versions.sh installs 14 to 18 there " +
+               "(scripts/test.sh runs it)";
+      return false;
+    }
+  }
+  *bin_dir = dir + "/bin";
+  *major = version;
+  return true;
+}
 
 std::string JoinArgs(const std::vector<std::string>& args) {
   std::string out;
@@ -194,24 +230,27 @@ std::string JoinArgs(const std::vector<std::string>& args) {
   return out;
 }
 
-std::vector<std::string> InitdbArgs(const std::string& data_dir) {
-  return {PgBin("initdb"), "-D", data_dir, "--no-sync", "-A", "trust", "-U",
-          "postgres",      "-E", "UTF8",   "--locale=C"};
+std::vector<std::string> InitdbArgs(const std::string& bin_dir, const std::string& data_dir) {
+  return {bin_dir + "/initdb", "-D", data_dir, "--no-sync", "-A", "trust", "-U",
+          "postgres",          "-E", "UTF8",   "--locale=C"};
 }
 
 // initdb takes most of a server's start-up time, so its output is made once
-// per machine and copied for every server. The template's name carries a hash
-// of the initdb arguments: a fixture that initdb's differently gets its own.
+// per machine and server binary, and copied for every server. The template's
+// name carries the major version and a hash of the initdb arguments, which
+// name the binary: another server, or a fixture that initdb's differently,
+// gets its own.
 // Parallel test processes serialise on a lock file; the template appears
 // under its final name only once complete (rename), so a crash mid-initdb
 // leaves nothing half-made behind. On success stores its path in *path.
-bool EnsureTemplate(uid_t uid, gid_t gid, std::string* path, std::string* error) {
+bool EnsureTemplate(const std::string& bin_dir, int major, uid_t uid, gid_t gid, std::string* path,
+                    std::string* error) {
   uint64_t hash = 14695981039346656037ull;  // FNV-1a
-  for (char c : JoinArgs(InitdbArgs("data"))) {
+  for (char c : JoinArgs(InitdbArgs(bin_dir, "data"))) {
     hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   }
   char name[96];
-  std::snprintf(name, sizeof(name), "/tmp/pgoutbox-pg15-template-%u-%016" PRIx64,
+  std::snprintf(name, sizeof(name), "/tmp/pgoutbox-pg%d-template-%u-%016" PRIx64, major,
                 static_cast<unsigned>(uid), hash);
   *path = name;
   if (std::filesystem::exists(*path + "/PG_VERSION")) return true;
@@ -236,7 +275,7 @@ bool EnsureTemplate(uid_t uid, gid_t gid, std::string* path, std::string* error)
     } else {
       const std::string made = std::string(dir_template) + "/data";
       std::string output;
-      auto args = InitdbArgs(made);
+      auto args = InitdbArgs(bin_dir, made);
       int rc = RunPgProgram(args, dir_template, &output);
       if (rc != 0) {
         *error = JoinArgs(args) + " exited with " + std::to_string(rc) + ":\n" + output;
@@ -263,14 +302,90 @@ struct PgServer::State {
   std::string conf_path;  // our settings, included from postgresql.conf
   std::string ca_file, other_ca_file, cert_file, key_file;  // with options.tls
   PgServerOptions options;
+  std::string bin_dir;  // initdb, pg_ctl, postgres of options.version
+  int major = 0;
+  // A standby's primary_conninfo and primary_slot_name; "" on a primary.
+  std::string primary_conninfo, primary_slot;
   int port = -1;
   bool running = false;
   uid_t server_uid = 0;
   gid_t server_gid = 0;
 
+  // Finds the binaries (unless bin_dir is set already) and the server user,
+  // and makes the temp dir owned by that user; the data directory in it is
+  // for the caller to make.
+  bool Prepare(std::string* error) {
+    if (bin_dir.empty() && !FindServer(options.version, &bin_dir, &major, error)) return false;
+    if (geteuid() == 0) {
+      passwd* pw = getpwnam(kServerUser);
+      if (pw == nullptr) {
+        *error = std::string("running as root but there is no '") + kServerUser +
+                 "' user to run PostgreSQL as (is postgresql-15 installed?)";
+        return false;
+      }
+      server_uid = pw->pw_uid;
+      server_gid = pw->pw_gid;
+    } else {
+      server_uid = geteuid();
+      server_gid = getegid();
+    }
+    char dir_template[] = "/tmp/pgoutbox-pg-XXXXXX";
+    if (mkdtemp(dir_template) == nullptr) {
+      *error = std::string("mkdtemp: ") + strerror(errno);
+      return false;
+    }
+    temp_dir = dir_template;
+    if (geteuid() == 0 && chown(temp_dir.c_str(), server_uid, server_gid) != 0) {
+      *error = "chown " + temp_dir + ": " + strerror(errno);
+      return false;
+    }
+    data_dir = temp_dir + "/data";
+    log_path = temp_dir + "/server.log";
+    conf_path = data_dir + "/pgoutbox_test.conf";
+    return true;
+  }
+
+  // Copies the data directory `from` (a template or a stopped server's) to
+  // data_dir, as the server user.
+  bool CopyDataDir(const std::string& from, std::string* error) const {
+    std::vector<std::string> copy = {"cp", "-a", from, data_dir};
+    std::string output;
+    int rc = RunPgProgram(copy, temp_dir, &output);
+    if (rc != 0) {
+      *error = JoinArgs(copy) + " exited with " + std::to_string(rc) + ":\n" + output;
+      return false;
+    }
+    return true;
+  }
+
+  // Picks a free port, writes the config and starts the server; the port is
+  // free when picked but may be taken before the server binds it (tests run
+  // in parallel): tries a few ports.
+  bool StartOnFreePort(std::string* error) {
+    constexpr int kAttempts = 5;
+    std::string failures, output;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      port = PickFreePort();
+      if (port < 0) {
+        *error = std::string("cannot pick a free port: ") + strerror(errno);
+        return false;
+      }
+      if (!WriteConf(error)) return false;
+      if (PgCtl({"-w", "-t", "60", "start"}, &output)) {
+        running = true;
+        return true;
+      }
+      failures += output + "\n--- server log ---\n" + LastLines(ReadFile(log_path), 30) + "\n";
+      StopIfRunning();  // a start that timed out may have left a server
+    }
+    *error = "PostgreSQL " + std::to_string(major) + " (" + bin_dir + ") did not start after " +
+             std::to_string(kAttempts) + " attempts:\n" + failures;
+    return false;
+  }
+
   // Runs pg_ctl with the given action arguments; failure text in *output.
   bool PgCtl(const std::vector<std::string>& action, std::string* output) const {
-    std::vector<std::string> args = {PgBin("pg_ctl"), "-D", data_dir, "-l", log_path};
+    std::vector<std::string> args = {bin_dir + "/pg_ctl", "-D", data_dir, "-l", log_path};
     args.insert(args.end(), action.begin(), action.end());
     int rc = RunPgProgram(args, temp_dir, output);
     if (rc != 0) {
@@ -392,6 +507,15 @@ struct PgServer::State {
            << "ssl_cert_file = " << QuoteLiteral(cert_file) << "\n"
            << "ssl_key_file = " << QuoteLiteral(key_file) << "\n";
     }
+    if (!primary_conninfo.empty()) {
+      // A standby: retry a lost primary connection quickly (default 5 s).
+      conf << "primary_conninfo = " << QuoteLiteral(primary_conninfo) << "\n"
+           << "wal_retrieve_retry_interval = '200ms'\n"
+           << "hot_standby = on\n";
+      if (!primary_slot.empty()) {
+        conf << "primary_slot_name = " << QuoteLiteral(primary_slot) << "\n";
+      }
+    }
     for (const auto& line : options.extra_settings) conf << line << "\n";
     return WriteServerFile(conf_path, conf.str(), error);
   }
@@ -417,46 +541,19 @@ std::unique_ptr<PgServer> PgServer::Start(const PgServerOptions& options) {
   State& st = *server->state_;
   st.options = options;
 
-  if (geteuid() == 0) {
-    passwd* pw = getpwnam(kServerUser);
-    if (pw == nullptr) {
-      ADD_FAILURE() << "running as root but there is no '" << kServerUser
-                    << "' user to run PostgreSQL as (is postgresql-15 installed?)";
-      return nullptr;
-    }
-    st.server_uid = pw->pw_uid;
-    st.server_gid = pw->pw_gid;
-  } else {
-    st.server_uid = geteuid();
-    st.server_gid = getegid();
-  }
-
-  char dir_template[] = "/tmp/pgoutbox-pg-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) {
-    ADD_FAILURE() << "mkdtemp: " << strerror(errno);
+  std::string error, template_dir;
+  if (!st.Prepare(&error)) {
+    ADD_FAILURE() << error;
     return nullptr;
   }
-  st.temp_dir = dir_template;
-  if (geteuid() == 0 && chown(st.temp_dir.c_str(), st.server_uid, st.server_gid) != 0) {
-    ADD_FAILURE() << "chown " << st.temp_dir << ": " << strerror(errno);
-    return nullptr;
-  }
-  st.data_dir = st.temp_dir + "/data";
-  st.log_path = st.temp_dir + "/server.log";
-  st.conf_path = st.data_dir + "/pgoutbox_test.conf";
-
-  std::string output, error, template_dir;
-  if (!EnsureTemplate(st.server_uid, st.server_gid, &template_dir, &error)) {
+  if (!EnsureTemplate(st.bin_dir, st.major, st.server_uid, st.server_gid, &template_dir, &error)) {
     ADD_FAILURE() << "cannot make the initdb template: " << error;
     return nullptr;
   }
-  std::vector<std::string> copy = {"cp", "-a", template_dir, st.data_dir};
-  int rc = RunPgProgram(copy, st.temp_dir, &output);
-  if (rc != 0) {
-    ADD_FAILURE() << JoinArgs(copy) << " exited with " << rc << ":\n" << output;
+  if (!st.CopyDataDir(template_dir, &error)) {
+    ADD_FAILURE() << error;
     return nullptr;
   }
-
   if (options.tls && !st.MakeCertificates(&error)) {
     ADD_FAILURE() << "cannot make the TLS certificates: " << error;
     return nullptr;
@@ -473,30 +570,8 @@ std::unique_ptr<PgServer> PgServer::Start(const PgServerOptions& options) {
       return nullptr;
     }
   }
-
-  // The port is free when picked but may be taken before the server binds
-  // it (tests run in parallel): try a few ports.
-  constexpr int kAttempts = 5;
-  std::string failures;
-  for (int attempt = 0; attempt < kAttempts && !st.running; ++attempt) {
-    st.port = PickFreePort();
-    if (st.port < 0) {
-      ADD_FAILURE() << "cannot pick a free port: " << strerror(errno);
-      return nullptr;
-    }
-    if (!st.WriteConf(&error)) {
-      ADD_FAILURE() << error;
-      return nullptr;
-    }
-    if (st.PgCtl({"-w", "-t", "60", "start"}, &output)) {
-      st.running = true;
-    } else {
-      failures += output + "\n--- server log ---\n" + LastLines(server->ServerLog(), 30) + "\n";
-      st.StopIfRunning();  // a start that timed out may have left a server
-    }
-  }
-  if (!st.running) {
-    ADD_FAILURE() << "PostgreSQL did not start after " << kAttempts << " attempts:\n" << failures;
+  if (!st.StartOnFreePort(&error)) {
+    ADD_FAILURE() << error;
     return nullptr;
   }
   return server;
@@ -522,6 +597,12 @@ PgServer::~PgServer() {
 int PgServer::port() const { return state_->port; }
 
 const std::string& PgServer::data_dir() const { return state_->data_dir; }
+
+int PgServer::version() const { return state_->major; }
+
+const std::string& PgServer::bin_dir() const { return state_->bin_dir; }
+
+bool PgServer::running() const { return state_->running; }
 
 const std::string& PgServer::tls_ca_file() const { return state_->ca_file; }
 
@@ -605,6 +686,117 @@ bool PgServer::Restart() {
   }
   state_->running = true;
   return true;
+}
+
+bool PgServer::Stop(StopMode mode) {
+  if (!state_->running) return true;
+  std::string output;
+  const char* how = mode == StopMode::kFast ? "fast" : "immediate";
+  if (!state_->PgCtl({"-w", "-t", "60", "-m", how, "stop"}, &output)) {
+    ADD_FAILURE() << "PostgreSQL stop (" << how << ") failed: " << output;
+    return false;
+  }
+  state_->running = false;
+  return true;
+}
+
+bool PgServer::StartAgain() {
+  if (state_->running) return true;
+  std::string output;
+  if (!state_->PgCtl({"-w", "-t", "60", "start"}, &output)) {
+    ADD_FAILURE() << "PostgreSQL did not start again on port " << state_->port << ": " << output
+                  << "\n--- server log ---\n"
+                  << LastLines(ServerLog(), 30);
+    state_->StopIfRunning();
+    return false;
+  }
+  state_->running = true;
+  return true;
+}
+
+std::unique_ptr<PgServer> PgServer::StartStandby(const StandbyOptions& options) {
+  if (!state_->running) {
+    ADD_FAILURE() << "StartStandby: the primary (port " << state_->port << ") is not running";
+    return nullptr;
+  }
+  if (!options.slot.empty() && !Exec("postgres", "SELECT pg_create_physical_replication_slot(" +
+                                                     QuoteLiteral(options.slot) + ", true)")) {
+    return nullptr;
+  }
+  std::unique_ptr<PgServer> standby(new PgServer());
+  standby->state_ = std::make_unique<State>();
+  State& st = *standby->state_;
+  st.options = state_->options;
+  st.options.tls = false;
+  st.bin_dir = state_->bin_dir;
+  st.major = state_->major;
+  st.primary_conninfo = ConnInfo("postgres") + " application_name=standby";
+  st.primary_slot = options.slot;
+
+  std::string error;
+  if (!st.Prepare(&error)) {
+    ADD_FAILURE() << "StartStandby: " << error;
+    return nullptr;
+  }
+  // A cold copy: the data directory of a cleanly stopped server is
+  // consistent as it lies, with no backup label or WAL archive needed.
+  if (!Stop(StopMode::kFast)) return nullptr;
+  const bool copied = st.CopyDataDir(state_->data_dir, &error);
+  if (!StartAgain()) return nullptr;
+  if (!copied) {
+    ADD_FAILURE() << error;
+    return nullptr;
+  }
+  if (!options.slot.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(st.data_dir + "/pg_replslot/" + options.slot, ec);
+  }
+  if (!st.WriteHba(&error) || !st.WriteServerFile(st.data_dir + "/standby.signal", "", &error) ||
+      !st.StartOnFreePort(&error)) {
+    ADD_FAILURE() << "StartStandby: " << error;
+    return nullptr;
+  }
+  return standby;
+}
+
+bool PgServer::Promote() {
+  std::string output;
+  if (!state_->PgCtl({"-w", "-t", "60", "promote"}, &output)) {
+    ADD_FAILURE() << "PostgreSQL promote failed: " << output;
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const std::string conninfo = ConnInfo("postgres") + " connect_timeout=10";
+  while (true) {
+    SqlOutcome out = RunSql(conninfo, "SELECT pg_is_in_recovery()");
+    if (out.ok && !out.rows.empty() && out.rows[0][0] == "f") return true;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ADD_FAILURE() << "the standby on port " << state_->port
+                    << " is still in recovery 60 s after pg_ctl promote"
+                    << (out.ok ? "" : ": " + out.error);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool PgServer::InRecovery() const {
+  return QueryValue("postgres", "SELECT pg_is_in_recovery()") == "t";
+}
+
+bool PgServer::WaitForReplay(const std::string& lsn, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string conninfo = ConnInfo("postgres") + " connect_timeout=10";
+  while (true) {
+    SqlOutcome out = RunSql(conninfo, "SELECT pg_last_wal_replay_lsn()");
+    if (out.ok && !out.rows.empty() && CompareLsn(out.rows[0][0], lsn) >= 0) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+std::string PgServer::SystemIdentifier() const {
+  return QueryValue("postgres", "SELECT system_identifier FROM pg_control_system()");
 }
 
 std::string PgServer::ServerLog() const { return ReadFile(state_->log_path); }
