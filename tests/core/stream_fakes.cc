@@ -219,7 +219,9 @@ int FakeSink::Deliver() {
         refused.payload_size = r.payload.size();
         refused.refusal = report.refusal;
         for (const auto& [name, value] : r.headers) {
-          refused.headers.push_back({name, value.value_or(""), !value.has_value()});
+          // Views into the record's own strings (a temporary would dangle).
+          const std::string_view text = value ? std::string_view(*value) : std::string_view();
+          refused.headers.push_back({name, text, !value.has_value()});
         }
         handler_->OnRefused(r.opaque, refused,
                             Status::Aborted("delivery to topic \"" + r.topic +
