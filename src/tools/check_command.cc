@@ -1,7 +1,6 @@
 #include "tools/check_command.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "tools/faults/fault_check.h"
 #include "tools/faults/fault_report.h"
@@ -19,15 +18,6 @@ struct CheckFlags {
   std::vector<std::string> exits;  // STATUS:LOG
   std::string out_dir;
 };
-
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 // The last line of `text` that holds a '='.
 std::string LastKeyValueLine(const std::string& text) {

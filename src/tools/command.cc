@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -42,6 +43,15 @@ Status WriteFile(const std::string& path, const std::string& text) {
   f.close();
   if (!f) return Status::Internal("cannot write " + path);
   return Status::Ok();
+}
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 }  // namespace pgoutbox::tools

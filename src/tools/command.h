@@ -42,6 +42,9 @@ Result<std::string> ReadFile(const std::string& path);
 // Writes `text` to `path`, replacing it; Internal if that fails.
 Status WriteFile(const std::string& path, const std::string& text);
 
+// The date and time now as a report shows it: "2026-12-06 23:40 UTC".
+std::string UtcNow();
+
 // Seconds as a duration, the unit of every timeout flag.
 inline std::chrono::milliseconds Seconds(double s) {
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
