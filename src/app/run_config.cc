@@ -25,13 +25,14 @@ std::string RunConfig::Describe() const {
   auto duration_or_off = [](std::chrono::milliseconds d) {
     return d.count() > 0 ? FormatDuration(d) : std::string("off");
   };
+  const outbox::ColumnMap& columns = mapping.columns;
   std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
                   " publication=" + publication + " slot=" + slot +
                   " create=" + (no_create ? "no" : "yes") + " columns(id=" + columns.id +
                   " key=" + columns.key + " event_type=" + columns.event_type +
                   " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +
                   " headers=" + columns.headers + " topic=" + columns.topic +
-                  ") topic_template=" + topic_template +
+                  ") topic_template=" + mapping.topic_template +
                   " feedback_interval=" + FormatDuration(feedback_interval);
   for (const auto& [k, v] : kafka_config) {
     s += " -X " + k + "=" + (IsSecretKey(k) ? "***" : v);

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "admin/cleanup.h"
+#include "app/mapping.h"
 #include "common/defaults.h"
 #include "common/types.h"
 #include "core/streamer.h"
-#include "outbox/column_map.h"
 
 namespace pgoutbox::app {
 
@@ -24,11 +24,7 @@ struct RunConfig {
   std::string publication{defaults::kPublication};
   std::string slot{defaults::kSlot};
   bool no_create = false;
-  std::string preset;  // "" or "debezium"
-  outbox::ColumnMap columns;
-  bool headers_column_explicit = false;  // --column-headers given
-  bool topic_column_explicit = false;    // --column-topic given
-  std::string topic_template{defaults::kTopicTemplate};
+  MappingConfig mapping;
   std::vector<std::pair<std::string, std::string>> kafka_config;  // -X
   std::optional<Lsn> end_lsn;
   bool exit_when_caught_up = false;

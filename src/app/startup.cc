@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "app/mapping.h"
 #include "app/stop_watcher.h"
 #include "pg/statement_canceller.h"
 
@@ -20,23 +21,6 @@ bool HasColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& na
     if (c.name == name) return true;
   }
   return false;
-}
-
-// Drops optional mapped columns (headers, topic) that the table does not have,
-// unless the user named them explicitly.
-void DropMissingOptionalColumns(const RunConfig& config, const std::vector<pg::ColumnInfo>& columns,
-                                outbox::ColumnMap* map) {
-  if (!map->headers.empty() && !config.headers_column_explicit &&
-      !HasColumn(columns, map->headers)) {
-    spdlog::info("table {} has no column {}: no headers beyond id, event_type, aggregate_type",
-                 config.table, map->headers);
-    map->headers.clear();
-  }
-  if (!map->topic.empty() && !config.topic_column_explicit && !HasColumn(columns, map->topic)) {
-    spdlog::info("table {} has no column {}: every topic comes from the template", config.table,
-                 map->topic);
-    map->topic.clear();
-  }
 }
 
 }  // namespace
@@ -60,16 +44,7 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   RETURN_IF_ERROR(pg::CheckWalLevel(conn));
   ASSIGN_OR_RETURN(auto columns, pg::TableColumns(conn, names.table));
 
-  outbox::MapperOptions mapper_options;
-  mapper_options.schema = names.table.schema;
-  mapper_options.table = names.table.name;
-  mapper_options.columns = config.columns;
-  mapper_options.topic_template = config.topic_template;
-  DropMissingOptionalColumns(config, columns, &mapper_options.columns);
-  ASSIGN_OR_RETURN(state.mapper, outbox::EventMapper::Create(mapper_options));
-  // A table that does not fit the mapping is the database's problem (exit
-  // 1); a --topic placeholder that names nothing is the command line's (2).
-  RETURN_IF_ERROR(state.mapper->CheckColumns(columns));
+  ASSIGN_OR_RETURN(state.mapper, MakeMapper(config.mapping, names.table, columns));
 
   state.cleanup_enabled = config.cleanup.cleanup.enabled();
   if (state.cleanup_enabled && !HasColumn(columns, config.cleanup.cleanup.created_at_column)) {

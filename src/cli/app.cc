@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/cleanup_command.h"
+#include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "cli/setup_command.h"
 #include "cli/status_command.h"
@@ -70,6 +71,7 @@ CommandLine::CommandLine()
   commands_.push_back(MakeSetupCommand(&app_));
   commands_.push_back(MakeStatusCommand(&app_));
   commands_.push_back(MakeCleanupCommand(&app_));
+  commands_.push_back(MakeReplayCommand(&app_));
   // After the subcommands, which would inherit it.
   app_.footer(std::string("Run '") + kProgram + " help SUBCOMMAND' or '" + kProgram +
               " SUBCOMMAND --help' for the flags of a subcommand.");

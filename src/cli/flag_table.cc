@@ -44,21 +44,31 @@ void AppendRows(const CLI::App& app, std::string* out) {
 }
 
 // Where the block starts and ends (after the end marker's line) in `text`.
-Result<std::pair<size_t, size_t>> FindBlock(const std::string& text) {
-  const size_t begin = text.find(kRunFlagsBegin);
-  const size_t end = text.find(kRunFlagsEnd);
+Result<std::pair<size_t, size_t>> FindBlock(const std::string& text, std::string_view subcommand) {
+  const std::string begin_marker = FlagTableBegin(subcommand);
+  const std::string end_marker = FlagTableEnd(subcommand);
+  const size_t begin = text.find(begin_marker);
+  const size_t end = text.find(end_marker);
   if (begin == std::string::npos || end == std::string::npos || end < begin ||
-      text.find(kRunFlagsBegin, begin + 1) != std::string::npos ||
-      text.find(kRunFlagsEnd, end + 1) != std::string::npos) {
-    return Status::NotFound("expected one line " + std::string(kRunFlagsBegin) +
-                            " and, after it, one line " + std::string(kRunFlagsEnd));
+      text.find(begin_marker, begin + 1) != std::string::npos ||
+      text.find(end_marker, end + 1) != std::string::npos) {
+    return Status::NotFound("expected one line " + begin_marker + " and, after it, one line " +
+                            end_marker);
   }
-  size_t after = end + kRunFlagsEnd.size();
+  size_t after = end + end_marker.size();
   if (after < text.size() && text[after] == '\n') ++after;
   return std::make_pair(begin, after);
 }
 
 }  // namespace
+
+std::string FlagTableBegin(std::string_view subcommand) {
+  return "<!-- " + std::string(subcommand) + "-flags:begin -->";
+}
+
+std::string FlagTableEnd(std::string_view subcommand) {
+  return "<!-- " + std::string(subcommand) + "-flags:end -->";
+}
 
 Result<std::string> RenderFlagTable(const CLI::App& root, const std::string& subcommand) {
   const CLI::App* sub = nullptr;
@@ -74,17 +84,18 @@ Result<std::string> RenderFlagTable(const CLI::App& root, const std::string& sub
   return table;
 }
 
-std::string FlagTableBlock(const std::string& table) {
-  return std::string(kRunFlagsBegin) + "\n" + table + std::string(kRunFlagsEnd) + "\n";
+std::string FlagTableBlock(const std::string& table, std::string_view subcommand) {
+  return FlagTableBegin(subcommand) + "\n" + table + FlagTableEnd(subcommand) + "\n";
 }
 
-Result<std::string> ReplaceFlagTableBlock(const std::string& text, const std::string& block) {
-  ASSIGN_OR_RETURN(auto range, FindBlock(text));
+Result<std::string> ReplaceFlagTableBlock(const std::string& text, const std::string& block,
+                                          std::string_view subcommand) {
+  ASSIGN_OR_RETURN(auto range, FindBlock(text, subcommand));
   return text.substr(0, range.first) + block + text.substr(range.second);
 }
 
-Result<std::string> ExtractFlagTableBlock(const std::string& text) {
-  ASSIGN_OR_RETURN(auto range, FindBlock(text));
+Result<std::string> ExtractFlagTableBlock(const std::string& text, std::string_view subcommand) {
+  ASSIGN_OR_RETURN(auto range, FindBlock(text, subcommand));
   std::string block = text.substr(range.first, range.second - range.first);
   if (block.back() != '\n') block += '\n';
   return block;

@@ -24,26 +24,29 @@
 
 namespace pgoutbox::cli {
 
-// The markers of the generated block in README.md.
-inline constexpr std::string_view kRunFlagsBegin = "<!-- run-flags:begin -->";
-inline constexpr std::string_view kRunFlagsEnd = "<!-- run-flags:end -->";
+// The markers of a subcommand's generated block in README.md:
+// "<!-- run-flags:begin -->" and "<!-- run-flags:end -->" for `run`.
+std::string FlagTableBegin(std::string_view subcommand);
+std::string FlagTableEnd(std::string_view subcommand);
 
 // The table of `subcommand` (its own flags) followed by the global flags of
 // `root`, its parent; every line ends in "\n". NotFound if `root` has no
 // such subcommand.
 Result<std::string> RenderFlagTable(const CLI::App& root, const std::string& subcommand);
 
-// `table` between the markers, each on a line of its own:
+// `table` between the markers of `subcommand`, each on a line of its own:
 // "<!-- run-flags:begin -->\n" + table + "<!-- run-flags:end -->\n".
-std::string FlagTableBlock(const std::string& table);
+std::string FlagTableBlock(const std::string& table, std::string_view subcommand = "run");
 
 // Replaces what is between the markers in `text` (markers included) with
 // `block` (from FlagTableBlock). NotFound when the markers are missing, in
 // the wrong order or there twice.
-Result<std::string> ReplaceFlagTableBlock(const std::string& text, const std::string& block);
+Result<std::string> ReplaceFlagTableBlock(const std::string& text, const std::string& block,
+                                          std::string_view subcommand = "run");
 
 // The block between the markers in `text`, markers and the end's newline
 // included, as FlagTableBlock() renders it. NotFound as above.
-Result<std::string> ExtractFlagTableBlock(const std::string& text);
+Result<std::string> ExtractFlagTableBlock(const std::string& text,
+                                          std::string_view subcommand = "run");
 
 }  // namespace pgoutbox::cli

@@ -2,8 +2,6 @@
 
 #include "cli/command.h"
 #include "common/duration.h"
-#include "kafka/publisher.h"
-#include "outbox/topic_template.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
@@ -12,75 +10,15 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
   AddDbFlag(cmd, &f->db,
             "libpq conninfo or URI of the database; replication=database is added for the "
             "stream");
-  cmd->add_option("--brokers", f->brokers,
-                  "Kafka bootstrap servers (host:port,...); mock:N starts librdkafka's mock "
-                  "cluster with N brokers in the process and logs its address (demos, tests)")
-      ->envname("PGOUTBOX_BROKERS")
-      ->required();
+  AddBrokersFlag(cmd, &f->brokers, /*required=*/true);
   AddTableFlag(cmd, &f->table);
   AddPublicationFlag(cmd, &f->publication);
   AddSlotFlag(cmd, &f->slot);
   cmd->add_flag("--no-create", f->no_create,
                 "refuse to start when the publication or slot is missing instead of creating it")
       ->envname("PGOUTBOX_NO_CREATE");
-  cmd->add_option("--preset", f->preset,
-                  "column mapping: default, or debezium for Debezium's EventRouter columns id, "
-                  "aggregateid, aggregatetype, type, payload (a Debezium outbox table works "
-                  "unchanged); the column flags below override it one by one")
-      ->envname("PGOUTBOX_PRESET")
-      ->check(CLI::IsMember({"", "default", "debezium"}))
-      ->capture_default_str();
-  // The --column-* defaults depend on --preset: Resolve() applies them, the
-  // default strings are the default preset's, for --help.
-  const outbox::ColumnMap defaults;
-  f->opt_column_id = cmd->add_option("--column-id", f->column_id,
-                                     "event id column, sent as the id header (consumers "
-                                     "deduplicate on it)")
-                         ->envname("PGOUTBOX_COLUMN_ID")
-                         ->default_str(defaults.id);
-  f->opt_column_key =
-      cmd->add_option("--column-key", f->column_key, "aggregate id column, the Kafka key")
-          ->envname("PGOUTBOX_COLUMN_KEY")
-          ->default_str(defaults.key);
-  f->opt_column_type = cmd->add_option("--column-type", f->column_type,
-                                       "event type column, sent as the event_type header")
-                           ->envname("PGOUTBOX_COLUMN_TYPE")
-                           ->default_str(defaults.event_type);
-  f->opt_column_aggregate_type =
-      cmd->add_option("--column-aggregate-type", f->column_aggregate_type,
-                      "aggregate type column, sent as the aggregate_type header and used by the "
-                      "default --topic")
-          ->envname("PGOUTBOX_COLUMN_AGGREGATE_TYPE")
-          ->default_str(defaults.aggregate_type);
-  f->opt_column_payload =
-      cmd->add_option("--column-payload", f->column_payload,
-                      "payload column, the Kafka value (jsonb, json, text or bytea)")
-          ->envname("PGOUTBOX_COLUMN_PAYLOAD")
-          ->default_str(defaults.payload);
-  f->opt_column_headers =
-      cmd->add_option("--column-headers", f->column_headers,
-                      "optional JSON object column whose fields become Kafka headers (e.g. "
-                      "traceparent); skipped if the table lacks it, '' disables")
-          ->envname("PGOUTBOX_COLUMN_HEADERS")
-          ->default_str(defaults.headers);
-  f->opt_column_topic =
-      cmd->add_option("--column-topic", f->column_topic,
-                      "optional column that overrides the topic of its row when not null; "
-                      "skipped if the table lacks it, '' disables")
-          ->envname("PGOUTBOX_COLUMN_TOPIC")
-          ->default_str(defaults.topic);
-  cmd->add_option("--topic", f->topic_template,
-                  "topic template; placeholders are {id}, {key}, {event_type}, {aggregate_type} "
-                  "or any column; a non-null topic column wins")
-      ->envname("PGOUTBOX_TOPIC")
-      ->capture_default_str();
-  cmd->add_option("-X", f->kafka_config,
-                  "any librdkafka property as key=value, repeatable, e.g. -X "
-                  "security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512; PGOUTBOX_X "
-                  "separates entries with ;")
-      ->envname("PGOUTBOX_X")
-      ->delimiter(';')
-      ->allow_extra_args(false);
+  AddMappingFlags(cmd, &f->mapping);
+  AddKafkaConfigFlag(cmd, &f->kafka_config);
   cmd->add_option("--end-lsn", f->end_lsn,
                   "stop (exit 0) once everything committed before this WAL position (e.g. "
                   "0/16B3748) is delivered and confirmed, like pg_recvlogical --endpos")
@@ -123,17 +61,7 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "changed); 0 disables")
       ->envname("PGOUTBOX_LOG_SUMMARY_INTERVAL")
       ->capture_default_str();
-  cmd->add_option("--on-bad-row", f->on_bad_row,
-                  "a row that cannot become a record, or that Kafka refuses (e.g. too large): "
-                  "halt (stop, nothing past it is confirmed), dlq (send it to --dlq-topic) or "
-                  "skip (log a warning)")
-      ->envname("PGOUTBOX_ON_BAD_ROW")
-      ->capture_default_str();
-  cmd->add_option("--dlq-topic", f->dlq_topic,
-                  "dead-letter topic of --on-bad-row dlq; each record is the row as a JSON object "
-                  "of its columns, with the headers error, table, lsn and id")
-      ->envname("PGOUTBOX_DLQ_TOPIC")
-      ->capture_default_str();
+  AddBadRowFlags(cmd, &f->bad_rows);
   AddCleanupFlags(cmd, &f->cleanup, CleanupFlagScope::kRunCommand);
   cmd->add_option("--standby-retry-interval", f->standby_retry_interval,
                   "how often a hot standby (another process holds the slot) tries to take the "
@@ -153,28 +81,8 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   if (c.publication.empty()) return Status::InvalidArgument("--publication must not be empty");
   if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
   c.no_create = f.no_create;
-  c.preset = f.preset == "default" ? "" : f.preset;
-  c.columns = c.preset == "debezium" ? outbox::ColumnMap::Debezium() : outbox::ColumnMap();
-  // A column flag set to '' (also by an empty variable) disables the column.
-  auto pick = [](CLI::Option* opt, const std::string& value, std::string* out) {
-    if (GivenOrSetEmpty(opt)) *out = value;
-  };
-  pick(f.opt_column_id, f.column_id, &c.columns.id);
-  pick(f.opt_column_key, f.column_key, &c.columns.key);
-  pick(f.opt_column_type, f.column_type, &c.columns.event_type);
-  pick(f.opt_column_aggregate_type, f.column_aggregate_type, &c.columns.aggregate_type);
-  pick(f.opt_column_payload, f.column_payload, &c.columns.payload);
-  pick(f.opt_column_headers, f.column_headers, &c.columns.headers);
-  pick(f.opt_column_topic, f.column_topic, &c.columns.topic);
-  c.headers_column_explicit = GivenOrSetEmpty(f.opt_column_headers);
-  c.topic_column_explicit = GivenOrSetEmpty(f.opt_column_topic);
-  c.topic_template = f.topic_template;
-  // A template that cannot parse is a usage error before anything is touched.
-  RETURN_IF_ERROR(outbox::TopicTemplate::Parse(c.topic_template).status());
-  for (const auto& entry : f.kafka_config) {
-    ASSIGN_OR_RETURN(auto kv, kafka::ParseConfigEntry(entry));
-    c.kafka_config.push_back(std::move(kv));
-  }
+  ASSIGN_OR_RETURN(c.mapping, ResolveMappingFlags(f.mapping));
+  ASSIGN_OR_RETURN(c.kafka_config, ResolveKafkaConfig(f.kafka_config));
   if (!f.end_lsn.empty()) {
     c.end_lsn = Lsn::Parse(f.end_lsn);
     if (!c.end_lsn) {
@@ -206,13 +114,9 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   RETURN_IF_ERROR(
       duration("--log-summary-interval", f.log_summary_interval, &c.log_summary_interval));
   ASSIGN_OR_RETURN(c.cleanup, ResolveCleanupFlags(f.cleanup, f.db, f.table));
-  ASSIGN_OR_RETURN(c.on_bad_row, core::ParseBadRowAction(f.on_bad_row));
-  c.dead_letter_topic = f.dlq_topic;
-  if (c.on_bad_row == core::BadRowAction::kDeadLetter &&
-      !outbox::IsValidTopicName(c.dead_letter_topic)) {
-    return Status::InvalidArgument("--dlq-topic \"" + c.dead_letter_topic +
-                                   "\" is not a valid Kafka topic name");
-  }
+  ASSIGN_OR_RETURN(BadRowPolicy bad_rows, ResolveBadRowFlags(f.bad_rows));
+  c.on_bad_row = bad_rows.action;
+  c.dead_letter_topic = bad_rows.dead_letter_topic;
   if (c.standby_retry_interval.count() <= 0) {
     return Status::InvalidArgument("--standby-retry-interval must be greater than 0");
   }

@@ -12,11 +12,11 @@
 #include "app/run_config.h"
 #include "cli/cleanup_command.h"
 #include "cli/command.h"
+#include "cli/mapping_flags.h"
 #include "common/defaults.h"
 #include "common/status.h"
 #include "common/types.h"
 #include "core/streamer.h"
-#include "outbox/column_map.h"
 
 namespace pgoutbox::cli {
 
@@ -25,10 +25,7 @@ struct RunFlags {
   std::string db, brokers, table{defaults::kTable}, publication{defaults::kPublication},
       slot{defaults::kSlot};
   bool no_create = false;
-  std::string preset = "default";
-  std::string column_id, column_key, column_type, column_aggregate_type, column_payload,
-      column_headers, column_topic;
-  std::string topic_template{defaults::kTopicTemplate};
+  MappingFlags mapping;
   std::vector<std::string> kafka_config;
   std::string end_lsn;
   bool exit_when_caught_up = false;
@@ -41,16 +38,8 @@ struct RunFlags {
       standby_retry_interval = DurationFlag(defaults::kStandbyRetryInterval),
       log_summary_interval = DurationFlag(defaults::kLogSummaryInterval);
   CleanupFlags cleanup;
-  std::string on_bad_row = core::BadRowActionName(core::BadRowAction::kHalt),
-              dlq_topic{defaults::kDeadLetterTopic};
+  BadRowFlags bad_rows;
 
-  CLI::Option* opt_column_id = nullptr;
-  CLI::Option* opt_column_key = nullptr;
-  CLI::Option* opt_column_type = nullptr;
-  CLI::Option* opt_column_aggregate_type = nullptr;
-  CLI::Option* opt_column_payload = nullptr;
-  CLI::Option* opt_column_headers = nullptr;
-  CLI::Option* opt_column_topic = nullptr;
   CLI::Option* opt_http_addr = nullptr;
 };
 

@@ -44,4 +44,9 @@ inline constexpr int kCleanupBatch = 10000;
 inline constexpr milliseconds kCleanupLockTimeout{1000};
 inline constexpr milliseconds kCleanupStatementTimeout{30000};
 
+// Replay (`pgoutbox replay`): rows read per FETCH, and how often a long
+// replay logs its progress.
+inline constexpr int kReplayBatch = 1000;
+inline constexpr milliseconds kReplayProgressInterval{10000};
+
 }  // namespace pgoutbox::defaults

@@ -23,7 +23,7 @@ void AppendJsonString(std::string_view text, bool is_null, std::string* out) {
 
 Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
                                        const outbox::EventMapper& mapper,
-                                       const pgoutput::Insert& insert, Lsn lsn,
+                                       const pgoutput::Insert& insert, std::optional<Lsn> lsn,
                                        const BadRowCause& cause, const Status& error,
                                        size_t payload_size) {
   std::optional<size_t> omitted_payload_size;
@@ -41,7 +41,7 @@ Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
   dl.id_is_null_ = !dump.id.has_value();
   dl.id_ = std::move(dump.id).value_or("");
   dl.error_ = error.message();
-  dl.lsn_ = lsn.ToString();
+  if (lsn) dl.lsn_ = lsn->ToString();
   return dl;
 }
 

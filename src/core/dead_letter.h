@@ -7,7 +7,8 @@
 //    value = the row as a JSON object of all its columns
 //    (EventMapper::DumpRow); when Kafka refused it as too large, without the
 //    payload and with the payload's size instead. key = the row's key (none
-//    if NULL). Headers: error, table, lsn, id (null if NULL).
+//    if NULL). Headers: error, table, lsn, id (null if NULL); no lsn for a
+//    row read from the table (`pgoutbox replay`), which has no WAL position.
 //  - FromRefused: a record Kafka refused in its delivery report, when the
 //    row is no longer in memory. value = what the report tells:
 //    {"topic":...,"key":...,"headers":{...},"payload_size":N}. key = the
@@ -40,21 +41,22 @@ struct DeadLetterTarget {
 
 class DeadLetter {
  public:
-  // The record for `insert` at `lsn`, which is bad because of `cause`;
+  // The record for `insert` at `lsn` (none for a row read from the table),
+  // which is bad because of `cause`;
   // `error` says what is wrong (it names the event). `payload_size` is the
   // size of the payload Kafka was given, shown instead of the payload when
   // Kafka refused the record as too large (ignored for other causes).
   // Corruption if the mapper cannot render the row (its relation unknown).
   static Result<DeadLetter> FromRow(const DeadLetterTarget& target,
                                     const outbox::EventMapper& mapper,
-                                    const pgoutput::Insert& insert, Lsn lsn,
+                                    const pgoutput::Insert& insert, std::optional<Lsn> lsn,
                                     const BadRowCause& cause, const Status& error,
                                     size_t payload_size);
 
   // The record for `record`, which Kafka refused in its delivery report for
   // `reason`.
-  static DeadLetter FromRefused(const DeadLetterTarget& target,
-                                const kafka::RefusedRecord& record, const Status& reason);
+  static DeadLetter FromRefused(const DeadLetterTarget& target, const kafka::RefusedRecord& record,
+                                const Status& reason);
 
   // The record to produce; its views point into this DeadLetter and are
   // valid while it lives and is not moved.

@@ -1,12 +1,14 @@
-// The flag table of README.md is generated from the flag definitions
+// The flag tables of README.md are generated from the flag definitions
 // (cli/flag_table.h). FlagTable.ReadmeMatchesTheFlags fails, with a diff and
 // the block to paste, when the README's block between
 // <!-- run-flags:begin --> and <!-- run-flags:end --> differs from what
-// `pgoutbox run` declares. To rewrite the block in place:
+// `pgoutbox run` declares; FlagTable.ReadmeMatchesTheReplayFlags likewise
+// for <!-- replay-flags:begin --> and `pgoutbox replay`. To rewrite the
+// blocks in place:
 //
 //   PGOUTBOX_UPDATE_README=1 build/cli_tests --gtest_filter='FlagTable*'
 //
-// PGOUTBOX_FLAG_TABLE_OUT=FILE also writes the expected block to FILE.
+// PGOUTBOX_FLAG_TABLE_OUT=FILE also writes the expected block of `run` to FILE.
 #include "cli/flag_table.h"
 
 #include <gtest/gtest.h>
@@ -132,12 +134,14 @@ TEST(FlagTable, RunTableCoversEveryFlag) {
   }
 }
 
-TEST(FlagTable, ReadmeMatchesTheFlags) {
+// The README's table of `subcommand` is the one its flags render.
+void ExpectReadmeMatches(const std::string& subcommand) {
   CommandLine command_line;
-  auto table = RenderFlagTable(command_line.app(), "run");
+  auto table = RenderFlagTable(command_line.app(), subcommand);
   ASSERT_TRUE(table.ok()) << table.status().ToString();
-  const std::string expected = FlagTableBlock(*table);
-  if (const char* out = std::getenv("PGOUTBOX_FLAG_TABLE_OUT"); out != nullptr && *out != '\0') {
+  const std::string expected = FlagTableBlock(*table, subcommand);
+  if (const char* out = std::getenv("PGOUTBOX_FLAG_TABLE_OUT");
+      subcommand == "run" && out != nullptr && *out != '\0') {
     std::ofstream(out, std::ios::binary) << expected;
   }
 
@@ -148,23 +152,30 @@ TEST(FlagTable, ReadmeMatchesTheFlags) {
       "Regenerate it with: PGOUTBOX_UPDATE_README=1 build/cli_tests "
       "--gtest_filter='FlagTable*'\n";
   if (EnvIsSet("PGOUTBOX_UPDATE_README")) {
-    auto updated = ReplaceFlagTableBlock(readme, expected);
+    auto updated = ReplaceFlagTableBlock(readme, expected, subcommand);
     ASSERT_TRUE(updated.ok()) << path << ": " << updated.status().message()
-                              << "; add them around the flag table of `pgoutbox run`, with:\n"
+                              << "; add them around the flag table of `pgoutbox " << subcommand
+                              << "`, with:\n"
                               << expected;
     if (*updated != readme) std::ofstream(path, std::ios::binary) << *updated;
     return;
   }
-  auto actual = ExtractFlagTableBlock(readme);
+  auto actual = ExtractFlagTableBlock(readme, subcommand);
   ASSERT_TRUE(actual.ok()) << path << ": " << actual.status().message()
-                           << ". The flag table of `pgoutbox run` belongs between them:\n"
+                           << ". The flag table of `pgoutbox " << subcommand
+                           << "` belongs between them:\n"
                            << expected;
   EXPECT_EQ(*actual, expected) << path
-                               << ": the flag table differs from the flags `pgoutbox run` "
-                                  "declares (- README, + flags):\n"
+                               << ": the flag table differs from the flags this subcommand "
+                                  "declares (- README, + flags): "
+                               << subcommand << "\n"
                                << Diff(*actual, expected) << regenerate << "Expected block:\n"
                                << expected;
 }
+
+TEST(FlagTable, ReadmeMatchesTheFlags) { ExpectReadmeMatches("run"); }
+
+TEST(FlagTable, ReadmeMatchesTheReplayFlags) { ExpectReadmeMatches("replay"); }
 
 }  // namespace
 }  // namespace pgoutbox::cli

@@ -52,9 +52,9 @@ TEST(RunFlagsTest, Defaults) {
   EXPECT_EQ(c->table, "public.outbox");
   EXPECT_EQ(c->slot, "pgoutbox");
   EXPECT_EQ(c->publication, "pgoutbox");
-  EXPECT_EQ(c->columns.key, "aggregate_id");
-  EXPECT_EQ(c->columns.headers, "headers");
-  EXPECT_EQ(c->topic_template, "outbox.event.{aggregate_type}");
+  EXPECT_EQ(c->mapping.columns.key, "aggregate_id");
+  EXPECT_EQ(c->mapping.columns.headers, "headers");
+  EXPECT_EQ(c->mapping.topic_template, "outbox.event.{aggregate_type}");
   EXPECT_EQ(c->feedback_interval, milliseconds(1000));
   EXPECT_FALSE(c->end_lsn.has_value());
 }
@@ -63,13 +63,13 @@ TEST(RunFlagsTest, DebeziumPresetWithOverride) {
   auto c =
       Parse({"--db", "x", "--brokers", "y", "--preset", "debezium", "--column-payload", "body"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->columns.id, "id");
-  EXPECT_EQ(c->columns.key, "aggregateid");
-  EXPECT_EQ(c->columns.aggregate_type, "aggregatetype");
-  EXPECT_EQ(c->columns.event_type, "type");
-  EXPECT_EQ(c->columns.payload, "body");
-  EXPECT_EQ(c->columns.headers, "");
-  EXPECT_EQ(c->columns.topic, "");
+  EXPECT_EQ(c->mapping.columns.id, "id");
+  EXPECT_EQ(c->mapping.columns.key, "aggregateid");
+  EXPECT_EQ(c->mapping.columns.aggregate_type, "aggregatetype");
+  EXPECT_EQ(c->mapping.columns.event_type, "type");
+  EXPECT_EQ(c->mapping.columns.payload, "body");
+  EXPECT_EQ(c->mapping.columns.headers, "");
+  EXPECT_EQ(c->mapping.columns.topic, "");
 }
 
 TEST(RunFlagsTest, KafkaPropertiesAndEndLsn) {
@@ -190,21 +190,21 @@ TEST(RunFlagsTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
 TEST(RunFlagsTest, EmptyColumnVariablesDisableTheColumns) {
   auto c = Parse({"--db", "x", "--brokers", "y", "--column-headers", "", "--column-topic", ""});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->columns.headers, "");
-  EXPECT_EQ(c->columns.topic, "");
-  EXPECT_TRUE(c->headers_column_explicit);
-  EXPECT_TRUE(c->topic_column_explicit);
+  EXPECT_EQ(c->mapping.columns.headers, "");
+  EXPECT_EQ(c->mapping.columns.topic, "");
+  EXPECT_TRUE(c->mapping.headers_column_explicit);
+  EXPECT_TRUE(c->mapping.topic_column_explicit);
 
   ScopedEnv headers("PGOUTBOX_COLUMN_HEADERS", "");
   ScopedEnv topic("PGOUTBOX_COLUMN_TOPIC", "");
   c = Parse({"--db", "x", "--brokers", "y"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->columns.headers, "");
-  EXPECT_EQ(c->columns.topic, "");
-  EXPECT_TRUE(c->headers_column_explicit);
-  EXPECT_TRUE(c->topic_column_explicit);
+  EXPECT_EQ(c->mapping.columns.headers, "");
+  EXPECT_EQ(c->mapping.columns.topic, "");
+  EXPECT_TRUE(c->mapping.headers_column_explicit);
+  EXPECT_TRUE(c->mapping.topic_column_explicit);
   // Other columns keep their defaults.
-  EXPECT_EQ(c->columns.key, "aggregate_id");
+  EXPECT_EQ(c->mapping.columns.key, "aggregate_id");
 }
 
 TEST(RunFlagsTest, CleanupFlagsAreNamedAsOnCleanup) {
