@@ -339,23 +339,43 @@ class Session {
   Clock::time_point last_progress_{};
 };
 
-// The ids of `given` that are not among `found` (the id column's text of the
-// rows read), each compared as the server reads it as the id column's type
-// (an upper-case uuid is the row's lower-case one).
-Result<std::vector<std::string>> MissingIds(pg::PgConnection& conn, uint32_t id_type,
-                                            const std::vector<std::string>& given,
-                                            const std::set<std::string>& found) {
+// A PostgreSQL array literal of `values` ({"a","b\"c"}), for a parameter.
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// `ids` as the server reads them as the id column's type (type oid
+// `id_type`) and prints them back: an upper-case uuid becomes the row's
+// lower-case one. InvalidArgument naming --ids with the server's message for
+// an id it cannot read.
+Result<std::vector<std::string>> NormalizeIds(pg::PgConnection& conn, uint32_t id_type,
+                                              const std::vector<std::string>& ids) {
   ASSIGN_OR_RETURN(pg::Rows type, conn.QueryParams("SELECT format_type($1::oid, NULL)",
                                                    {std::to_string(id_type)}));
-  std::vector<std::string> missing;
-  for (const std::string& id : given) {
-    if (found.count(id) > 0) continue;
-    ASSIGN_OR_RETURN(
-        pg::Rows normal,
-        conn.QueryParams("SELECT CAST($1::text AS " + type.Get(0, 0) + ")::text", {id}));
-    if (found.count(normal.Get(0, 0)) == 0) missing.push_back(id);
+  pg::SqlError error;
+  Result<pg::Rows> rows =
+      conn.QueryParams("SELECT CAST(i AS " + type.Get(0, 0) +
+                           ")::text FROM unnest($1::text[]) WITH ORDINALITY AS u(i, n) ORDER BY n",
+                       {ArrayLiteral(ids)}, &error);
+  if (!rows.ok()) {
+    if (error.sqlstate.rfind("22", 0) == 0) {
+      return Status::InvalidArgument("--ids: " + error.message);
+    }
+    return rows.status();
   }
-  return missing;
+  std::vector<std::string> normalized;
+  for (size_t i = 0; i < rows->size(); ++i) normalized.push_back(rows->Get(i, 0));
+  return normalized;
 }
 
 }  // namespace
@@ -394,7 +414,10 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
                  table.ToString(), config.created_at_column);
   }
   selection.id_column = mapper->options().columns.id;
-  selection.ids = config.ids;
+  const int id_index = FindColumn(columns, selection.id_column);
+  if (!config.ids.empty()) {
+    ASSIGN_OR_RETURN(selection.ids, NormalizeIds(*conn, columns[id_index].type_oid, config.ids));
+  }
   std::string what;
   if (config.since) {
     ASSIGN_OR_RETURN(std::string since, CheckTimestamp(*conn, "--since", *config.since));
@@ -408,7 +431,6 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
   }
   if (!config.ids.empty()) what = "with " + Counted(config.ids.size(), "given id");
 
-  const int id_index = FindColumn(columns, selection.id_column);
   Session session(config, table, mapper.get(), &row_mapper, created_at_index, id_index,
                   stop_requests, stats);
   if (!config.dry_run) {
@@ -441,18 +463,19 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
   RETURN_IF_ERROR(acked);
 
   if (!config.ids.empty()) {
-    const std::set<std::string> distinct(config.ids.begin(), config.ids.end());
-    if (session.found_ids().size() < distinct.size()) {
-      ASSIGN_OR_RETURN(std::vector<std::string> missing,
-                       MissingIds(*conn, columns[id_index].type_oid,
-                                  std::vector<std::string>(distinct.begin(), distinct.end()),
-                                  session.found_ids()));
-      if (!missing.empty()) {
-        std::string list;
-        for (size_t i = 0; i < missing.size(); ++i) list += (i > 0 ? ", " : "") + missing[i];
-        return Status::Aborted(Counted(missing.size(), "id") + " of --ids not in table " +
-                               table.ToString() + " (deleted by cleanup?): " + list);
+    std::vector<std::string> missing;
+    std::set<std::string> named;
+    for (size_t i = 0; i < selection.ids.size(); ++i) {
+      if (session.found_ids().count(selection.ids[i]) == 0 &&
+          named.insert(selection.ids[i]).second) {
+        missing.push_back(config.ids[i]);
       }
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size(); ++i) list += (i > 0 ? ", " : "") + missing[i];
+      return Status::Aborted(Counted(missing.size(), "id") + " of --ids not in table " +
+                             table.ToString() + " (deleted by cleanup?): " + list);
     }
   }
   return Status::Ok();

@@ -223,7 +223,7 @@ TEST_F(ReplayTest, BadArgumentsExitTwoWithOneLine) {
       {{"--ids", "a", "--until", "today"}, {"--until needs --since"}},
       {{"--since", "not a time"}, {"--since \"not a time\"", "invalid input syntax"}},
       {{"--since", "yesterday", "--until", "someday"}, {"--until \"someday\""}},
-      {{"--ids", "not-a-uuid"}, {"invalid input syntax for type uuid"}},
+      {{"--ids", "not-a-uuid"}, {"--ids: ", "invalid input syntax for type uuid"}},
       {{"--since", "yesterday", "--topic", "t.{nope}"}, {"{nope}"}},
       {{"--since", "yesterday", "--on-bad-row", "ignore"}, {"ignore"}},
   };
