@@ -8,6 +8,7 @@
 // under it, on a replication connection inside the snapshot of a new slot,
 // as a recovery from the table will use it.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <cctype>
 #include <chrono>
@@ -197,6 +198,20 @@ TEST_F(ReplayTest, IdsNotInTheTableAreNamed) {
   EXPECT_TRUE(Contains(output, "replayed 1 event from 1 row")) << output;
   ASSERT_TRUE(WaitForQuiet(*consumer_, 3, 20s)) << "got " << consumer_->Count();
   ExpectReplayed({*ids.begin()});
+}
+
+TEST_F(ReplayTest, AnUndeliveredRecordIsNamed) {
+  const std::set<std::string> ids = Insert("x", 3, "1 minute");
+  ASSERT_NO_FATAL_FAILURE(Stream(3));
+  // Not retriable: the delivery report carries the error.
+  h_.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED});
+  std::string output;
+  ASSERT_EQ(RunToExit(ReplayArgs(h_, {"--since", "-infinity"}), &output), 1) << output;
+  ExpectOneClearLine(output, {"not delivered: event "});
+  bool names_an_event = false;
+  for (const auto& id : ids) names_an_event |= Contains(output, "not delivered: event " + id);
+  EXPECT_TRUE(names_an_event) << output;
+  EXPECT_TRUE(Contains(output, "from 3 rows")) << output;
 }
 
 TEST_F(ReplayTest, DryRunPublishesNothing) {
