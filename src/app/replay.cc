@@ -420,13 +420,14 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
   }
   std::string what;
   if (config.since) {
+    // The server's reading of the value, absolute ("yesterday" is read once).
     ASSIGN_OR_RETURN(std::string since, CheckTimestamp(*conn, "--since", *config.since));
-    selection.since = config.since;
+    selection.since = since;
     what = "created at or after " + since;
   }
   if (config.until) {
     ASSIGN_OR_RETURN(std::string until, CheckTimestamp(*conn, "--until", *config.until));
-    selection.until = config.until;
+    selection.until = until;
     what += (what.empty() ? "created before " : " and before ") + until;
   }
   if (!config.ids.empty()) what = "with " + Counted(config.ids.size(), "given id");

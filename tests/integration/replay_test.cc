@@ -4,7 +4,9 @@
 // stream's (key, value, headers, topic); the slot does not move and no slot
 // or publication is created; --dry-run publishes nothing; bad arguments are
 // exit 2 with one line; the least-privilege role is enough; a bad row stops
-// the replay under halt and is passed over under skip. And the row reader
+// the replay under halt, is passed over under skip and dead-lettered (without
+// an lsn header) under dlq; an undelivered record and an id not in the table
+// are named, exit 1. And the row reader
 // under it, on a replication connection inside the snapshot of a new slot,
 // as a recovery from the table will use it.
 #include <gtest/gtest.h>
@@ -311,6 +313,28 @@ TEST_F(ReplayTest, ABadRowIsPassedOverUnderSkip) {
     keys.insert(records[0].key.value_or(""));
   }
   EXPECT_EQ(keys, (std::set<std::string>{"k1", "k3"}));
+}
+
+TEST_F(ReplayTest, ABadRowGoesToTheDeadLetterTopicUnderDlq) {
+  const std::string bad = InsertWithABadRow(h_);
+  std::string output;
+  ASSERT_EQ(h_.RunToEnd({"--end-lsn", h_.CurrentWalLsn(), "--on-bad-row", "skip"}, 60s, &output), 0)
+      << output;
+  ASSERT_TRUE(WaitForQuiet(*consumer_, 2, 20s));
+  h_.kafka->CreateTopic("outbox.dlq", 1);
+  TopicConsumer dead_letters(h_.kafka->bootstraps(), {"outbox.dlq"});
+  ASSERT_EQ(RunToExit(ReplayArgs(h_, {"--since", "-infinity", "--on-bad-row", "dlq"}), &output), 0)
+      << output;
+  EXPECT_TRUE(Contains(output, "replayed 2 events from 3 rows")) << output;
+  ASSERT_TRUE(dead_letters.WaitForCount(1, 20s)) << output;
+  const ConsumedRecord record = dead_letters.Records().at(0);
+  EXPECT_EQ(record.key, "k2");
+  EXPECT_EQ(record.Header("id"), bad);
+  EXPECT_EQ(record.Header("table"), "public.outbox");
+  EXPECT_TRUE(Contains(record.Header("error").value_or(""), "not a JSON object")) << output;
+  EXPECT_FALSE(record.Header("lsn").has_value()) << "a row read from the table has no lsn";
+  EXPECT_TRUE(Contains(record.value, "\"aggregate_id\":\"k2\"")) << record.value;
+  EXPECT_TRUE(Contains(record.value, "\"headers\":\"[1]\"")) << record.value;
 }
 
 // The row reader as a recovery from the table will use it: on a replication
