@@ -27,7 +27,8 @@
 //
 // Needs only SELECT on the table. Ownership: borrows the connection, which
 // must outlive the reader; the destructor closes what Close() did not.
-// Thread safety: one thread, and nothing else on the connection while open.
+// Thread safety: one thread, and nothing else on the connection while open;
+// one reader per connection at a time (its cursor has a fixed name).
 #pragma once
 
 #include <cstdint>
@@ -79,6 +80,8 @@ class RowReader {
  public:
   // Declares the cursor over `table`, reading `columns` (TableColumns, in
   // that order) of the rows `selection` picks, `batch_size` at a time.
+  // TableColumns takes parameters, which a replication connection refuses:
+  // ask it on an ordinary connection, before the snapshot's transaction.
   // InvalidArgument for a selection the table cannot serve (since/until
   // without a created_at column, a column not among `columns`) or a value
   // the server cannot parse; the server's error otherwise.
