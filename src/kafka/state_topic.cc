@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <map>
-#include <string_view>
 #include <memory>
+#include <string_view>
 
 namespace pgoutbox::kafka {
 
@@ -120,8 +120,8 @@ Result<std::optional<StateRecord>> ReadLatestState(const StateTopicOptions& opti
                                  std::to_string(partition) + ": " + rd_kafka_err2str(err));
     }
     if (high <= low) continue;
-    rd_kafka_topic_partition_list_add(assignment.get(), options.topic.c_str(), partition)
-        ->offset = std::max(low, high - options.window);
+    rd_kafka_topic_partition_list_add(assignment.get(), options.topic.c_str(), partition)->offset =
+        std::max(low, high - options.window);
     ends[partition] = high;
   }
   if (ends.empty()) return std::optional<StateRecord>();
@@ -134,8 +134,8 @@ Result<std::optional<StateRecord>> ReadLatestState(const StateTopicOptions& opti
   while (!ends.empty()) {
     const int left = TimeLeft(deadline);
     if (left == 0) {
-      return Status::Unavailable("timed out reading " + where + " (" +
-                                 std::to_string(ends.size()) + " partition(s) not read to the end)");
+      return Status::Unavailable("timed out reading " + where + " (" + std::to_string(ends.size()) +
+                                 " partition(s) not read to the end)");
     }
     std::unique_ptr<rd_kafka_message_t, MessageDeleter> msg(
         rd_kafka_consumer_poll(rk, std::min(left, 100)));

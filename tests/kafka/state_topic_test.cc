@@ -73,8 +73,12 @@ TEST_F(StateTopicTest, AnEmptyTopicHoldsNoState) {
 
 TEST_F(StateTopicTest, FindsTheNewestRecordOfItsKeyAmongOthers) {
   CreateTopic("state.shared", 1);
-  Write("state.shared", {{"db/slot", "one"}, {"db/other", "x"}, {"db/slot", "two"},
-                         {"other/slot", "y"}, {"db/slot", "three"}, {"db/other", "z"}});
+  Write("state.shared", {{"db/slot", "one"},
+                         {"db/other", "x"},
+                         {"db/slot", "two"},
+                         {"other/slot", "y"},
+                         {"db/slot", "three"},
+                         {"db/other", "z"}});
   auto state = ReadLatestState(Options("state.shared", "db/slot"), seconds(10));
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   ASSERT_TRUE(state->has_value());
