@@ -42,11 +42,11 @@ StartPlan PlanStart(const StartInputs& in) {
             "the slot " + slot_word + " and no state is remembered"};
   }
   const core::DeliveryState& state = *in.state;
-  if (state.server.system_identifier != in.server.system_identifier) {
+  if (state.system_identifier != in.server.system_identifier) {
     return {StartAction::kRefuseOtherServer,
             "the state remembered for slot " + state.slot + " of database " + state.database +
                 " was written streaming from the cluster with system identifier " +
-                state.server.system_identifier + ", but this server is system " +
+                state.system_identifier + ", but this server is system " +
                 in.server.system_identifier + ": another cluster answers this conninfo"};
   }
   const std::string where =
@@ -57,9 +57,9 @@ StartPlan PlanStart(const StartInputs& in) {
                     "undelivered)");
   const bool interrupted = state.phase == core::DeliveryPhase::kRecovering;
   if (in.slot == SlotCondition::kUsable && !interrupted) {
-    if (state.server.timeline != in.server.timeline) {
+    if (state.timeline != in.server.timeline) {
       return {StartAction::kStreamAfterPromotion,
-              "the server moved from timeline " + std::to_string(state.server.timeline) + " to " +
+              "the server moved from timeline " + std::to_string(state.timeline) + " to " +
                   std::to_string(in.server.timeline) + " and slot " + state.slot +
                   " followed it; " + where};
     }

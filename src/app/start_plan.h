@@ -26,6 +26,7 @@
 #include <string>
 
 #include "core/delivery_state.h"
+#include "pg/delivered_mark.h"
 
 namespace pgoutbox::app {
 
@@ -48,7 +49,7 @@ enum class SlotCondition {
 
 struct StartInputs {
   std::optional<core::DeliveryState> state;  // from the state topic
-  core::ServerIdentity server;               // the server reached now
+  pg::ServerIdentity server;                 // the server reached now
   SlotCondition slot = SlotCondition::kMissing;
   // Whether the rows from the mark on are all still in the table: no
   // cleanup can have deleted them (the mark is younger than the retention,

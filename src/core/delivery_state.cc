@@ -51,8 +51,8 @@ std::string DeliveryStateKey(std::string_view database, std::string_view slot) {
 }
 
 std::string DeliveryState::ToJson() const {
-  std::string s = "{\"version\":1,\"system_identifier\":" + Quoted(server.system_identifier) +
-                  ",\"timeline\":" + std::to_string(server.timeline) +
+  std::string s = "{\"version\":1,\"system_identifier\":" + Quoted(system_identifier) +
+                  ",\"timeline\":" + std::to_string(timeline) +
                   ",\"database\":" + Quoted(database) + ",\"slot\":" + Quoted(slot) +
                   ",\"confirmed\":" + Quoted(confirmed.ToString()) +
                   ",\"phase\":" + Quoted(DeliveryPhaseName(phase));
@@ -77,11 +77,11 @@ Result<DeliveryState> DeliveryState::Parse(std::string_view json) {
   ASSIGN_OR_RETURN(uint64_t version, NumberField(object, "version"));
   if (version != 1) return Malformed("version " + std::to_string(version) + " is unknown");
   object.reset();
-  ASSIGN_OR_RETURN(state.server.system_identifier, StringField(object, "system_identifier"));
+  ASSIGN_OR_RETURN(state.system_identifier, StringField(object, "system_identifier"));
   object.reset();
   ASSIGN_OR_RETURN(uint64_t timeline, NumberField(object, "timeline"));
   if (timeline == 0 || timeline > UINT32_MAX) return Malformed("timeline out of range");
-  state.server.timeline = static_cast<uint32_t>(timeline);
+  state.timeline = static_cast<uint32_t>(timeline);
   object.reset();
   ASSIGN_OR_RETURN(state.database, StringField(object, "database"));
   object.reset();
@@ -103,7 +103,7 @@ Result<DeliveryState> DeliveryState::Parse(std::string_view json) {
   if (field.error() == simdjson::NO_SUCH_FIELD) return state;
   if (field.get_object().get(mark) != simdjson::SUCCESS)
     return Malformed("\"mark\" is not an object");
-  DeliveredMark m;
+  pg::DeliveredMark m;
   ASSIGN_OR_RETURN(m.insert_lsn, LsnField(mark, "insert_lsn"));
   mark.reset();
   ASSIGN_OR_RETURN(m.xmin, NumberField(mark, "xmin"));

@@ -13,7 +13,7 @@
 // needs no write privilege on the database, and a server that is not the
 // one pgoutbox streamed from cannot hold it.
 //
-// The delivered mark: when it is taken (on the primary, as one statement),
+// The delivered mark (pg/delivered_mark.h): when it is taken (on the primary, as one statement),
 // `insert_lsn` is the WAL insert position, `xmin` the oldest transaction
 // still running (pg_snapshot_xmin of the current snapshot) and `taken_at`
 // the server's clock. Every transaction that finished before then committed
@@ -33,24 +33,9 @@
 
 #include "common/status.h"
 #include "common/types.h"
+#include "pg/delivered_mark.h"
 
 namespace pgoutbox::core {
-
-struct DeliveredMark {
-  Lsn insert_lsn;        // pg_current_wal_insert_lsn() when taken
-  uint64_t xmin = 0;     // pg_snapshot_xmin(pg_current_snapshot()), a 64-bit xid8
-  std::string taken_at;  // now() when taken, as the server prints a timestamptz
-
-  friend bool operator==(const DeliveredMark&, const DeliveredMark&) = default;
-};
-
-// Which server a stream came from: IDENTIFY_SYSTEM's answer.
-struct ServerIdentity {
-  std::string system_identifier;  // decimal, as the server prints it
-  uint32_t timeline = 0;
-
-  friend bool operator==(const ServerIdentity&, const ServerIdentity&) = default;
-};
 
 enum class DeliveryPhase {
   kStreaming,   // streaming from the slot
@@ -59,13 +44,15 @@ enum class DeliveryPhase {
 const char* DeliveryPhaseName(DeliveryPhase phase);  // "streaming", "recovering"
 
 struct DeliveryState {
-  ServerIdentity server;
+  // The cluster and timeline streamed from (IDENTIFY_SYSTEM).
+  std::string system_identifier;
+  uint32_t timeline = 0;
   std::string database;
   std::string slot;
   Lsn confirmed;  // the slot's confirmed position when written
   // Absent until the first mark is known delivered: then every retained row
   // may be undelivered.
-  std::optional<DeliveredMark> mark;
+  std::optional<pg::DeliveredMark> mark;
   DeliveryPhase phase = DeliveryPhase::kStreaming;
 
   // One JSON object, the state topic's record value.

@@ -7,11 +7,12 @@ namespace {
 
 core::DeliveryState Remembered(uint32_t timeline = 1) {
   core::DeliveryState state;
-  state.server = {"7300000000000000001", timeline};
+  state.system_identifier = "7300000000000000001";
+  state.timeline = timeline;
   state.database = "shop";
   state.slot = "pgoutbox";
   state.confirmed = Lsn(0x1000);
-  state.mark = core::DeliveredMark{Lsn(0x0F00), 742, "2026-12-06 23:40:00+00"};
+  state.mark = pg::DeliveredMark{Lsn(0x0F00), 742, "2026-12-06 23:40:00+00"};
   return state;
 }
 
@@ -19,7 +20,7 @@ StartInputs Inputs(std::optional<core::DeliveryState> state, SlotCondition slot,
                    uint32_t timeline = 1) {
   StartInputs in;
   in.state = std::move(state);
-  in.server = {"7300000000000000001", timeline};
+  in.server = {"7300000000000000001", timeline, Lsn(0x2000)};
   in.slot = slot;
   return in;
 }

@@ -7,11 +7,12 @@ namespace {
 
 DeliveryState Example() {
   DeliveryState state;
-  state.server = {"7300000000000000001", 3};
+  state.system_identifier = "7300000000000000001";
+  state.timeline = 3;
   state.database = "shop \"eu\"";
   state.slot = "pgoutbox";
   state.confirmed = Lsn(0x1'0000'2A00);
-  state.mark = DeliveredMark{Lsn(0x1'0000'2000), 9'000'000'123ull, "2026-12-06 23:40:00.5+00"};
+  state.mark = pg::DeliveredMark{Lsn(0x1'0000'2000), 9'000'000'123ull, "2026-12-06 23:40:00.5+00"};
   state.phase = DeliveryPhase::kRecovering;
   return state;
 }
@@ -38,7 +39,7 @@ TEST(DeliveryStateTest, FieldsMayComeInAnyOrder) {
       R"("confirmed":"0/20","slot":"s","database":"d","timeline":1,)"
       R"("system_identifier":"42","version":1})");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ(parsed->server.system_identifier, "42");
+  EXPECT_EQ(parsed->system_identifier, "42");
   EXPECT_EQ(parsed->confirmed, Lsn(0x20));
   ASSERT_TRUE(parsed->mark.has_value());
   EXPECT_EQ(parsed->mark->xmin, 5u);
