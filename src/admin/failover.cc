@@ -41,9 +41,8 @@ Result<FailoverSettings> ReadFailoverSettings(pg::PgConnection& conn, const std:
   for (size_t i = 0; i < physical.size(); ++i) {
     out.physical_slots.push_back({physical.Get(i, 0), physical.Get(i, 1) == "t"});
   }
-  ASSIGN_OR_RETURN(pg::Rows standby_slots,
-                   conn.Query("SELECT setting FROM pg_settings "
-                              "WHERE name = 'synchronized_standby_slots'"));
+  ASSIGN_OR_RETURN(pg::Rows standby_slots, conn.Query("SELECT setting FROM pg_settings "
+                                                      "WHERE name = 'synchronized_standby_slots'"));
   if (!standby_slots.empty()) out.synchronized_standby_slots = standby_slots.Get(0, 0);
   return out;
 }
@@ -73,11 +72,11 @@ std::vector<std::string> FailoverSetupLines(const FailoverSettings& settings,
   for (const PhysicalSlot& p : settings.physical_slots) {
     physical += (physical.empty() ? "" : ", ") + p.name + (p.active ? " (in use)" : " (unused)");
   }
-  lines.push_back(
-      "failover: primary: a physical slot for each standby, its primary_slot_name: " +
-      (physical.empty() ? std::string("none here yet (SELECT "
-                                      "pg_create_physical_replication_slot('<standby>'))")
-                        : "here: " + physical));
+  lines.push_back("failover: primary: a physical slot for each standby, its primary_slot_name: " +
+                  (physical.empty()
+                       ? std::string("none here yet (SELECT "
+                                     "pg_create_physical_replication_slot('<standby>'))")
+                       : "here: " + physical));
   const std::string standby_slots = settings.synchronized_standby_slots.value_or("");
   std::string missing;
   for (const std::string& name : SplitNames(standby_slots)) {
@@ -96,9 +95,8 @@ std::vector<std::string> FailoverSetupLines(const FailoverSettings& settings,
     standby_state = "set to '" + standby_slots + "'" +
                     (missing.empty() ? "" : "; no physical slot here is named " + missing);
   }
-  lines.push_back(
-      "failover: primary: synchronized_standby_slots naming those physical slots: " +
-      standby_state);
+  lines.push_back("failover: primary: synchronized_standby_slots naming those physical slots: " +
+                  standby_state);
   lines.push_back(
       "failover: standby: sync_replication_slots = on, hot_standby_feedback = on, "
       "primary_slot_name = '<its physical slot>' and a dbname=... in primary_conninfo (set on "

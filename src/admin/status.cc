@@ -197,7 +197,8 @@ bool ReadyToTakeOver(const StatusReport& report, std::string* why) {
   if (report.server_version_num < pg::kFailoverSlotsVersion) {
     return answer(false, "PostgreSQL " + std::to_string(report.server_version_num / 10000) +
                              " does not synchronize logical slots to standbys: after a "
-                             "promotion " + slot + " is not there");
+                             "promotion " +
+                             slot + " is not there");
   }
   if (!s.exists) {
     return answer(false, slot +
@@ -205,15 +206,14 @@ bool ReadyToTakeOver(const StatusReport& report, std::string* why) {
                              "the primary, and sync_replication_slots = on here?)");
   }
   if (!s.synced.value_or(false)) {
-    return answer(false, slot + " here is not a copy synchronized from the primary (synced = "
-                                "false): pgoutbox's slot on the primary is not this one");
+    return answer(false, slot +
+                             " here is not a copy synchronized from the primary (synced = "
+                             "false): pgoutbox's slot on the primary is not this one");
   }
-  if (!s.invalidation_reason.empty() || s.conflicting.value_or(false) ||
-      s.wal_status == "lost") {
+  if (!s.invalidation_reason.empty() || s.conflicting.value_or(false) || s.wal_status == "lost") {
     return answer(false, slot + " here was invalidated" +
-                             (s.invalidation_reason.empty()
-                                  ? std::string()
-                                  : " (" + s.invalidation_reason + ")"));
+                             (s.invalidation_reason.empty() ? std::string()
+                                                            : " (" + s.invalidation_reason + ")"));
   }
   if (s.temporary) {
     return answer(false, slot +
@@ -298,8 +298,8 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
   auto lsn = [](const std::optional<Lsn>& l) { return l ? l->ToString() : "unknown"; };
   auto yes_no = [](bool b) { return std::string(b ? "yes" : "no"); };
   if (report.in_recovery) {
-    add("server", "standby (in recovery), PostgreSQL " +
-                      std::to_string(report.server_version_num / 10000));
+    add("server",
+        "standby (in recovery), PostgreSQL " + std::to_string(report.server_version_num / 10000));
   }
   if (!s.exists) {
     add("slot", report.slot_name + " (does not exist)");
@@ -341,8 +341,8 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
   }
   if (!o.note.empty()) add("note", o.note);
   if (verdict.ready_to_take_over) {
-    add("takeover", (*verdict.ready_to_take_over ? "ready: " : "not ready: ") +
-                        verdict.takeover_note);
+    add("takeover",
+        (*verdict.ready_to_take_over ? "ready: " : "not ready: ") + verdict.takeover_note);
   }
 
   size_t width = 0;

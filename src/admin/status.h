@@ -45,8 +45,8 @@ struct SlotStatus {
   // a copy synchronized from the primary.
   std::optional<bool> failover;
   std::optional<bool> synced;
-  std::string invalidation_reason;   // 17+: "" unless invalidated
-  std::optional<bool> conflicting;   // 16+: invalidated by a recovery conflict
+  std::string invalidation_reason;  // 17+: "" unless invalidated
+  std::optional<bool> conflicting;  // 16+: invalidated by a recovery conflict
 };
 
 // The outbox table. Unknown values are nullopt, and `note` says why (the

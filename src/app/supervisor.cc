@@ -104,15 +104,13 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
     if (slot_position) streamer_->SlotConfirmedAt(*slot_position);
     if (!streamed) {
       if (slot_position) start_position = std::max(start_position, *slot_position);
-      spdlog::info("streaming from slot {} at {}{} (server {})", options_.slot,
-                   start_position.ToString(),
-                   options_.end_lsn ? " until " + options_.end_lsn->ToString() : "",
-                   (*stream)->server());
+      spdlog::info(
+          "streaming from slot {} at {}{} (server {})", options_.slot, start_position.ToString(),
+          options_.end_lsn ? " until " + options_.end_lsn->ToString() : "", (*stream)->server());
       streamed = true;
     } else {
       spdlog::info("replication stream connected to slot {} on {}{}", options_.slot,
-                   (*stream)->server(),
-                   slot_position ? " at " + slot_position->ToString() : "");
+                   (*stream)->server(), slot_position ? " at " + slot_position->ToString() : "");
     }
     held.clear();
     backoff.Reset();

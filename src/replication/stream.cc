@@ -12,8 +12,8 @@ bool IsTransientStartFailure(const std::string& sqlstate, const std::string& mes
   // wal_level: only these messages mean "not now". A synced slot on a
   // standby (17+) is usable once the standby is promoted; a server in
   // recovery (14, 15) refuses logical decoding until then.
-  for (const char* transient : {"being synchronized from the primary", "while in recovery",
-                                "recovery is in progress"}) {
+  for (const char* transient :
+       {"being synchronized from the primary", "while in recovery", "recovery is in progress"}) {
     if (detail.find(transient) != std::string::npos ||
         message.find(transient) != std::string::npos) {
       return true;

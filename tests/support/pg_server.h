@@ -74,7 +74,7 @@ struct StandbyOptions {
   // extra_settings (so a line here overrides one there): for failover slots,
   // sync_replication_slots = on and hot_standby_feedback = on.
   // primary_conninfo names a dbname (postgres), as slot synchronization needs.
-  std::vector<std::string> extra_settings;
+  std::vector<std::string> extra_settings = {};
 };
 
 class PgServer {
