@@ -438,6 +438,39 @@ TEST_P(FailoverSlotTest, RetriesASyncedSlotUntilTheStandbyIsPromoted) {
   StopCleanly(*child);
 }
 
+// A slot made without failover on 17+ (by hand, or before pgoutbox created
+// failover slots) is used as it is, with one warning at start-up saying how
+// to make it a failover slot; a slot pgoutbox creates is one.
+TEST_P(FailoverSlotTest, WarnsOnceAboutASlotWithoutFailover) {
+  PgServerOptions options;
+  options.version = GetParam();
+  Harness h(3, options);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  ASSERT_TRUE(h.Exec("SELECT pg_create_logical_replication_slot('" + h.slot + "', 'pgoutput')"));
+  std::string output;
+  ASSERT_EQ(h.RunToEnd({"--exit-when-caught-up"}, seconds(60), &output), 0) << output;
+  const std::string warning = "replication slot " + h.slot + " is not a failover slot";
+  const size_t at = output.find(warning);
+  EXPECT_NE(at, std::string::npos) << output;
+  EXPECT_EQ(output.find(warning, at + 1), std::string::npos) << "warned more than once\n" << output;
+  EXPECT_NE(output.find("(FAILOVER true)"), std::string::npos) << output;
+  EXPECT_EQ(
+      h.QueryValue("SELECT failover FROM pg_replication_slots WHERE slot_name = '" + h.slot + "'"),
+      "f");
+
+  h.pg->DropSlot(h.slot);
+  ASSERT_EQ(h.RunToEnd({"--exit-when-caught-up"}, seconds(60), &output), 0) << output;
+  EXPECT_NE(output.find("created replication slot " + h.slot + " (pgoutput, failover)"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(output.find(warning), std::string::npos) << output;
+  EXPECT_EQ(
+      h.QueryValue("SELECT failover FROM pg_replication_slots WHERE slot_name = '" + h.slot + "'"),
+      "t");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, FailoverSlotTest, ::testing::Values(17, 18),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return "pg" + std::to_string(info.param);
