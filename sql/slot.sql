@@ -10,10 +10,19 @@
 -- logical slot belongs to one database). Run it on its own, outside a
 -- transaction block: creating a logical slot waits for every transaction
 -- running at that moment to end, and fails in a transaction that has written.
+--
+-- On PostgreSQL 17 and later the slot is a failover slot: standbys with
+-- sync_replication_slots = on keep a copy of it, and after a promotion
+-- pgoutbox continues from that copy (see `pgoutbox setup` for the settings).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_replication_slots WHERE slot_name = 'pgoutbox') THEN
-    PERFORM pg_catalog.pg_create_logical_replication_slot('pgoutbox', 'pgoutput');
+    IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN
+      PERFORM pg_catalog.pg_create_logical_replication_slot('pgoutbox', 'pgoutput',
+                                                            failover => true);
+    ELSE
+      PERFORM pg_catalog.pg_create_logical_replication_slot('pgoutbox', 'pgoutput');
+    END IF;
   END IF;
 END
 $$;

@@ -137,17 +137,28 @@ Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slo
   ASSIGN_OR_RETURN(
       pg::Rows rows,
       conn.QueryParams(
-          "WITH cur AS (SELECT pg_current_wal_lsn() AS lsn) "
+          // A standby has no current WAL position of its own: its replay
+          // position is what its slot copies are compared with. to_jsonb
+          // reads the columns of newer versions (17: failover, synced,
+          // invalidation_reason; 16: conflicting) as NULL on older ones.
+          "WITH cur AS (SELECT pg_is_in_recovery() AS standby, CASE WHEN pg_is_in_recovery() "
+          "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn) "
           "SELECT cur.lsn, s.slot_name, s.plugin, s.slot_type, s.database, s.active, "
           "s.active_pid, s.confirmed_flush_lsn, s.restart_lsn, "
           "pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::bigint, "
-          "pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, s.wal_status, s.safe_wal_size "
-          "FROM cur LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name = $1",
+          "pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::bigint, s.wal_status, s.safe_wal_size, "
+          "cur.standby, current_setting('server_version_num'), s.temporary, "
+          "s.j ->> 'failover', s.j ->> 'synced', s.j ->> 'invalidation_reason', "
+          "s.j ->> 'conflicting' "
+          "FROM cur LEFT JOIN (SELECT r.*, to_jsonb(r) AS j FROM "
+          "pg_catalog.pg_replication_slots r) s ON s.slot_name = $1",
           {slot}));
   if (rows.empty()) return Status::Internal("the slot query returned no row");
   auto current = ParseLsn(rows, 0);
   if (!current) return Status::Internal("pg_current_wal_lsn() returned no position");
   report.current_wal = *current;
+  report.in_recovery = rows.Get(0, 13) == "t";
+  report.server_version_num = static_cast<int>(ParseInt(rows, 14).value_or(0));
   SlotStatus& s = report.slot;
   s.exists = !rows.IsNull(0, 1);
   if (s.exists) {
@@ -162,24 +173,96 @@ Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slo
     s.retained_bytes = ParseNonNegative(rows, 10);
     s.wal_status = rows.Get(0, 11);
     s.safe_wal_size = ParseInt(rows, 12);
+    s.temporary = rows.Get(0, 15) == "t";
+    auto flag = [&](size_t col) -> std::optional<bool> {
+      if (rows.IsNull(0, col)) return std::nullopt;
+      return rows.Get(0, col) == "true";
+    };
+    s.failover = flag(16);
+    s.synced = flag(17);
+    s.invalidation_reason = rows.Get(0, 18);
+    s.conflicting = flag(19);
   }
   report.outbox = GatherOutbox(conn, table);
   return report;
 }
 
+bool ReadyToTakeOver(const StatusReport& report, std::string* why) {
+  const SlotStatus& s = report.slot;
+  const std::string slot = "slot " + report.slot_name;
+  auto answer = [&](bool ready, std::string text) {
+    *why = std::move(text);
+    return ready;
+  };
+  if (report.server_version_num < pg::kFailoverSlotsVersion) {
+    return answer(false, "PostgreSQL " + std::to_string(report.server_version_num / 10000) +
+                             " does not synchronize logical slots to standbys: after a "
+                             "promotion " +
+                             slot + " is not there");
+  }
+  if (!s.exists) {
+    return answer(false, slot +
+                             " has not been synchronized to this standby (a failover slot on "
+                             "the primary, and sync_replication_slots = on here?)");
+  }
+  if (!s.synced.value_or(false)) {
+    return answer(false, slot +
+                             " here is not a copy synchronized from the primary (synced = "
+                             "false): pgoutbox's slot on the primary is not this one");
+  }
+  if (!s.invalidation_reason.empty() || s.conflicting.value_or(false) || s.wal_status == "lost") {
+    return answer(false, slot + " here was invalidated" +
+                             (s.invalidation_reason.empty() ? std::string()
+                                                            : " (" + s.invalidation_reason + ")"));
+  }
+  if (s.temporary) {
+    return answer(false, slot +
+                             " here is not persistent yet (temporary): the standby has not yet "
+                             "replayed the WAL up to the primary's slot position; it would be "
+                             "dropped on promotion");
+  }
+  return answer(true, slot + " is synced from the primary" +
+                          (s.confirmed_flush ? " at " + s.confirmed_flush->ToString() : "") +
+                          "; pgoutbox continues from it after a promotion");
+}
+
 Verdict Judge(const StatusReport& report, uint64_t max_lag_bytes) {
   const SlotStatus& s = report.slot;
   const std::string slot = "slot " + report.slot_name;
-  if (!s.exists) return {false, slot + " does not exist", {}};
-  if (s.wal_status == "lost") {
-    return {false,
-            slot +
-                " is lost (wal_status = lost): the server removed WAL it still needed, so events "
-                "may be lost",
-            {}};
-  }
   Verdict verdict;
-  if (!s.active && s.retained_bytes && *s.retained_bytes > 0) {
+  if (report.in_recovery) {
+    std::string why;
+    verdict.ready_to_take_over = ReadyToTakeOver(report, &why);
+    verdict.takeover_note = why;
+    if (report.server_version_num < pg::kFailoverSlotsVersion) {
+      verdict.warnings.push_back(
+          "this standby runs PostgreSQL " + std::to_string(report.server_version_num / 10000) +
+          ", which does not synchronize logical slots: after a failover pgoutbox recovers from "
+          "the rows the outbox table retains (see --retention)");
+    }
+  }
+  if (!s.exists) {
+    verdict.healthy = false;
+    verdict.reason = slot + " does not exist";
+    if (verdict.ready_to_take_over) verdict.reason += " on this standby";
+    return verdict;
+  }
+  if (s.wal_status == "lost") {
+    verdict.healthy = false;
+    verdict.reason = slot +
+                     " is lost (wal_status = lost): the server removed WAL it still needed, so "
+                     "events may be lost";
+    return verdict;
+  }
+  if (report.in_recovery && report.server_version_num >= pg::kFailoverSlotsVersion &&
+      !*verdict.ready_to_take_over) {
+    verdict.healthy = false;
+    verdict.reason = "not ready to take over: " + verdict.takeover_note;
+    return verdict;
+  }
+  // A standby's slot copies are never active: only a primary's idle slot
+  // is worth a warning.
+  if (!report.in_recovery && !s.active && s.retained_bytes && *s.retained_bytes > 0) {
     verdict.warnings.push_back(
         slot + " is inactive: nothing is streaming from it, and it holds " +
         SizeText(s.retained_bytes) +
@@ -213,6 +296,11 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
     lines.emplace_back(std::move(key), std::move(value));
   };
   auto lsn = [](const std::optional<Lsn>& l) { return l ? l->ToString() : "unknown"; };
+  auto yes_no = [](bool b) { return std::string(b ? "yes" : "no"); };
+  if (report.in_recovery) {
+    add("server",
+        "standby (in recovery), PostgreSQL " + std::to_string(report.server_version_num / 10000));
+  }
   if (!s.exists) {
     add("slot", report.slot_name + " (does not exist)");
   } else {
@@ -221,9 +309,14 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
     add("active", !s.active      ? "no"
                   : s.active_pid ? "yes (pid " + std::to_string(*s.active_pid) + ")"
                                  : "yes");
+    if (s.failover) add("failover", yes_no(*s.failover));
+    if (report.in_recovery && s.synced) {
+      add("synced", yes_no(*s.synced) + (s.temporary ? " (temporary)" : ""));
+    }
+    if (!s.invalidation_reason.empty()) add("invalidation_reason", s.invalidation_reason);
     add("confirmed_flush_lsn", lsn(s.confirmed_flush));
   }
-  add("current_wal_lsn", report.current_wal.ToString());
+  add(report.in_recovery ? "replay_lsn" : "current_wal_lsn", report.current_wal.ToString());
   if (s.exists) {
     add("lag", SizeText(s.lag_bytes));
     add("restart_lsn", lsn(s.restart));
@@ -247,6 +340,10 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
                                                    : "unknown");
   }
   if (!o.note.empty()) add("note", o.note);
+  if (verdict.ready_to_take_over) {
+    add("takeover",
+        (*verdict.ready_to_take_over ? "ready: " : "not ready: ") + verdict.takeover_note);
+  }
 
   size_t width = 0;
   for (const auto& [key, value] : lines) width = std::max(width, key.size() + 1);
@@ -282,6 +379,21 @@ std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
   j.Number("retained_wal_bytes", s.retained_bytes);
   j.StringOrNull("wal_status", s.wal_status);
   j.Number("safe_wal_size_bytes", s.safe_wal_size);
+  j.Bool("in_recovery", report.in_recovery);
+  j.Number("server_version_num", std::optional<int>(report.server_version_num));
+  auto bool_or_null = [&](const std::string& key, std::optional<bool> value) {
+    if (value) {
+      j.Bool(key, *value);
+    } else {
+      j.Number<int64_t>(key, std::nullopt);
+    }
+  };
+  bool_or_null("failover", s.failover);
+  bool_or_null("synced", s.synced);
+  bool_or_null("temporary", s.exists ? std::optional<bool>(s.temporary) : std::nullopt);
+  j.StringOrNull("invalidation_reason", s.invalidation_reason);
+  bool_or_null("ready_to_take_over", verdict.ready_to_take_over);
+  j.StringOrNull("takeover_note", verdict.takeover_note);
   j.String("table", report.table_name);
   j.Number("row_count", o.rows);
   j.Double("oldest_row_age_seconds", o.oldest_row_age_seconds);

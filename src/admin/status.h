@@ -40,6 +40,13 @@ struct SlotStatus {
   // How much more WAL may be written before the slot is lost; nullopt when
   // max_slot_wal_keep_size is -1 (no limit) or the slot is already lost.
   std::optional<int64_t> safe_wal_size;
+  bool temporary = false;
+  // PostgreSQL 17 and later (nullopt before): a failover slot; on a standby,
+  // a copy synchronized from the primary.
+  std::optional<bool> failover;
+  std::optional<bool> synced;
+  std::string invalidation_reason;  // 17+: "" unless invalidated
+  std::optional<bool> conflicting;  // 16+: invalidated by a recovery conflict
 };
 
 // The outbox table. Unknown values are nullopt, and `note` says why (the
@@ -53,7 +60,12 @@ struct OutboxStatus {
 struct StatusReport {
   std::string slot_name;
   std::string table_name;  // schema.table
-  Lsn current_wal;         // pg_current_wal_lsn() when gathered
+  int server_version_num = 0;
+  // A standby (pg_is_in_recovery()): current_wal is then its replay
+  // position (pg_last_wal_replay_lsn()), and the report says whether its
+  // synced copy of the slot is ready to take over after a promotion.
+  bool in_recovery = false;
+  Lsn current_wal;  // pg_current_wal_lsn() when gathered
   SlotStatus slot;
   OutboxStatus outbox;
 };
@@ -69,10 +81,24 @@ struct Verdict {
   std::string reason;  // when unhealthy: "slot pgoutbox is 1.2 GB behind (--max-lag 1 GB)"
   // What a person should act on even when healthy, one sentence each.
   std::vector<std::string> warnings;
+  // On a standby: whether its copy of the slot can take over after a
+  // promotion (nullopt on a primary), and why not.
+  std::optional<bool> ready_to_take_over;
+  std::string takeover_note;
 };
+
+// On a standby (report.in_recovery): whether the slot is ready to take over
+// after a promotion: PostgreSQL 17 or later, and the slot a synced copy
+// (synced), persistent (not temporary: the first sync has completed), not
+// invalidated. `why` receives the reason it is not, or what makes it ready.
+bool ReadyToTakeOver(const StatusReport& report, std::string* why);
 
 // Unhealthy when the slot is missing, lost (wal_status = lost), or more than
 // `max_lag_bytes` behind; healthy otherwise, also while the lag is unknown.
+// On a standby the same, and unhealthy too when it runs PostgreSQL 17 or
+// later and the slot is not ready to take over (ReadyToTakeOver); on 14 to
+// 16 a warning says that slots are not synced there. The lag of a standby's
+// slot is measured from the standby's replay position.
 //
 // A slot that exists but is not active (no pgoutbox is streaming from it)
 // while it retains WAL gets a warning: it holds that WAL, and more with every

@@ -68,6 +68,11 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   if (state.slot.exists) {
     ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
     RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, db.Get(0, 0)));
+    ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(conn));
+    if (std::string warning = pg::FailoverSlotWarning(state.slot, names.slot, version);
+        !warning.empty()) {
+      spdlog::warn("{}", warning);
+    }
   } else if (config.no_create) {
     return Status::NotFound("replication slot " + names.slot +
                             " does not exist and --no-create was given");
@@ -109,7 +114,8 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
   }
   if (create_slot) {
     ASSIGN_OR_RETURN(state->slot, pg::InspectSlot(conn, names.slot));
-    spdlog::info("created replication slot {} (pgoutput) at {}", names.slot,
+    spdlog::info("created replication slot {} (pgoutput{}) at {}", names.slot,
+                 state->slot.failover.value_or(false) ? ", failover" : "",
                  state->slot.confirmed_flush ? state->slot.confirmed_flush->ToString() : "?");
   }
   return Status::Ok();

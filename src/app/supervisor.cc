@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/duration.h"
 #include "core/backoff.h"
 #include "pg/catalog.h"
@@ -26,12 +28,19 @@ std::string SlotHolder(const std::string& conninfo, const std::string& slot) {
   return holder.ok() ? *holder : "";
 }
 
-// The slot's confirmed position now, for the log line after a takeover.
+// The slot's confirmed position now, read once this process holds the slot
+// (nobody else can move it then); nullopt if it cannot be read.
 std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& slot) {
   auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
-  if (!conn.ok()) return std::nullopt;
+  if (!conn.ok()) {
+    spdlog::debug("cannot read the position of slot {}: {}", slot, conn.status().message());
+    return std::nullopt;
+  }
   auto info = pg::InspectSlot(**conn, slot);
-  if (!info.ok()) return std::nullopt;
+  if (!info.ok()) {
+    spdlog::debug("cannot read the position of slot {}: {}", slot, info.status().message());
+    return std::nullopt;
+  }
   return info->confirmed_flush;
 }
 
@@ -89,15 +98,19 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
       RETURN_IF_ERROR(streamer_->ServeDeliveries(wait));
       continue;
     }
+    // Where the slot stands now: another process may have moved it since
+    // start-up (a hot standby's takeover) or since the last connection.
+    const std::optional<Lsn> slot_position = SlotPosition(options_.conninfo, options_.slot);
+    if (slot_position) streamer_->SlotConfirmedAt(*slot_position);
     if (!streamed) {
-      if (!held.empty()) {
-        start_position = SlotPosition(options_.conninfo, options_.slot).value_or(start_position);
-      }
-      spdlog::info("streaming from slot {} at {}{}", options_.slot, start_position.ToString(),
-                   options_.end_lsn ? " until " + options_.end_lsn->ToString() : "");
+      if (slot_position) start_position = std::max(start_position, *slot_position);
+      spdlog::info(
+          "streaming from slot {} at {}{} (server {})", options_.slot, start_position.ToString(),
+          options_.end_lsn ? " until " + options_.end_lsn->ToString() : "", (*stream)->server());
       streamed = true;
-    } else if (!held.empty() || backoff.attempts() > 0) {
-      spdlog::info("replication stream connected to slot {}", options_.slot);
+    } else {
+      spdlog::info("replication stream connected to slot {} on {}{}", options_.slot,
+                   (*stream)->server(), slot_position ? " at " + slot_position->ToString() : "");
     }
     held.clear();
     backoff.Reset();

@@ -7,7 +7,15 @@
 // events in flight keep being acknowledged (Streamer::ServeDeliveries).
 //
 // Logs "streaming from slot ..." once, when the slot is first held, and one
-// line per reconnect or takeover; retries are logged at most every 5 s.
+// line per reconnect or takeover naming the server (with several hosts in
+// the conninfo, the one that accepted: after a failover, the new primary);
+// retries are logged at most every 5 s. A START_REPLICATION that fails
+// because the server is not ready (shutting down, starting up, in recovery,
+// a synced slot during promotion) is retried like a broken connection.
+//
+// Every time it has the slot, it reads the slot's confirmed position
+// (another process may have moved it: a takeover) and hands it to the
+// streamer before streaming (Streamer::SlotConfirmedAt).
 //
 // Ownership: borrows the streamer, metrics and health, which must outlive
 // Run(). Thread safety: Run() on the streaming thread; the stop counter is

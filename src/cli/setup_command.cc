@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "admin/failover.h"
 #include "admin/setup.h"
 #include "app/startup.h"
 #include "common/defaults.h"
@@ -46,7 +47,15 @@ Status Setup(const SetupFlags& flags, const admin::SetupNames& names) {
     Print(admin::RenderDryRun(plan));
     return Status::Ok();
   }
-  return admin::ApplySetup(*conn, plan, [](const std::string& line) { Print(line + "\n"); });
+  RETURN_IF_ERROR(
+      admin::ApplySetup(*conn, plan, [](const std::string& line) { Print(line + "\n"); }));
+  // What failover needs from the servers, after the report.
+  ASSIGN_OR_RETURN(admin::FailoverSettings failover,
+                   admin::ReadFailoverSettings(*conn, names.slot));
+  for (const std::string& line : admin::FailoverSetupLines(failover, names.slot)) {
+    Print(line + "\n");
+  }
+  return Status::Ok();
 }
 
 class SetupCommandImpl : public Command {

@@ -65,6 +65,16 @@ class AckTracker {
   // before it has been received. REQUIRES: !has_open_transaction().
   void ServerPosition(Lsn wal_end);
 
+  // The slot stands at `slot_confirmed`, read when the stream (re)connected
+  // and before any of its data: whoever held the slot (this process before a
+  // reconnect, or another one before a hot standby's takeover) delivered and
+  // confirmed everything before it, and the server sends nothing before it
+  // again. The confirmable position moves there at once when nothing is
+  // pending, else once every transaction kept now is acknowledged (like a
+  // server position); never backwards, never past an unacknowledged event.
+  // REQUIRES: !has_open_transaction().
+  void SlotPosition(Lsn slot_confirmed) { ServerPosition(slot_confirmed); }
+
   // The highest position that is safe to confirm to the server.
   Lsn confirmable() const { return confirmed_; }
 

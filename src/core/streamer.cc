@@ -506,6 +506,11 @@ void Streamer::MaybeLogSummary(Clock::time_point now) {
   last_summary_ = {now, stats_.events_published, stats_.transactions, confirmed};
 }
 
+void Streamer::SlotConfirmedAt(Lsn slot_confirmed) {
+  tracker_->AbandonTransaction();  // a broken stream's, if Run() did not already
+  tracker_->SlotPosition(slot_confirmed);
+}
+
 Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {

@@ -118,6 +118,13 @@ class Streamer : public kafka::DeliveryHandler {
   // that stopped fitting the mapping FailedPrecondition).
   Status Run(replication::MessageSource* source);
 
+  // Before Run() on a new stream: the slot's confirmed position as read once
+  // the stream was started (AckTracker::SlotPosition), so that the first
+  // status update and the reported progress start from where the slot
+  // stands, not from where it stood when this process started (a hot
+  // standby's takeover).
+  void SlotConfirmedAt(Lsn slot_confirmed);
+
   // Between streams (while reconnecting): serves delivery reports for up to
   // `timeout`, so the events in flight keep being acknowledged. Returns a
   // delivery failure or fatal producer error if one happened.

@@ -1,6 +1,7 @@
 #include "pg/catalog.h"
 
 #include <cctype>
+#include <charconv>
 
 namespace pgoutbox::pg {
 
@@ -173,11 +174,16 @@ Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::strin
 
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   SlotInfo info;
-  ASSIGN_OR_RETURN(Rows rows,
-                   conn.QueryParams("SELECT plugin, database, slot_type, active, active_pid, "
-                                    "confirmed_flush_lsn, wal_status FROM pg_replication_slots "
-                                    "WHERE slot_name = $1",
-                                    {slot}));
+  // to_jsonb reads the columns of newer versions without failing on older
+  // ones: a column the server lacks is NULL.
+  ASSIGN_OR_RETURN(
+      Rows rows,
+      conn.QueryParams("SELECT plugin, database, slot_type, active, active_pid, "
+                       "confirmed_flush_lsn, wal_status, temporary, j ->> 'failover', "
+                       "j ->> 'synced', j ->> 'invalidation_reason', j ->> 'conflicting' "
+                       "FROM (SELECT s.*, to_jsonb(s) AS j FROM pg_replication_slots s "
+                       "WHERE slot_name = $1) s",
+                       {slot}));
   if (rows.empty()) return info;
   info.exists = true;
   info.plugin = rows.Get(0, 0);
@@ -187,6 +193,15 @@ Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   info.active_pid = rows.Get(0, 4);
   if (!rows.IsNull(0, 5)) info.confirmed_flush = Lsn::Parse(rows.Get(0, 5));
   info.wal_status = rows.Get(0, 6);
+  info.temporary = rows.Get(0, 7) == "t";
+  auto flag = [&](size_t col) -> std::optional<bool> {
+    if (rows.IsNull(0, col)) return std::nullopt;
+    return rows.Get(0, col) == "true";
+  };
+  info.failover = flag(8);
+  info.synced = flag(9);
+  info.invalidation_reason = rows.Get(0, 10);
+  info.conflicting = flag(11);
   return info;
 }
 
@@ -230,10 +245,43 @@ Result<std::string> DescribeSlotHolder(PgConnection& conn, const std::string& sl
   return who + " (server pid " + pid + ")";
 }
 
+Result<int> ServerVersionNum(PgConnection& conn) {
+  ASSIGN_OR_RETURN(Rows rows, conn.Query("SHOW server_version_num"));
+  const std::string text = rows.empty() ? "" : rows.Get(0, 0);
+  int version = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return Status::Internal("server_version_num is not a number: '" + text + "'");
+  }
+  return version;
+}
+
 Status CreateSlot(PgConnection& conn, const std::string& slot) {
-  auto r = conn.QueryParams("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  auto version = ServerVersionNum(conn);
+  if (!version.ok()) return version.status().WithContext("cannot create replication slot " + slot);
+  const char* sql = *version >= kFailoverSlotsVersion
+                        ? "SELECT pg_create_logical_replication_slot($1, 'pgoutput', "
+                          "failover => true)"
+                        : "SELECT pg_create_logical_replication_slot($1, 'pgoutput')";
+  auto r = conn.QueryParams(sql, {slot});
   if (!r.ok()) return r.status().WithContext("cannot create replication slot " + slot);
   return Status::Ok();
+}
+
+std::string FailoverSlotWarning(const SlotInfo& info, const std::string& slot,
+                                int server_version_num) {
+  if (!info.exists || server_version_num < kFailoverSlotsVersion || info.failover.value_or(true)) {
+    return "";
+  }
+  return "replication slot " + slot +
+         " is not a failover slot (failover = false): a promoted standby will not have it, and "
+         "pgoutbox cannot continue from it after a failover. Make it one while pgoutbox is "
+         "stopped, over a replication connection: psql \"dbname=... replication=database\" -c "
+         "'ALTER_REPLICATION_SLOT " +
+         slot +
+         " (FAILOVER true)'; or, with pgoutbox stopped after it confirmed everything and no "
+         "application writing events, drop the slot (SELECT pg_drop_replication_slot('" +
+         slot + "')) and let pgoutbox create it again";
 }
 
 Result<Lsn> CurrentWalLsn(PgConnection& conn) {

@@ -59,7 +59,19 @@ struct SlotInfo {
   std::string active_pid;
   std::optional<Lsn> confirmed_flush;
   std::string wal_status;
+  bool temporary = false;
+  // PostgreSQL 17 and later only (nullopt before): the slot is synchronized
+  // to standbys (failover), or is such a copy on a standby (synced).
+  std::optional<bool> failover;
+  std::optional<bool> synced;
+  // Why the slot was invalidated (17+: wal_removed, rows_removed,
+  // wal_level_insufficient, idle_timeout), "" if it was not or the server
+  // does not say; `conflicting` (16+): invalidated by a recovery conflict.
+  std::string invalidation_reason;
+  std::optional<bool> conflicting;
 };
+// Reads the slot from pg_replication_slots; the columns a server version
+// lacks stay unknown.
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
 // OK if the slot does not exist or is a logical pgoutput slot of `database`
 // that was not invalidated. FailedPrecondition saying why otherwise.
@@ -79,8 +91,24 @@ Status ValidatePublicationName(const std::string& publication);
 // pg_read_all_stats), and to "" when the slot is not active.
 Result<std::string> DescribeSlotHolder(PgConnection& conn, const std::string& slot);
 
+// The first server version whose logical slots can be synchronized to a
+// standby and used there after promotion (failover slots).
+inline constexpr int kFailoverSlotsVersion = 170000;
+
+// The server's server_version_num (150004 for 15.4).
+Result<int> ServerVersionNum(PgConnection& conn);
+
 // Creates a pgoutput logical slot; waits for running transactions to end.
+// On PostgreSQL 17 and later the slot is a failover slot (failover => true),
+// so that standbys with sync_replication_slots can take it over.
 Status CreateSlot(PgConnection& conn, const std::string& slot);
+
+// On PostgreSQL 17 and later (`server_version_num`), the warning for an
+// existing slot that is not a failover slot, saying how to make it one; ""
+// when there is nothing to say (the slot is missing, a failover slot, or the
+// server older).
+std::string FailoverSlotWarning(const SlotInfo& info, const std::string& slot,
+                                int server_version_num);
 
 // The server's current WAL write position.
 Result<Lsn> CurrentWalLsn(PgConnection& conn);

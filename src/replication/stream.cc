@@ -2,6 +2,26 @@
 
 namespace pgoutbox::replication {
 
+bool IsTransientStartFailure(const std::string& sqlstate, const std::string& message,
+                             const std::string& detail) {
+  // cannot_connect_now (starting up, shutting down, in recovery mode) and
+  // admin_shutdown: the server is going away or not there yet.
+  if (sqlstate == "57P03" || sqlstate == "57P01") return true;
+  if (sqlstate != "55000") return false;
+  // object_not_in_prerequisite_state is also an invalidated slot or
+  // wal_level: only these messages mean "not now". A synced slot on a
+  // standby (17+) is usable once the standby is promoted; a server in
+  // recovery (14, 15) refuses logical decoding until then.
+  for (const char* transient :
+       {"being synchronized from the primary", "while in recovery", "recovery is in progress"}) {
+    if (detail.find(transient) != std::string::npos ||
+        message.find(transient) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::string& conninfo,
                                                                     const StartOptions& options,
                                                                     std::string* sqlstate) {
@@ -14,10 +34,20 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
   pg::ResultPtr res(PQexec(conn->get(), sql.c_str()));
   if (!res || PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
     std::string msg = res ? pg::TrimMessage(PQresultErrorMessage(res.get())) : conn->LastError();
-    const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
-    if (sqlstate != nullptr) *sqlstate = state ? state : "";
-    if (state != nullptr && std::string(state) == "55006") {
+    auto field = [&](int code) {
+      const char* value = res ? PQresultErrorField(res.get(), code) : nullptr;
+      return std::string(value != nullptr ? value : "");
+    };
+    const std::string state = field(PG_DIAG_SQLSTATE);
+    if (sqlstate != nullptr) *sqlstate = state;
+    if (state == "55006") {
       return Status::Unavailable("replication slot \"" + options.slot + "\" is in use: " + msg);
+    }
+    if (PQstatus(conn->get()) == CONNECTION_BAD ||
+        IsTransientStartFailure(state, field(PG_DIAG_MESSAGE_PRIMARY),
+                                field(PG_DIAG_MESSAGE_DETAIL))) {
+      return Status::Unavailable("START_REPLICATION on slot \"" + options.slot +
+                                 "\" failed: " + msg);
     }
     return Status::FailedPrecondition("START_REPLICATION on slot \"" + options.slot +
                                       "\" failed: " + msg);
@@ -26,6 +56,14 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
 }
 
 ReplicationStream::~ReplicationStream() = default;
+
+std::string ReplicationStream::server() const {
+  const char* host = PQhost(conn_->get());
+  const char* port = PQport(conn_->get());
+  std::string out = host != nullptr ? host : "?";
+  if (port != nullptr && *port != '\0') out += ":" + std::string(port);
+  return out;
+}
 
 int ReplicationStream::socket() const { return PQsocket(conn_->get()); }
 

@@ -34,11 +34,23 @@ struct StartOptions {
   Lsn start;  // 0/0: from the slot's confirmed position
 };
 
+// Whether a failed START_REPLICATION means "not now" (the server is shutting
+// down, starting up or in recovery, or the slot is a synced slot that a
+// standby being promoted cannot use yet: a retry with backoff can succeed)
+// rather than something a retry cannot heal (the slot missing or
+// invalidated, permissions). From the error's SQLSTATE, primary message and
+// detail. Pure.
+bool IsTransientStartFailure(const std::string& sqlstate, const std::string& message,
+                             const std::string& detail);
+
 class ReplicationStream : public MessageSource {
  public:
   // Connects (adding replication=database) and starts streaming. Errors keep
   // the server's message; `sqlstate`, if given, receives the SQLSTATE of a
   // START_REPLICATION failure (55006: slot in use by another process).
+  // Unavailable when a retry can succeed: the connection failed or broke,
+  // the slot is in use, or IsTransientStartFailure; FailedPrecondition
+  // otherwise.
   static Result<std::unique_ptr<ReplicationStream>> Start(const std::string& conninfo,
                                                           const StartOptions& options,
                                                           std::string* sqlstate = nullptr);
@@ -56,6 +68,10 @@ class ReplicationStream : public MessageSource {
 
   // Ends COPY BOTH cleanly (PQputCopyEnd) and drains the server's results.
   Status Finish() override;
+
+  // The server this stream is connected to, "host:port" as libpq chose it
+  // (with several hosts in the conninfo, the one that accepted).
+  std::string server() const;
 
  private:
   explicit ReplicationStream(std::unique_ptr<pg::PgConnection> conn) : conn_(std::move(conn)) {}

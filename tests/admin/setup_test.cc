@@ -131,8 +131,14 @@ TEST(SetupSqlTest, SubstitutesEachFilesNames) {
                 "BEGIN\n"
                 "  IF NOT EXISTS (SELECT FROM pg_catalog.pg_replication_slots WHERE slot_name = "
                 "'slot_one') THEN\n"
-                "    PERFORM pg_catalog.pg_create_logical_replication_slot('slot_one', "
+                "    IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN\n"
+                "      PERFORM pg_catalog.pg_create_logical_replication_slot('slot_one', "
+                "'pgoutput',\n"
+                "                                                            failover => true);\n"
+                "    ELSE\n"
+                "      PERFORM pg_catalog.pg_create_logical_replication_slot('slot_one', "
                 "'pgoutput');\n"
+                "    END IF;\n"
                 "  END IF;\n"
                 "END\n"
                 "$$"});
@@ -295,6 +301,26 @@ class SetupTest : public ::testing::Test {
 
   std::string Value(const std::string& sql) const { return pg_->QueryValue(db_, sql); }
 
+  // Setup's output before the failover lines, which end it; `failover`
+  // receives those.
+  static std::string BeforeFailover(const std::string& output, std::string* failover) {
+    const size_t at = output.find("failover: ");
+    *failover = at == std::string::npos ? "" : output.substr(at);
+    return output.substr(0, at);
+  }
+
+  // The first failover line setup prints on this server.
+  std::string FirstFailoverLine() const {
+    if (pg_->version() >= 17) {
+      return "failover: slot pgoutbox is a failover slot: standbys keep a synced copy that "
+             "pgoutbox continues from after a promotion, when the servers are set up as follows";
+    }
+    return "failover: PostgreSQL " + std::to_string(pg_->version()) +
+           " does not keep logical slots on standbys, so slot pgoutbox does not survive a "
+           "failover; after one pgoutbox recovers from the rows the outbox table retains (see "
+           "--retention)";
+  }
+
   std::unique_ptr<PgServer> pg_;
   std::string db_;
 };
@@ -302,8 +328,16 @@ class SetupTest : public ::testing::Test {
 TEST_F(SetupTest, CreatesEverythingOnAnEmptyDatabase) {
   const Outcome out = Setup();
   ASSERT_EQ(out.code, 0) << out.output;
-  const auto lines = Lines(out.output);
+  std::string failover;
+  const auto lines = Lines(BeforeFailover(out.output, &failover));
   ASSERT_EQ(lines.size(), 7u) << out.output;
+  // Then what failover needs, by server version (4 lines on 17+, 1 before).
+  EXPECT_EQ(Lines(failover).at(0), FirstFailoverLine()) << out.output;
+  EXPECT_EQ(Lines(failover).size(), pg_->version() >= 17 ? 4u : 1u) << out.output;
+  // On 17+ the slot is a failover slot, as sql/slot.sql creates it there.
+  if (pg_->version() >= 17) {
+    EXPECT_EQ(Value("SELECT failover FROM pg_replication_slots WHERE slot_name = 'pgoutbox'"), "t");
+  }
   EXPECT_EQ(lines[0], "table public.outbox: created");
   EXPECT_EQ(lines[1], "publication pgoutbox: created");
   EXPECT_EQ(lines[2],
@@ -355,13 +389,15 @@ TEST_F(SetupTest, SecondRunReportsEverythingExistsAndChangesNothing) {
   const std::string before = Snapshot(*pg_, db_, /*identity=*/true);
   const Outcome again = Setup();
   ASSERT_EQ(again.code, 0) << again.output;
-  EXPECT_EQ(again.output,
+  std::string failover;
+  EXPECT_EQ(BeforeFailover(again.output, &failover),
             "table public.outbox: exists\n"
             "publication pgoutbox: exists\n"
             "role pgoutbox: exists\n"
             "grants to role pgoutbox (USAGE on schema public, SELECT, DELETE on public.outbox): "
             "present\n"
             "slot pgoutbox: exists\n");
+  EXPECT_EQ(Lines(failover).at(0), FirstFailoverLine()) << again.output;
   EXPECT_EQ(Snapshot(*pg_, db_, /*identity=*/true), before);
 }
 

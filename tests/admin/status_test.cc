@@ -237,6 +237,100 @@ TEST(StatusRenderTest, JsonHasNumbersAndNulls) {
   EXPECT_EQ(std::string_view(doc["reason"].get_string().value()), "slot gone does not exist");
 }
 
+// A PostgreSQL 17 standby whose synced copy of the slot is ready.
+StatusReport StandbyReport() {
+  StatusReport r = HealthyReport();
+  r.in_recovery = true;
+  r.server_version_num = 170004;
+  r.slot.active = false;
+  r.slot.active_pid.reset();
+  r.slot.failover = true;
+  r.slot.synced = true;
+  r.slot.conflicting = false;
+  return r;
+}
+
+TEST(StatusStandbyTest, ASyncedPersistentValidSlotIsReadyToTakeOver) {
+  const StatusReport r = StandbyReport();
+  const Verdict v = Judge(r, kGiB);
+  EXPECT_TRUE(v.healthy) << v.reason;
+  ASSERT_TRUE(v.ready_to_take_over.has_value());
+  EXPECT_TRUE(*v.ready_to_take_over) << v.takeover_note;
+  EXPECT_TRUE(v.warnings.empty()) << "a synced slot is never active on a standby";
+  const std::string text = RenderStatusText(r, v);
+  EXPECT_NE(text.find("server:              standby (in recovery), PostgreSQL 17\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("synced:              yes\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("replay_lsn:          0/1A2B3D00\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("takeover:            ready: slot pgoutbox is synced from the primary at "
+                      "0/1A2B3C48; pgoutbox continues from it after a promotion\n"),
+            std::string::npos)
+      << text;
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string json = RenderStatusJson(r, v, kGiB);
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  EXPECT_EQ(doc["in_recovery"].get_bool().value(), true);
+  EXPECT_EQ(doc["synced"].get_bool().value(), true);
+  EXPECT_EQ(doc["temporary"].get_bool().value(), false);
+  EXPECT_EQ(doc["ready_to_take_over"].get_bool().value(), true);
+  EXPECT_TRUE(doc["invalidation_reason"].is_null());
+}
+
+TEST(StatusStandbyTest, NotReadyIsUnhealthyAndSaysWhy) {
+  StatusReport r = StandbyReport();
+  r.slot.temporary = true;  // the first sync has not completed
+  Verdict v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);
+  EXPECT_FALSE(v.ready_to_take_over.value_or(true));
+  EXPECT_NE(v.reason.find("not ready to take over: slot pgoutbox here is not persistent yet"),
+            std::string::npos)
+      << v.reason;
+
+  r = StandbyReport();
+  r.slot.invalidation_reason = "rows_removed";
+  r.slot.conflicting = true;
+  v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);
+  EXPECT_NE(v.reason.find("was invalidated (rows_removed)"), std::string::npos) << v.reason;
+
+  r = StandbyReport();
+  r.slot.synced = false;  // a copy made with the data directory, not synced
+  v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);
+  EXPECT_NE(v.reason.find("synced = false"), std::string::npos) << v.reason;
+
+  r = StandbyReport();
+  r.slot = SlotStatus{};
+  v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);
+  EXPECT_EQ(v.reason, "slot pgoutbox does not exist on this standby");
+  EXPECT_NE(v.takeover_note.find("has not been synchronized"), std::string::npos);
+  ASSERT_TRUE(v.ready_to_take_over.has_value());
+  EXPECT_NE(RenderStatusJson(r, v, kGiB).find("\"ready_to_take_over\":false"), std::string::npos);
+}
+
+TEST(StatusStandbyTest, BeforeSeventeenSlotsAreNotSynced) {
+  StatusReport r = StandbyReport();
+  r.server_version_num = 160008;
+  r.slot = SlotStatus{};
+  const Verdict v = Judge(r, kGiB);
+  EXPECT_FALSE(v.healthy);  // the slot is missing: the README's rule
+  EXPECT_FALSE(v.ready_to_take_over.value_or(true));
+  ASSERT_EQ(v.warnings.size(), 1u);
+  EXPECT_NE(v.warnings[0].find("PostgreSQL 16, which does not synchronize logical slots"),
+            std::string::npos)
+      << v.warnings[0];
+}
+
+TEST(StatusStandbyTest, APrimaryHasNoTakeoverVerdict) {
+  const Verdict v = Judge(HealthyReport(), kGiB);
+  EXPECT_FALSE(v.ready_to_take_over.has_value());
+  EXPECT_EQ(RenderStatusText(HealthyReport(), v).find("takeover"), std::string::npos);
+}
+
 TEST(StatusRenderTest, FormatsAges) {
   EXPECT_EQ(FormatAge(0), "0s");
   EXPECT_EQ(FormatAge(0.7), "0s");

@@ -136,6 +136,45 @@ TEST(AckTrackerTest, ServerPositionWhileIdleAdvancesAtOnce) {
   EXPECT_EQ(t.pending_entries(), 0u);
 }
 
+// A hot standby's takeover: the slot was moved by another process while
+// this one waited; the tracker starts from where the slot stands now.
+TEST(AckTrackerTest, SlotPositionWhileIdleMovesThereAtOnce) {
+  AckTracker t(Lsn(10));
+  t.SlotPosition(Lsn(500));
+  EXPECT_EQ(t.confirmable(), Lsn(500));
+  EXPECT_EQ(t.pending_entries(), 0u);
+}
+
+TEST(AckTrackerTest, SlotPositionNeverMovesBackwards) {
+  AckTracker t(Lsn(500));
+  t.SlotPosition(Lsn(10));
+  EXPECT_EQ(t.confirmable(), Lsn(500));
+  TxnId a = CommittedTxn(t, 1, 600);
+  t.SlotPosition(Lsn(300));
+  t.Ack(a);
+  EXPECT_EQ(t.confirmable(), Lsn(600));
+}
+
+TEST(AckTrackerTest, SlotPositionNeverSkipsUnacknowledgedEvents) {
+  AckTracker t(Lsn(10));
+  TxnId a = CommittedTxn(t, 2, 100);
+  t.AbandonTransaction();  // no-op: nothing open
+  t.SlotPosition(Lsn(900));
+  EXPECT_EQ(t.confirmable(), Lsn(10));
+  t.Ack(a);
+  EXPECT_EQ(t.confirmable(), Lsn(10));  // one event of a still in flight
+  t.Ack(a);
+  EXPECT_EQ(t.confirmable(), Lsn(900));
+}
+
+TEST(AckTrackerTest, SlotPositionBehindAFailureConfirmsNothing) {
+  AckTracker t(Lsn(10));
+  TxnId a = CommittedTxn(t, 1, 100);
+  t.Fail(a);
+  t.SlotPosition(Lsn(900));
+  EXPECT_EQ(t.confirmable(), Lsn(10));
+}
+
 TEST(AckTrackerTest, ServerPositionWaitsForEventsInFlight) {
   AckTracker t(Lsn(10));
   TxnId a = CommittedTxn(t, 1, 100);

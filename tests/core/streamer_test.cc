@@ -436,5 +436,38 @@ TEST_F(StreamLoopTest, ABrokenStreamReturnsUnavailableAndKeepsTheEventsInFlight)
   EXPECT_EQ(tracker_.confirmable(), kStart);
 }
 
+// A hot standby takes over: the slot moved on while it waited, and the
+// supervisor hands over the slot's position before the stream starts. The
+// very first status update, and every one after, carries that position, not
+// the start-up one.
+TEST_F(StreamLoopTest, TheFirstStatusUpdateCarriesTheSlotPositionReadAtConnect) {
+  options_.end_lsn = End(1);
+  const Lsn taken_over(0x800);  // kStart < 0x800 < End(1)
+  Transaction(1, {Good("a1")});
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  streamer.SlotConfirmedAt(taken_over);
+  ASSERT_OK(streamer.Run(&source_));
+  ASSERT_FALSE(source_.status_updates().empty());
+  EXPECT_EQ(source_.status_updates().front().flushed, taken_over);
+  for (const auto& update : source_.status_updates()) EXPECT_GE(update.flushed, taken_over);
+  EXPECT_EQ(source_.last_flushed(), End(1));
+}
+
+// After a reconnect with events still in flight, a slot position read at
+// connect never confirms past them.
+TEST_F(StreamLoopTest, ASlotPositionAtReconnectWaitsForTheEventsInFlight) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  WaitForRecords(1);
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  streamer.SlotConfirmedAt(Lsn(End(1).value() + 0x100));
+  EXPECT_EQ(tracker_.confirmable(), kStart);
+  sink_.Ack(0);
+  ASSERT_OK(streamer.ServeDeliveries(milliseconds(10)));
+  EXPECT_EQ(tracker_.confirmable(), Lsn(End(1).value() + 0x100));
+}
+
 }  // namespace
 }  // namespace pgoutbox::core

@@ -10,6 +10,28 @@
 namespace pgoutbox::pg {
 namespace {
 
+// An existing slot that is not a failover slot is worth a warning only on
+// a server that has failover slots (17+), and the warning says how to fix it.
+TEST(FailoverSlotWarningTest, OnlyForANonFailoverSlotOnSeventeenAndLater) {
+  SlotInfo slot;
+  slot.exists = true;
+  slot.failover = false;
+  const std::string warning = FailoverSlotWarning(slot, "pgoutbox", 170004);
+  EXPECT_NE(warning.find("replication slot pgoutbox is not a failover slot"), std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("'ALTER_REPLICATION_SLOT pgoutbox (FAILOVER true)'"), std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("replication=database"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("pg_drop_replication_slot('pgoutbox')"), std::string::npos) << warning;
+
+  EXPECT_EQ(FailoverSlotWarning(slot, "pgoutbox", 160008), "");
+  slot.failover = true;
+  EXPECT_EQ(FailoverSlotWarning(slot, "pgoutbox", 180000), "");
+  slot.failover.reset();  // not known: nothing to say
+  EXPECT_EQ(FailoverSlotWarning(slot, "pgoutbox", 180000), "");
+  EXPECT_EQ(FailoverSlotWarning(SlotInfo{}, "pgoutbox", 180000), "");
+}
+
 TEST(TableNameTest, Parses) {
   EXPECT_EQ(ParseTableName("outbox")->ToString(), "public.outbox");
   EXPECT_EQ(ParseTableName("app.Outbox")->ToString(), "app.outbox");  // folded like SQL

@@ -728,6 +728,8 @@ std::unique_ptr<PgServer> PgServer::StartStandby(const StandbyOptions& options) 
   State& st = *standby->state_;
   st.options = state_->options;
   st.options.tls = false;
+  st.options.extra_settings.insert(st.options.extra_settings.end(), options.extra_settings.begin(),
+                                   options.extra_settings.end());
   st.bin_dir = state_->bin_dir;
   st.major = state_->major;
   st.primary_conninfo = ConnInfo("postgres") + " application_name=standby";

@@ -70,6 +70,11 @@ struct StandbyOptions {
   // The physical replication slot on the primary that the standby streams
   // from (primary_slot_name); "" streams without one.
   std::string slot;
+  // postgresql.conf lines of the standby's own, written after the primary's
+  // extra_settings (so a line here overrides one there): for failover slots,
+  // sync_replication_slots = on and hot_standby_feedback = on.
+  // primary_conninfo names a dbname (postgres), as slot synchronization needs.
+  std::vector<std::string> extra_settings = {};
 };
 
 class PgServer {
