@@ -1,0 +1,112 @@
+#include "core/state_keeper.h"
+
+#include <gtest/gtest.h>
+
+namespace pgoutbox::core {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = StateKeeper::Clock;
+
+pg::DeliveredMark Mark(uint64_t lsn, uint64_t xmin) {
+  return pg::DeliveredMark{Lsn(lsn), xmin, "t" + std::to_string(xmin)};
+}
+
+class StateKeeperTest : public ::testing::Test {
+ protected:
+  StateKeeperTest() : keeper_({"shop", "pgoutbox", milliseconds(5000), 4}) {}
+
+  // The record Due() returns, parsed; acknowledged at once.
+  std::optional<DeliveryState> DueAndWritten(Lsn confirmed, milliseconds at) {
+    auto json = keeper_.Due(confirmed, start_ + at);
+    if (!json) return std::nullopt;
+    auto state = DeliveryState::Parse(*json);
+    EXPECT_TRUE(state.ok()) << state.status().ToString();
+    keeper_.Written();
+    return state.ok() ? std::optional<DeliveryState>(*state) : std::nullopt;
+  }
+
+  StateKeeper keeper_;
+  const Clock::time_point start_ = Clock::now();
+};
+
+TEST_F(StateKeeperTest, NothingIsDueBeforeTheServerIsKnown) {
+  keeper_.AddMark(Mark(0x100, 10));
+  EXPECT_FALSE(keeper_.Due(Lsn(0x200), start_).has_value());
+  keeper_.SetServer({"7300", 1, Lsn()});
+  auto state = DueAndWritten(Lsn(0x200), milliseconds(0));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->system_identifier, "7300");
+  EXPECT_EQ(state->database, "shop");
+  EXPECT_EQ(state->confirmed, Lsn(0x200));
+}
+
+TEST_F(StateKeeperTest, AMarkIsDeliveredOnlyOnceTheConfirmedPositionReachesIt) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  keeper_.AddMark(Mark(0x100, 10));
+  keeper_.AddMark(Mark(0x300, 20));
+  auto state = DueAndWritten(Lsn(0x0FF), milliseconds(0));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_FALSE(state->mark.has_value()) << "0x100 is not confirmed yet";
+
+  state = DueAndWritten(Lsn(0x2FF), milliseconds(6000));
+  ASSERT_TRUE(state.has_value());
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 10u);
+  EXPECT_EQ(keeper_.pending_marks(), 1u);
+
+  state = DueAndWritten(Lsn(0x300), milliseconds(12000));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->mark->xmin, 20u);
+  EXPECT_EQ(keeper_.pending_marks(), 0u);
+}
+
+TEST_F(StateKeeperTest, RecordsAreSpacedUnlessTheServerOrPhaseChanges) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  ASSERT_TRUE(DueAndWritten(Lsn(0x100), milliseconds(0)).has_value());
+  EXPECT_FALSE(DueAndWritten(Lsn(0x100), milliseconds(10000)).has_value()) << "nothing changed";
+  EXPECT_FALSE(DueAndWritten(Lsn(0x200), milliseconds(1000)).has_value()) << "too soon";
+  EXPECT_TRUE(DueAndWritten(Lsn(0x200), milliseconds(5000)).has_value());
+
+  keeper_.SetServer({"7300", 2, Lsn()});
+  auto state = DueAndWritten(Lsn(0x200), milliseconds(5001));
+  ASSERT_TRUE(state.has_value()) << "a new timeline is written at once";
+  EXPECT_EQ(state->timeline, 2u);
+  keeper_.SetPhase(DeliveryPhase::kRecovering);
+  state = DueAndWritten(Lsn(0x200), milliseconds(5002));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->phase, DeliveryPhase::kRecovering);
+}
+
+TEST_F(StateKeeperTest, OneRecordInFlightAtATimeAndAFailedOneIsDueAgain) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  ASSERT_TRUE(keeper_.Due(Lsn(0x100), start_).has_value());
+  EXPECT_FALSE(keeper_.Due(Lsn(0x200), start_ + milliseconds(9000)).has_value());
+  EXPECT_FALSE(keeper_.written().has_value());
+  keeper_.NotWritten();
+  auto again = keeper_.Due(Lsn(0x200), start_ + milliseconds(9001));
+  ASSERT_TRUE(again.has_value());
+  keeper_.Written();
+  ASSERT_TRUE(keeper_.written().has_value());
+  EXPECT_EQ(keeper_.written()->confirmed, Lsn(0x200));
+}
+
+TEST_F(StateKeeperTest, TooManyWaitingMarksAreThinnedKeepingTheNewest) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  for (uint64_t i = 1; i <= 9; ++i) keeper_.AddMark(Mark(0x100 * i, i));
+  EXPECT_LE(keeper_.pending_marks(), 4u);
+  auto state = DueAndWritten(Lsn(0x900), milliseconds(0));
+  ASSERT_TRUE(state.has_value());
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 9u) << "the newest mark survives the thinning";
+  // Whatever was dropped, a delivered mark is never one whose position is
+  // not yet confirmed.
+  for (uint64_t i = 10; i <= 20; ++i) keeper_.AddMark(Mark(0x100 * i, i));
+  state = DueAndWritten(Lsn(0x0E00), milliseconds(6000));
+  ASSERT_TRUE(state.has_value());
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_LE(state->mark->insert_lsn, Lsn(0x0E00));
+}
+
+}  // namespace
+}  // namespace pgoutbox::core
