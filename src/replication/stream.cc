@@ -1,5 +1,7 @@
 #include "replication/stream.h"
 
+#include "pg/delivered_mark.h"
+
 namespace pgoutbox::replication {
 
 bool IsTransientStartFailure(const std::string& sqlstate, const std::string& message,
@@ -27,6 +29,12 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
                                                                     std::string* sqlstate) {
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
                                   conninfo, pg::PgConnection::Kind::kReplication, "pgoutbox"));
+  // Which server this is, before streaming: a failover or another cluster
+  // under the same conninfo shows here.
+  auto identity = pg::IdentifySystem(*conn);
+  if (!identity.ok()) {
+    return Status::Unavailable("IDENTIFY_SYSTEM failed: " + identity.status().message());
+  }
   std::string pubs = conn->QuoteLiteral(conn->QuoteIdentifier(options.publication));
   std::string sql = "START_REPLICATION SLOT " + conn->QuoteIdentifier(options.slot) + " LOGICAL " +
                     options.start.ToString() + " (proto_version '1', publication_names " + pubs +
@@ -52,7 +60,9 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
     return Status::FailedPrecondition("START_REPLICATION on slot \"" + options.slot +
                                       "\" failed: " + msg);
   }
-  return std::unique_ptr<ReplicationStream>(new ReplicationStream(std::move(conn)));
+  auto stream = std::unique_ptr<ReplicationStream>(new ReplicationStream(std::move(conn)));
+  stream->identity_ = std::move(*identity);
+  return stream;
 }
 
 ReplicationStream::~ReplicationStream() = default;

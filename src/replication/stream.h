@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "common/types.h"
 #include "pg/connection.h"
+#include "pg/delivered_mark.h"
 #include "replication/frame.h"
 #include "replication/message_source.h"
 
@@ -63,6 +64,10 @@ class ReplicationStream : public MessageSource {
   Status ReadSocket() override;
   int socket() const override;
 
+  // The server streamed from (IDENTIFY_SYSTEM, run before START_REPLICATION):
+  // its system identifier and timeline.
+  const pg::ServerIdentity& identity() const { return identity_; }
+
   // Sends a standby status update and flushes it.
   Status SendStatus(const StatusUpdate& update) override;
 
@@ -76,6 +81,7 @@ class ReplicationStream : public MessageSource {
  private:
   explicit ReplicationStream(std::unique_ptr<pg::PgConnection> conn) : conn_(std::move(conn)) {}
   Status StreamEnded();
+  pg::ServerIdentity identity_;
   std::unique_ptr<pg::PgConnection> conn_;
   bool finished_ = false;
 };

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pg/connection.h"
+#include "replication/stream.h"
 #include "support/pg_server.h"
 
 namespace pgoutbox::pg {
@@ -38,6 +39,31 @@ TEST(DeliveredMarkTest, IdentifySystemNamesTheClusterAndItsTimeline) {
   EXPECT_EQ(identity->system_identifier, server->SystemIdentifier());
   EXPECT_EQ(identity->timeline, 1u);
   EXPECT_TRUE(identity->wal_end.valid());
+}
+
+TEST(DeliveredMarkTest, AReplicationStreamKnowsItsServerAndAPromotionShows) {
+  auto primary = PgServer::Start();
+  ASSERT_NE(primary, nullptr);
+  ASSERT_TRUE(
+      primary->Exec("postgres", "CREATE TABLE t (id int); CREATE PUBLICATION pub FOR TABLE t"));
+  ASSERT_TRUE(
+      primary->Exec("postgres", "SELECT pg_create_logical_replication_slot('s', 'pgoutput')"));
+  auto stream = replication::ReplicationStream::Start(primary->ConnInfo(), {"s", "pub", Lsn()});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ((*stream)->identity().system_identifier, primary->SystemIdentifier());
+  EXPECT_EQ((*stream)->identity().timeline, 1u);
+  stream->reset();
+
+  // A promoted standby is the same cluster on the next timeline.
+  auto standby = primary->StartStandby();
+  ASSERT_NE(standby, nullptr);
+  ASSERT_TRUE(standby->Promote());
+  auto conn = Connect(*standby, PgConnection::Kind::kReplication);
+  ASSERT_NE(conn, nullptr);
+  auto identity = IdentifySystem(*conn);
+  ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+  EXPECT_EQ(identity->system_identifier, primary->SystemIdentifier());
+  EXPECT_EQ(identity->timeline, 2u);
 }
 
 TEST(DeliveredMarkTest, RunningTransactionsAreAtOrAboveTheMarkFinishedOnesBelowIt) {
