@@ -37,6 +37,7 @@ core::StreamerOptions StreamerOptionsOf(const RunConfig& config) {
   options.on_bad_row = config.on_bad_row;
   options.dead_letter_topic = config.dead_letter_topic;
   options.summary_interval = config.log_summary_interval;
+  options.state_topic = config.state_topic;
   return options;
 }
 
@@ -98,7 +99,10 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   observe::StreamProgress progress;
   progress.confirmed.store(confirmed.value());
   progress.received.store(confirmed.value());
+  // What pgoutbox remembers outside the database (core/delivery_state.h).
+  core::StateKeeper state_keeper({db.database, names.slot});
   observe::ServerMonitorOptions monitor_options;
+  monitor_options.state_keeper = &state_keeper;
   monitor_options.conninfo = config.db;
   monitor_options.heartbeat_interval = config.heartbeat_interval;
   observe::ServerMonitor monitor(monitor_options, &progress, &metrics);
@@ -112,7 +116,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   AckTracker tracker(confirmed);
   observe::MetricsObserver observer(&metrics, &health, &progress);
   core::Streamer streamer(streamer_options, publisher.get(), db.mapper.get(), &tracker,
-                          stop_requests, &observer);
+                          stop_requests, &observer, &state_keeper);
   SupervisorOptions supervisor_options;
   supervisor_options.conninfo = config.db;
   supervisor_options.slot = names.slot;
@@ -120,6 +124,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   supervisor_options.standby_retry_interval = config.standby_retry_interval;
   supervisor_options.end_lsn = streamer_options.end_lsn;
   supervisor_options.end_flag = config.EndFlag();
+  supervisor_options.state_keeper = &state_keeper;
   Supervisor supervisor(supervisor_options, &streamer, &metrics, &health);
   Status result = supervisor.Run(confirmed, stop_requests);
   metrics.SetUp(false);

@@ -39,6 +39,7 @@ struct RunConfig {
   admin::PeriodicCleanerOptions cleanup;  // cleanup.cleanup.enabled(): periodic deletion on
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
   std::string dead_letter_topic{defaults::kDeadLetterTopic};
+  std::string state_topic{defaults::kStateTopic};
 
   // The flag that makes this run stop at an end position, for messages:
   // "--exit-when-caught-up" or "--end-lsn".

@@ -64,10 +64,11 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
                             " WITH (publish = 'insert'))");
   }
 
+  ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
+  state.database = db.Get(0, 0);
   ASSIGN_OR_RETURN(state.slot, pg::InspectSlot(conn, names.slot));
   if (state.slot.exists) {
-    ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
-    RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, db.Get(0, 0)));
+    RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, state.database));
     ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(conn));
     if (std::string warning = pg::FailoverSlotWarning(state.slot, names.slot, version);
         !warning.empty()) {

@@ -45,6 +45,7 @@ struct DatabaseState {
   bool cleanup_enabled = false;  // the table has the created_at column
   pg::PublicationInfo publication;
   pg::SlotInfo slot;
+  std::string database;  // current_database()
 };
 
 // Connects (an ordinary connection) and checks, without changing anything,

@@ -116,6 +116,7 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
     backoff.Reset();
     health_->SetStreaming(true);
     metrics_->SetUp(true);
+    if (options_.state_keeper != nullptr) options_.state_keeper->SetServer((*stream)->identity());
     Status st = streamer_->Run(stream->get());
     metrics_->SetUp(false);
     health_->SetStreaming(false, st.ok() ? "stopped" : st.message());

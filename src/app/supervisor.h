@@ -44,6 +44,8 @@ struct SupervisorOptions {
   // message when the slot is held by another process).
   std::optional<Lsn> end_lsn;
   std::string end_flag = "--end-lsn";
+  // Told which server each stream comes from, if given.
+  core::StateKeeper* state_keeper = nullptr;
 };
 
 class Supervisor {

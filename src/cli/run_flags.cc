@@ -2,6 +2,7 @@
 
 #include "cli/command.h"
 #include "common/duration.h"
+#include "outbox/topic_template.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
@@ -68,6 +69,13 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "slot over")
       ->envname("PGOUTBOX_STANDBY_RETRY_INTERVAL")
       ->capture_default_str();
+  cmd->add_option("--state-topic", f->state_topic,
+                  "Kafka topic where pgoutbox remembers, per database and slot, the server it "
+                  "streamed from and the point up to which every event is delivered (best "
+                  "created with cleanup.policy=compact); read at start-up to recover after a "
+                  "failover")
+      ->envname("PGOUTBOX_STATE_TOPIC")
+      ->capture_default_str();
 }
 
 Result<app::RunConfig> Resolve(const RunFlags& f) {
@@ -117,6 +125,11 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   ASSIGN_OR_RETURN(BadRowPolicy bad_rows, ResolveBadRowFlags(f.bad_rows));
   c.on_bad_row = bad_rows.action;
   c.dead_letter_topic = bad_rows.dead_letter_topic;
+  c.state_topic = f.state_topic;
+  if (!outbox::IsValidTopicName(c.state_topic)) {
+    return Status::InvalidArgument("--state-topic \"" + c.state_topic +
+                                   "\" is not a valid Kafka topic name");
+  }
   if (c.standby_retry_interval.count() <= 0) {
     return Status::InvalidArgument("--standby-retry-interval must be greater than 0");
   }

@@ -36,6 +36,7 @@ struct RunFlags {
       stall_timeout = DurationFlag(defaults::kStallTimeout),
       heartbeat_interval = DurationFlag(defaults::kHeartbeatInterval),
       standby_retry_interval = DurationFlag(defaults::kStandbyRetryInterval),
+      state_topic{defaults::kStateTopic},
       log_summary_interval = DurationFlag(defaults::kLogSummaryInterval);
   CleanupFlags cleanup;
   BadRowFlags bad_rows;

@@ -31,6 +31,11 @@ inline constexpr milliseconds kStandbyRetryInterval{2000};
 inline constexpr milliseconds kLogSummaryInterval{30000};
 inline constexpr milliseconds kHeartbeatInterval{0};  // off
 
+// Failover: the state topic (core/delivery_state.h) and how often a
+// delivered mark is taken.
+inline constexpr std::string_view kStateTopic = "pgoutbox.state";
+inline constexpr milliseconds kMarkInterval{5000};
+
 // Observation.
 inline constexpr std::string_view kHttpAddr = "127.0.0.1:9187";
 inline constexpr milliseconds kStallTimeout{60000};

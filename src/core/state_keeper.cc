@@ -4,7 +4,8 @@
 
 namespace pgoutbox::core {
 
-StateKeeper::StateKeeper(StateKeeperOptions options) : options_(std::move(options)) {
+StateKeeper::StateKeeper(StateKeeperOptions options)
+    : options_(std::move(options)), key_(DeliveryStateKey(options_.database, options_.slot)) {
   if (options_.max_marks < 2) options_.max_marks = 2;
 }
 

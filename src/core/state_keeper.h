@@ -64,9 +64,12 @@ class StateKeeper {
   const std::optional<DeliveryState>& written() const { return written_; }
   const std::optional<pg::DeliveredMark>& delivered_mark() const { return delivered_mark_; }
   size_t pending_marks() const;
+  // The state topic's key of this deployment (DeliveryStateKey).
+  const std::string& key() const { return key_; }
 
  private:
   StateKeeperOptions options_;
+  std::string key_;
   mutable std::mutex mu_;
   std::deque<pg::DeliveredMark> marks_;  // guarded by mu_
   std::optional<pg::ServerIdentity> server_;

@@ -55,13 +55,15 @@ std::chrono::milliseconds TimeUntilFeedback(Clock::time_point now, Clock::time_p
 
 Streamer::Streamer(const StreamerOptions& options, kafka::EventSink* sink,
                    outbox::EventMapper* mapper, AckTracker* tracker,
-                   const std::atomic<int>* stop_requests, StreamObserver* observer)
+                   const std::atomic<int>* stop_requests, StreamObserver* observer,
+                   StateKeeper* state_keeper)
     : options_(options),
       sink_(sink),
       mapper_(mapper),
       tracker_(tracker),
       stop_requests_(stop_requests),
       observer_(observer),
+      state_keeper_(state_keeper),
       dead_letter_target_{options.dead_letter_topic,
                           mapper->options().schema + "." + mapper->options().table} {
   sink_->set_delivery_handler(this);
@@ -328,8 +330,9 @@ Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const Bad
     case BadRowAction::kDeadLetter:
       break;
   }
-  ASSIGN_OR_RETURN(DeadLetter dead_letter, DeadLetter::FromRow(dead_letter_target_, *mapper_, insert,
-                                                               lsn, cause, error, payload_size));
+  ASSIGN_OR_RETURN(
+      DeadLetter dead_letter,
+      DeadLetter::FromRow(dead_letter_target_, *mapper_, insert, lsn, cause, error, payload_size));
   ASSIGN_OR_RETURN(kafka::ProduceResult produced, ProduceWithBackpressure(dead_letter.event()));
   if (produced.outcome == kafka::ProduceOutcome::kRefused) {
     return Status::Aborted(error.message() +
@@ -379,6 +382,10 @@ Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Eve
 }
 
 void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
+  if (opaque == kStateTag) {
+    if (state_keeper_ != nullptr) state_keeper_->Written();
+    return;
+  }
   PgTimestamp commit_time = tracker_->Ack(opaque);
   ++stats_.events_published;
   if (observer_ != nullptr) {
@@ -390,6 +397,10 @@ void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
 
 void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
                          const Status& reason) {
+  if (opaque == kStateTag) {
+    OnFailed(opaque, record.event_id, reason);
+    return;
+  }
   if (options_.on_bad_row == BadRowAction::kHalt || record.topic == options_.dead_letter_topic) {
     if (options_.on_bad_row != BadRowAction::kHalt) CountBadRow(record.refusal);
     OnFailed(opaque, record.event_id, reason);
@@ -435,6 +446,13 @@ void Streamer::OnBrokersDown() {
 }
 
 void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) {
+  if (opaque == kStateTag) {
+    // Not an event: the next status update tries again.
+    if (state_keeper_ != nullptr) state_keeper_->NotWritten();
+    spdlog::warn("the delivery state was not written to {}: {}", options_.state_topic,
+                 reason.message());
+    return;
+  }
   tracker_->Fail(opaque);
   if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kDeliveryFailed);
   if (delivery_failure_.ok()) {
@@ -474,10 +492,30 @@ Status Streamer::SendFeedback(bool force) {
     }
   }
   PublishProgress(moved);
+  WriteStateIfDue(now);
   MaybeLogSummary(now);
   reply_requested_ = false;
   last_feedback_ = now;
   return Status::Ok();
+}
+
+void Streamer::WriteStateIfDue(Clock::time_point now) {
+  if (state_keeper_ == nullptr) return;
+  auto json = state_keeper_->Due(tracker_->confirmable(), now);
+  if (!json) return;
+  state_value_ = std::move(*json);
+  outbox::Event event;
+  event.topic = options_.state_topic;
+  event.key = state_keeper_->key();
+  event.payload = state_value_;
+  auto result = sink_->Produce(event, 0, kStateTag);
+  if (!result.ok() || result->outcome != kafka::ProduceOutcome::kQueued) {
+    state_keeper_->NotWritten();
+    if (!result.ok() || result->outcome == kafka::ProduceOutcome::kRefused) {
+      spdlog::warn("the delivery state was not written to {}: {}", options_.state_topic,
+                   result.ok() ? result->message : result.status().message());
+    }
+  }
 }
 
 void Streamer::PublishProgress(bool moved) {
@@ -547,13 +585,12 @@ Status Streamer::Shutdown(Status reason) {
   // again after a restart).
   bool stream_alive = true;
   if (sink_->fatal_error().ok()) sink_->Send();
-  if (sink_->fatal_error().ok() &&
-      (sink_->outq_len() > 0 || !pending_dead_letters_.empty())) {
+  if (sink_->fatal_error().ok() && (sink_->outq_len() > 0 || !pending_dead_letters_.empty())) {
     spdlog::info("waiting up to {} ms for {} in flight", options_.shutdown_timeout.count(),
                  Counted(sink_->outq_len(), "event"));
     auto deadline = Clock::now() + options_.shutdown_timeout;
-    while ((sink_->outq_len() > 0 || !pending_dead_letters_.empty()) &&
-           Clock::now() < deadline && delivery_failure_.ok()) {
+    while ((sink_->outq_len() > 0 || !pending_dead_letters_.empty()) && Clock::now() < deadline &&
+           delivery_failure_.ok()) {
       sink_->Poll(100);
       ProducePendingDeadLetters();
       if (stream_alive && !SendFeedback(false).ok()) stream_alive = false;

@@ -53,6 +53,7 @@
 #include "core/ack_tracker.h"
 #include "core/bad_row.h"
 #include "core/dead_letter.h"
+#include "core/state_keeper.h"
 #include "core/stream_observer.h"
 #include "kafka/event_sink.h"
 #include "outbox/mapper.h"
@@ -84,6 +85,9 @@ struct StreamerOptions {
   // (events and transactions published, confirmed position, WAL behind the
   // server, events in flight); only when something changed. Zero disables it.
   std::chrono::milliseconds summary_interval = defaults::kLogSummaryInterval;
+  // Where the delivery state is written, when the streamer is given a
+  // StateKeeper: whenever it is due, after a status update.
+  std::string state_topic{defaults::kStateTopic};
 };
 
 struct StreamerStats {
@@ -105,8 +109,11 @@ class Streamer : public kafka::DeliveryHandler {
   // Becomes `sink`'s delivery handler until destroyed.
   Streamer(const StreamerOptions& options, kafka::EventSink* sink, outbox::EventMapper* mapper,
            AckTracker* tracker, const std::atomic<int>* stop_requests,
-           StreamObserver* observer = nullptr);
+           StreamObserver* observer = nullptr, StateKeeper* state_keeper = nullptr);
   ~Streamer() override;
+
+  // The tag of state records in the sink (never an AckTracker transaction).
+  static constexpr uint64_t kStateTag = UINT64_MAX;
   Streamer(const Streamer&) = delete;
   Streamer& operator=(const Streamer&) = delete;
 
@@ -172,6 +179,8 @@ class Streamer : public kafka::DeliveryHandler {
   Status CheckFailures() const;
   Status Shutdown(Status reason);
   void PublishProgress(bool moved);
+  // Produces the delivery state if the keeper says one is due.
+  void WriteStateIfDue(Clock::time_point now);
   // The periodic info line (StreamerOptions::summary_interval), if due;
   // checked whenever a status update goes to the server.
   void MaybeLogSummary(Clock::time_point now);
@@ -182,7 +191,9 @@ class Streamer : public kafka::DeliveryHandler {
   outbox::EventMapper* mapper_;
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
-  StreamObserver* observer_;  // may be null
+  StreamObserver* observer_;   // may be null
+  StateKeeper* state_keeper_;  // may be null: no state is written
+  std::string state_value_;    // the state record being produced
   const DeadLetterTarget dead_letter_target_;
   replication::MessageSource* stream_ = nullptr;  // during Run() only
 

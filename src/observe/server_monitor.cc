@@ -5,6 +5,7 @@
 #include "common/byte_size.h"
 #include "common/types.h"
 #include "pg/connection.h"
+#include "pg/delivered_mark.h"
 
 namespace pgoutbox::observe {
 
@@ -32,6 +33,7 @@ void ServerMonitor::Loop() {
   std::unique_ptr<pg::PgConnection> conn;
   Clock::time_point last_error_log{};
   Clock::time_point last_heartbeat = Clock::now();
+  Clock::time_point last_mark{};
   Clock::time_point last_progress_log = Clock::now();
   uint64_t received_at_last_log = progress_->received.load();
 
@@ -64,6 +66,15 @@ void ServerMonitor::Loop() {
           heartbeats_.fetch_add(1);
         } else {
           log_error(r.status());
+        }
+      }
+      if (options_.state_keeper != nullptr && now - last_mark >= options_.mark_interval) {
+        auto mark = pg::TakeDeliveredMark(*conn);
+        if (mark.ok()) {
+          options_.state_keeper->AddMark(*mark);
+          last_mark = now;
+        } else {
+          spdlog::debug("server monitor: no delivered mark: {}", mark.status().message());
         }
       }
       auto r = conn->Query("SELECT pg_current_wal_lsn()");

@@ -21,6 +21,8 @@
 #include <string>
 #include <thread>
 
+#include "common/defaults.h"
+#include "core/state_keeper.h"
 #include "observe/metrics.h"
 #include "observe/progress.h"
 
@@ -32,6 +34,10 @@ struct ServerMonitorOptions {
   std::chrono::milliseconds heartbeat_interval{0};  // 0: no heartbeat
   std::chrono::milliseconds progress_log_interval{10000};
   uint64_t catchup_log_threshold = 16ull << 20;  // bytes
+  // Takes a delivered mark this often for the state keeper (if given; see
+  // core/state_keeper.h). Marks are taken on a primary only.
+  core::StateKeeper* state_keeper = nullptr;
+  std::chrono::milliseconds mark_interval = defaults::kMarkInterval;
 };
 
 class ServerMonitor {
