@@ -37,7 +37,8 @@ std::optional<std::string> StateKeeper::Due(Lsn confirmed, Clock::time_point now
       marks_.pop_front();
     }
   }
-  if (!server_ || in_flight_) return std::nullopt;
+  if (!first_confirmed_) first_confirmed_ = confirmed;
+  if (!server_ || in_flight_ || (!written_ && confirmed <= *first_confirmed_)) return std::nullopt;
   DeliveryState state;
   state.system_identifier = server_->system_identifier;
   state.timeline = server_->timeline;

@@ -9,7 +9,9 @@
 // what it would say differs from the last one written (the delivered mark,
 // the confirmed position, the server, the phase), no earlier record is
 // waiting for its acknowledgement, and `min_interval` has passed since the
-// last one (a change of server or phase is due at once).
+// last one (a change of server or phase is due at once). Nothing is due
+// until the confirmed position has moved past the first one Due() saw: until
+// something was delivered there is nothing to vouch for.
 //
 // Memory: at most `max_marks` marks wait; when more arrive (the stream is far
 // behind), every second one is dropped, which only delays the mark.
@@ -78,6 +80,7 @@ class StateKeeper {
   std::optional<DeliveryState> in_flight_;
   std::optional<DeliveryState> written_;
   Clock::time_point last_due_{};
+  std::optional<Lsn> first_confirmed_;
 };
 
 }  // namespace pgoutbox::core

@@ -26,13 +26,19 @@ class StateKeeperTest : public ::testing::Test {
     return state.ok() ? std::optional<DeliveryState>(*state) : std::nullopt;
   }
 
+  // The first position Due() sees; nothing is due until it moves past it.
+  void Start(Lsn at = Lsn(0x10)) { EXPECT_FALSE(keeper_.Due(at, start_).has_value()); }
+
   StateKeeper keeper_;
   const Clock::time_point start_ = Clock::now();
 };
 
-TEST_F(StateKeeperTest, NothingIsDueBeforeTheServerIsKnown) {
+TEST_F(StateKeeperTest, NothingIsDueBeforeTheServerIsKnownOrSomethingWasDelivered) {
   keeper_.AddMark(Mark(0x100, 10));
+  Start();
   EXPECT_FALSE(keeper_.Due(Lsn(0x200), start_).has_value());
+  keeper_.SetServer({"7300", 1, Lsn()});
+  EXPECT_FALSE(keeper_.Due(Lsn(0x10), start_).has_value()) << "nothing confirmed since the start";
   keeper_.SetServer({"7300", 1, Lsn()});
   auto state = DueAndWritten(Lsn(0x200), milliseconds(0));
   ASSERT_TRUE(state.has_value());
@@ -42,6 +48,7 @@ TEST_F(StateKeeperTest, NothingIsDueBeforeTheServerIsKnown) {
 }
 
 TEST_F(StateKeeperTest, AMarkIsDeliveredOnlyOnceTheConfirmedPositionReachesIt) {
+  Start();
   keeper_.SetServer({"7300", 1, Lsn()});
   keeper_.AddMark(Mark(0x100, 10));
   keeper_.AddMark(Mark(0x300, 20));
@@ -62,6 +69,7 @@ TEST_F(StateKeeperTest, AMarkIsDeliveredOnlyOnceTheConfirmedPositionReachesIt) {
 }
 
 TEST_F(StateKeeperTest, RecordsAreSpacedUnlessTheServerOrPhaseChanges) {
+  Start();
   keeper_.SetServer({"7300", 1, Lsn()});
   ASSERT_TRUE(DueAndWritten(Lsn(0x100), milliseconds(0)).has_value());
   EXPECT_FALSE(DueAndWritten(Lsn(0x100), milliseconds(10000)).has_value()) << "nothing changed";
@@ -79,6 +87,7 @@ TEST_F(StateKeeperTest, RecordsAreSpacedUnlessTheServerOrPhaseChanges) {
 }
 
 TEST_F(StateKeeperTest, OneRecordInFlightAtATimeAndAFailedOneIsDueAgain) {
+  Start();
   keeper_.SetServer({"7300", 1, Lsn()});
   ASSERT_TRUE(keeper_.Due(Lsn(0x100), start_).has_value());
   EXPECT_FALSE(keeper_.Due(Lsn(0x200), start_ + milliseconds(9000)).has_value());
@@ -92,6 +101,7 @@ TEST_F(StateKeeperTest, OneRecordInFlightAtATimeAndAFailedOneIsDueAgain) {
 }
 
 TEST_F(StateKeeperTest, TooManyWaitingMarksAreThinnedKeepingTheNewest) {
+  Start();
   keeper_.SetServer({"7300", 1, Lsn()});
   for (uint64_t i = 1; i <= 9; ++i) keeper_.AddMark(Mark(0x100 * i, i));
   EXPECT_LE(keeper_.pending_marks(), 4u);
