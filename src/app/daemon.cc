@@ -6,10 +6,9 @@
 #include <string>
 
 #include "admin/cleanup.h"
+#include "app/kafka_connection.h"
 #include "app/startup.h"
 #include "app/supervisor.h"
-#include "common/duration.h"
-#include "common/text.h"
 #include "core/ack_tracker.h"
 #include "core/streamer.h"
 #include "kafka/mock_cluster.h"
@@ -49,7 +48,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   // 1. Everything that can be checked without changing anything: a failure
   // here leaves the database as it was.
   ASSIGN_OR_RETURN(OutboxNames names, CheckNames(config.table, config.publication, config.slot));
-  ASSIGN_OR_RETURN(auto mock_brokers, kafka::ParseMockSpec(config.brokers));
+  RETURN_IF_ERROR(kafka::ParseMockSpec(config.brokers).status());
   RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
   ASSIGN_OR_RETURN(DatabaseState db, InspectDatabase(config, names));
 
@@ -60,25 +59,16 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     ASSIGN_OR_RETURN(http, observe::HttpServer::Start(config.http_addr, &metrics, &health));
   }
 
-  std::unique_ptr<kafka::MockCluster> mock;
-  std::string brokers = config.brokers;
-  if (mock_brokers) {
-    ASSIGN_OR_RETURN(mock, kafka::MockCluster::Start(*mock_brokers));
-    brokers = mock->bootstraps();
-    spdlog::info("started the mock Kafka cluster with {} at {}", Counted(*mock_brokers, "broker"),
-                 brokers);
-  }
-  // Its delivery handler is the streamer, once built (below).
-  kafka::PublisherOptions publisher_options{brokers, config.kafka_config};
-  ASSIGN_OR_RETURN(auto publisher, kafka::Publisher::Create(publisher_options));
-  spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
-               FormatDuration(config.startup_timeout));
-  if (Status st = publisher->CheckReachable(config.startup_timeout, stop_requests); !st.ok()) {
-    if (st.code() == Status::Code::kCancelled) {
-      return Status::Cancelled(st.message() + ", before anything was created");
+  // The publisher's delivery handler is the streamer, once built (below).
+  auto kafka = KafkaConnection::Connect(config.brokers, config.kafka_config, config.startup_timeout,
+                                        stop_requests);
+  if (!kafka.ok()) {
+    if (kafka.status().code() == Status::Code::kCancelled) {
+      return Status::Cancelled(kafka.status().message() + ", before anything was created");
     }
-    return st;
+    return kafka.status();
   }
+  kafka::Publisher* publisher = kafka->publisher.get();
   if (Stopping(stop_requests)) {
     return Status::Cancelled("stopped during start-up, before anything was created");
   }
@@ -115,8 +105,8 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
 
   AckTracker tracker(confirmed);
   observe::MetricsObserver observer(&metrics, &health, &progress);
-  core::Streamer streamer(streamer_options, publisher.get(), db.mapper.get(), &tracker,
-                          stop_requests, &observer, &state_keeper);
+  core::Streamer streamer(streamer_options, publisher, db.mapper.get(), &tracker, stop_requests,
+                          &observer, &state_keeper);
   SupervisorOptions supervisor_options;
   supervisor_options.conninfo = config.db;
   supervisor_options.slot = names.slot;

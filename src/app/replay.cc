@@ -7,10 +7,9 @@
 #include <memory>
 #include <set>
 
-#include "common/duration.h"
+#include "app/kafka_connection.h"
 #include "common/text.h"
 #include "core/dead_letter.h"
-#include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
 #include "outbox/table_row.h"
 #include "pg/catalog.h"
@@ -123,19 +122,11 @@ class Session {
 
   // Where the records go; not called for a dry run.
   Status StartPublisher() {
-    ASSIGN_OR_RETURN(auto mock_brokers, kafka::ParseMockSpec(config_.brokers));
-    std::string brokers = config_.brokers;
-    if (mock_brokers) {
-      ASSIGN_OR_RETURN(mock_, kafka::MockCluster::Start(*mock_brokers));
-      brokers = mock_->bootstraps();
-      spdlog::info("started the mock Kafka cluster with {} at {}", Counted(*mock_brokers, "broker"),
-                   brokers);
-    }
-    ASSIGN_OR_RETURN(publisher_,
-                     kafka::Publisher::Create({brokers, config_.kafka_config}, &deliveries_));
-    spdlog::info("connecting to the Kafka brokers {} (waiting up to {})", brokers,
-                 FormatDuration(config_.startup_timeout));
-    return publisher_->CheckReachable(config_.startup_timeout, stop_requests_);
+    ASSIGN_OR_RETURN(
+        kafka_, KafkaConnection::Connect(config_.brokers, config_.kafka_config,
+                                         config_.startup_timeout, stop_requests_, &deliveries_));
+    publisher_ = kafka_.publisher.get();
+    return Status::Ok();
   }
 
   // Reads every row of `reader` and hands it on; stops at the first error.
@@ -330,8 +321,8 @@ class Session {
   ReplayStats* stats_;
   const core::DeadLetterTarget target_;
   Deliveries deliveries_;
-  std::unique_ptr<kafka::MockCluster> mock_;
-  std::unique_ptr<kafka::Publisher> publisher_;
+  KafkaConnection kafka_;
+  kafka::Publisher* publisher_ = nullptr;  // kafka_'s, once started
   outbox::Event event_;
   uint64_t opaque_ = 0;
   uint64_t bad_rows_ = 0;
