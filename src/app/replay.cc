@@ -2,15 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <deque>
-#include <memory>
 #include <set>
 
 #include "app/kafka_connection.h"
+#include "app/row_publisher.h"
 #include "common/text.h"
-#include "core/dead_letter.h"
-#include "kafka/publisher.h"
 #include "outbox/table_row.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
@@ -19,22 +15,6 @@
 namespace pgoutbox::app {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using namespace std::chrono_literals;
-
-// How many undelivered records a failure message names.
-constexpr size_t kNamedFailures = 5;
-
-bool Stopping(const std::atomic<int>* stop_requests) {
-  return stop_requests->load(std::memory_order_relaxed) > 0;
-}
-
-int64_t NowUnixMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int FindColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& name) {
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -56,279 +36,6 @@ Result<std::string> CheckTimestamp(pg::PgConnection& conn, const std::string& fl
   }
   return rows.status();
 }
-
-// The delivery reports of a replay: acks counted, failures kept to be named,
-// records Kafka refused turned into bad rows by the policy (on the thread
-// that polls the publisher).
-class Deliveries : public kafka::DeliveryHandler {
- public:
-  Deliveries(core::BadRowAction action, core::DeadLetterTarget target)
-      : action_(action), target_(std::move(target)) {}
-
-  void OnDelivered(uint64_t /*opaque*/, std::string_view topic) override {
-    if (action_ == core::BadRowAction::kDeadLetter && topic == target_.topic) {
-      ++dead_letters_;
-    } else {
-      ++events_;
-    }
-  }
-  void OnFailed(uint64_t /*opaque*/, std::string_view event_id, const Status& reason) override {
-    failures_.push_back("event " + std::string(event_id) + ": " + reason.message());
-  }
-  void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
-                 const Status& reason) override {
-    if (action_ == core::BadRowAction::kHalt || record.topic == target_.topic) {
-      OnFailed(opaque, record.event_id, reason);
-      return;
-    }
-    ++bad_rows_;
-    if (action_ == core::BadRowAction::kSkip) {
-      spdlog::warn("skipped event {}: {}", record.event_id, reason.message());
-      return;
-    }
-    pending_.push_back(core::DeadLetter::FromRefused(target_, record, reason));
-  }
-
-  uint64_t events() const { return events_; }
-  uint64_t bad_rows() const { return bad_rows_; }
-  const std::vector<std::string>& failures() const { return failures_; }
-  // Dead-letter records of refused deliveries, to be produced.
-  std::deque<core::DeadLetter>& pending() { return pending_; }
-
- private:
-  const core::BadRowAction action_;
-  const core::DeadLetterTarget target_;
-  uint64_t events_ = 0, dead_letters_ = 0, bad_rows_ = 0;
-  std::vector<std::string> failures_;
-  std::deque<core::DeadLetter> pending_;
-};
-
-// One replay: reads the rows, maps them, produces them (unless a dry run)
-// and waits for the acks.
-class Session {
- public:
-  Session(const ReplayConfig& config, const pg::TableName& table, outbox::EventMapper* mapper,
-          outbox::TableRowMapper* row_mapper, int created_at_index, int id_index,
-          const std::atomic<int>* stop_requests, ReplayStats* stats)
-      : config_(config),
-        mapper_(mapper),
-        row_mapper_(row_mapper),
-        created_at_index_(created_at_index),
-        id_index_(id_index),
-        stop_requests_(stop_requests),
-        stats_(stats),
-        target_{config.dead_letter_topic, table.ToString()},
-        deliveries_(config.on_bad_row, target_) {}
-
-  // Where the records go; not called for a dry run.
-  Status StartPublisher() {
-    ASSIGN_OR_RETURN(
-        kafka_, KafkaConnection::Connect(config_.brokers, config_.kafka_config,
-                                         config_.startup_timeout, stop_requests_, &deliveries_));
-    publisher_ = kafka_.publisher.get();
-    return Status::Ok();
-  }
-
-  // Reads every row of `reader` and hands it on; stops at the first error.
-  Status ReadAll(pg::RowReader* reader) {
-    std::vector<pg::TableRow> batch;
-    last_progress_ = Clock::now();
-    for (;;) {
-      RETURN_IF_ERROR(reader->Next(&batch));
-      if (batch.empty()) return Status::Ok();
-      for (const pg::TableRow& row : batch) {
-        if (Stopping(stop_requests_)) {
-          return Status::Cancelled("stopped by a signal after " + Counted(stats_->rows, "row"));
-        }
-        RETURN_IF_ERROR(HandleRow(row));
-      }
-      if (publisher_) {
-        publisher_->Send();
-        RETURN_IF_ERROR(CheckDeliveries());
-      }
-      MaybeLogProgress();
-    }
-  }
-
-  // Waits for every record produced (and the dead-letter records of refused
-  // ones) to be acknowledged or refused; after a stop signal, for at most
-  // the shutdown timeout. Non-OK naming what was not delivered.
-  Status WaitForAcks() {
-    if (!publisher_) return Status::Ok();
-    std::optional<Clock::time_point> deadline;
-    while (publisher_->outq_len() > 0 || !deliveries_.pending().empty()) {
-      if (!publisher_->fatal_error().ok()) break;
-      if (Stopping(stop_requests_) && !deadline) {
-        deadline = Clock::now() + config_.shutdown_timeout;
-      }
-      if (deadline && Clock::now() >= *deadline) break;
-      ProducePendingDeadLetters();
-      publisher_->Flush(200ms);
-      MaybeLogProgress();
-    }
-    stats_->events = deliveries_.events();
-    stats_->bad_rows = bad_rows_ + deliveries_.bad_rows();
-    std::vector<std::string> problems = deliveries_.failures();
-    if (!publisher_->fatal_error().ok()) problems.push_back(publisher_->fatal_error().message());
-    const int undelivered = publisher_->outq_len() + static_cast<int>(deliveries_.pending().size());
-    if (problems.empty() && undelivered == 0) return Status::Ok();
-    std::string message;
-    if (!deliveries_.failures().empty()) {
-      message = Counted(deliveries_.failures().size(), "record") + " not delivered: ";
-    }
-    for (size_t i = 0; i < problems.size() && i < kNamedFailures; ++i) {
-      message += (i > 0 ? "; " : "") + problems[i];
-    }
-    if (problems.size() > kNamedFailures) {
-      message += "; and " + std::to_string(problems.size() - kNamedFailures) + " more";
-    }
-    if (undelivered > 0) {
-      if (!message.empty()) message += "; ";
-      message += Counted(static_cast<uint64_t>(undelivered), "record") +
-                 " still unacknowledged when the replay stopped waiting";
-    }
-    return Status::Aborted(message);
-  }
-
-  // The rows of config.ids that were read, as their id column's text.
-  const std::set<std::string>& found_ids() const { return found_ids_; }
-
- private:
-  Status HandleRow(const pg::TableRow& row) {
-    ++stats_->rows;
-    if (created_at_index_ >= 0 && row.values[created_at_index_]) {
-      if (!stats_->first_created_at) stats_->first_created_at = *row.values[created_at_index_];
-      stats_->last_created_at = *row.values[created_at_index_];
-    }
-    Status mapped = row_mapper_->Map(row.values, &event_);
-    if (!config_.ids.empty() && id_index_ >= 0 && row.values[id_index_]) {
-      found_ids_.insert(*row.values[id_index_]);
-    }
-    if (!mapped.ok()) {
-      const std::optional<outbox::BadRowReason> reason = mapper_->bad_row_reason();
-      if (!reason) return mapped;
-      return HandleBadRow(*reason, mapped, 0);
-    }
-    if (!publisher_) {
-      ++stats_->events;  // a dry run: the row would become this record
-      return Status::Ok();
-    }
-    const int64_t timestamp = row.created_at_unix_ms.value_or(NowUnixMillis());
-    ASSIGN_OR_RETURN(kafka::ProduceResult produced, Produce(event_, timestamp));
-    if (produced.outcome == kafka::ProduceOutcome::kRefused) {
-      return HandleBadRow(
-          produced.refusal,
-          Status::InvalidArgument("event " + std::string(event_.id) + ": " + produced.message),
-          event_.payload.size());
-    }
-    return Status::Ok();
-  }
-
-  // A bad row, by the --on-bad-row policy, as the stream handles one.
-  Status HandleBadRow(const core::BadRowCause& cause, const Status& error, size_t payload_size) {
-    if (!publisher_) {
-      ++bad_rows_;
-      stats_->bad_rows = bad_rows_;
-      spdlog::warn("a bad row ({}): {}", core::BadRowCauseName(cause), error.message());
-      return Status::Ok();
-    }
-    switch (config_.on_bad_row) {
-      case core::BadRowAction::kHalt:
-        return Status::Aborted(error.message());
-      case core::BadRowAction::kSkip:
-        ++bad_rows_;
-        spdlog::warn("skipped a bad row ({}): {}", core::BadRowCauseName(cause), error.message());
-        return Status::Ok();
-      case core::BadRowAction::kDeadLetter:
-        break;
-    }
-    ASSIGN_OR_RETURN(core::DeadLetter dead_letter,
-                     core::DeadLetter::FromRow(target_, *mapper_, row_mapper_->insert(),
-                                               std::nullopt, cause, error, payload_size));
-    ASSIGN_OR_RETURN(kafka::ProduceResult produced, Produce(dead_letter.event(), NowUnixMillis()));
-    if (produced.outcome == kafka::ProduceOutcome::kRefused) {
-      return Status::Aborted(error.message() +
-                             "; its dead-letter record was refused too: " + produced.message);
-    }
-    ++bad_rows_;
-    spdlog::warn("sent a bad row ({}) to {}: {}", core::BadRowCauseName(cause),
-                 config_.dead_letter_topic, error.message());
-    return Status::Ok();
-  }
-
-  // Produces one record, waiting while the local queue is full.
-  Result<kafka::ProduceResult> Produce(const outbox::Event& event, int64_t timestamp) {
-    for (;;) {
-      ASSIGN_OR_RETURN(kafka::ProduceResult produced,
-                       publisher_->Produce(event, timestamp, ++opaque_));
-      publisher_->Poll(0);
-      if (produced.outcome != kafka::ProduceOutcome::kQueueFull) return produced;
-      publisher_->Send();
-      publisher_->Poll(100);
-      RETURN_IF_ERROR(publisher_->fatal_error());
-      if (Stopping(stop_requests_)) {
-        return Status::Cancelled("stopped by a signal after " + Counted(stats_->rows, "row"));
-      }
-    }
-  }
-
-  void ProducePendingDeadLetters() {
-    auto& pending = deliveries_.pending();
-    while (!pending.empty()) {
-      Result<kafka::ProduceResult> produced =
-          publisher_->Produce(pending.front().event(), NowUnixMillis(), ++opaque_);
-      if (!produced.ok()) return;  // fatal: WaitForAcks reports it
-      if (produced->outcome == kafka::ProduceOutcome::kQueueFull) return;
-      if (produced->outcome == kafka::ProduceOutcome::kRefused) {
-        deliveries_.OnFailed(
-            0, pending.front().id(),
-            Status::Aborted("its dead-letter record was refused: " + produced->message));
-      }
-      pending.pop_front();
-    }
-  }
-
-  // A delivery that failed for good, or a fatal producer error, ends the
-  // reading: what was produced is still waited for.
-  Status CheckDeliveries() {
-    publisher_->Poll(0);
-    ProducePendingDeadLetters();
-    RETURN_IF_ERROR(publisher_->fatal_error());
-    if (!deliveries_.failures().empty()) {
-      return Status::Aborted("stopped reading after a delivery failed");
-    }
-    return Status::Ok();
-  }
-
-  void MaybeLogProgress() {
-    const Clock::time_point now = Clock::now();
-    if (now - last_progress_ < defaults::kReplayProgressInterval) return;
-    last_progress_ = now;
-    if (!publisher_) {
-      spdlog::info("replay (dry run): read {}", Counted(stats_->rows, "row"));
-      return;
-    }
-    spdlog::info("replay: read {}, {} acknowledged, {} in flight", Counted(stats_->rows, "row"),
-                 Counted(deliveries_.events(), "event"), publisher_->outq_len());
-  }
-
-  const ReplayConfig& config_;
-  outbox::EventMapper* mapper_;
-  outbox::TableRowMapper* row_mapper_;
-  const int created_at_index_;  // -1: none
-  const int id_index_;
-  const std::atomic<int>* stop_requests_;
-  ReplayStats* stats_;
-  const core::DeadLetterTarget target_;
-  Deliveries deliveries_;
-  KafkaConnection kafka_;
-  kafka::Publisher* publisher_ = nullptr;  // kafka_'s, once started
-  outbox::Event event_;
-  uint64_t opaque_ = 0;
-  uint64_t bad_rows_ = 0;
-  std::set<std::string> found_ids_;
-  Clock::time_point last_progress_{};
-};
 
 // A PostgreSQL array literal of `values` ({"a","b\"c"}), for a parameter.
 std::string ArrayLiteral(const std::vector<std::string>& values) {
@@ -423,15 +130,26 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
   }
   if (!config.ids.empty()) what = "with " + Counted(config.ids.size(), "given id");
 
-  Session session(config, table, mapper.get(), &row_mapper, created_at_index, id_index,
-                  stop_requests, stats);
+  RowPublisherOptions publish_options;
+  publish_options.on_bad_row = config.on_bad_row;
+  publish_options.dead_letter_topic = config.dead_letter_topic;
+  publish_options.shutdown_timeout = config.shutdown_timeout;
+  publish_options.collect_ids = !config.ids.empty();
+  RowPublisher session(publish_options, table, mapper.get(), &row_mapper, columns,
+                       config.created_at_column, stop_requests, stats);
+  KafkaConnection kafka;
   if (!config.dry_run) {
-    if (Status st = session.StartPublisher(); !st.ok()) {
-      if (st.code() == Status::Code::kCancelled) {
-        return Status::Cancelled(st.message() + ", before anything was published");
+    auto connected = KafkaConnection::Connect(config.brokers, config.kafka_config,
+                                              config.startup_timeout, stop_requests,
+                                              session.handler());
+    if (!connected.ok()) {
+      if (connected.status().code() == Status::Code::kCancelled) {
+        return Status::Cancelled(connected.status().message() + ", before anything was published");
       }
-      return st;
+      return connected.status();
     }
+    kafka = std::move(*connected);
+    session.set_publisher(kafka.publisher.get());
   }
 
   ASSIGN_OR_RETURN(auto reader,

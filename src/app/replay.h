@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "app/mapping.h"
+#include "app/row_publisher.h"
 #include "common/defaults.h"
 #include "common/status.h"
 #include "core/bad_row.h"
@@ -61,13 +62,10 @@ struct ReplayConfig {
   size_t batch_size = defaults::kReplayBatch;
 };
 
-struct ReplayStats {
-  bool reading = false;   // the rows were being read (a summary is worth printing)
-  uint64_t rows = 0;      // rows read
-  uint64_t events = 0;    // records acknowledged by Kafka (with dry_run: rows that map)
-  uint64_t bad_rows = 0;  // rows skipped or dead-lettered
-  // The created_at of the first and last row read, as PostgreSQL prints it.
-  std::optional<std::string> first_created_at, last_created_at;
+// How far a replay got: RowPublishStats, and whether the rows were being
+// read (a summary is worth printing).
+struct ReplayStats : RowPublishStats {
+  bool reading = false;
 };
 
 // REQUIRES: exactly one of config.since and config.ids set (until only with
