@@ -3,14 +3,20 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "admin/cleanup.h"
 #include "app/kafka_connection.h"
+#include "app/mapping.h"
+#include "app/recovery.h"
+#include "app/start_plan.h"
 #include "app/startup.h"
 #include "app/supervisor.h"
 #include "core/ack_tracker.h"
 #include "core/streamer.h"
+#include "common/duration.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
 #include "observe/http_server.h"
@@ -38,6 +44,22 @@ core::StreamerOptions StreamerOptionsOf(const RunConfig& config) {
   options.summary_interval = config.log_summary_interval;
   options.state_topic = config.state_topic;
   return options;
+}
+
+// The line a refused start exits with: what was found, and how to proceed.
+Status Refusal(const StartPlan& plan, const RunConfig& config) {
+  if (plan.action == StartAction::kRefuseOtherServer) {
+    return Status::FailedPrecondition(
+        "refusing to start: " + plan.reason +
+        "; nothing was created. If this cluster replaces the old one on purpose (a restore, "
+        "pg_upgrade), start with another --state-topic (the old record stays in " +
+        config.state_topic + ")");
+  }
+  return Status::FailedPrecondition(
+      "refusing to start: " + plan.reason + " (--retention " +
+      FormatDuration(config.cleanup.cleanup.retention) +
+      "); nothing was created. Restore the deleted rows and start again, or start with "
+      "--accept-gap to recover what the table still holds and go on, losing the rest");
 }
 
 }  // namespace
@@ -69,56 +91,125 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     return kafka.status();
   }
   kafka::Publisher* publisher = kafka->publisher.get();
+  const std::string brokers = kafka->mock ? kafka->mock->bootstraps() : config.brokers;
   if (Stopping(stop_requests)) {
     return Status::Cancelled("stopped during start-up, before anything was created");
   }
 
-  // 2. Create what is missing.
-  RETURN_IF_ERROR(CreateMissing(names, &db, stop_requests));
-  const Lsn confirmed = db.slot.confirmed_flush.value_or(Lsn());
-  core::StreamerOptions streamer_options = StreamerOptionsOf(config);
-  if (config.exit_when_caught_up) {
-    ASSIGN_OR_RETURN(Lsn now, pg::CurrentWalLsn(*db.conn));
-    if (!streamer_options.end_lsn || now < *streamer_options.end_lsn) {
-      streamer_options.end_lsn = now;
-    }
-  }
-  db.conn.reset();  // the ordinary connection is not needed while streaming
-
-  // 3. Stream, reconnecting after failures a reconnect can heal.
-  observe::StreamProgress progress;
-  progress.confirmed.store(confirmed.value());
-  progress.received.store(confirmed.value());
-  // What pgoutbox remembers outside the database (core/delivery_state.h).
-  core::StateKeeper state_keeper({db.database, names.slot});
-  observe::ServerMonitorOptions monitor_options;
-  monitor_options.state_keeper = &state_keeper;
-  monitor_options.conninfo = config.db;
-  monitor_options.heartbeat_interval = config.heartbeat_interval;
-  observe::ServerMonitor monitor(monitor_options, &progress, &metrics);
-  monitor.Start();
   std::unique_ptr<admin::PeriodicCleaner> cleaner;
-  if (db.cleanup_enabled) {
-    cleaner = std::make_unique<admin::PeriodicCleaner>(config.cleanup, &metrics);
-    RETURN_IF_ERROR(cleaner->Start());
-  }
+  // Set once a stream's slot vanished: what this process knew then.
+  std::optional<core::DeliveryState> remembered;
+  bool streamed_before = false;
+  for (;;) {
+    // 2. How to start: from the slot, or recovering from the table, or not
+    // at all (app/start_plan.h).
+    ASSIGN_OR_RETURN(StartInputs inputs,
+                     CheckStart(config, names, db, brokers, remembered, streamed_before));
+    const StartPlan plan = PlanStart(inputs);
+    if (plan.action == StartAction::kRefuseOtherServer || plan.action == StartAction::kRefuseGap) {
+      return Refusal(plan, config);
+    }
+    const bool recover = plan.action == StartAction::kRecover ||
+                         plan.action == StartAction::kRecoverAcceptingGap;
+    if (recover) {
+      spdlog::warn("{}: recovering from the table", plan.reason);
+      if (config.no_create) {
+        return Status::FailedPrecondition(plan.reason +
+                                          ": the recovery from the table creates the slot again, "
+                                          "and --no-create was given");
+      }
+    } else if (plan.action == StartAction::kStreamAfterPromotion) {
+      spdlog::info("{}", plan.reason);
+    } else {
+      spdlog::debug("start: {} ({})", StartActionName(plan.action), plan.reason);
+    }
 
-  AckTracker tracker(confirmed);
-  observe::MetricsObserver observer(&metrics, &health, &progress);
-  core::Streamer streamer(streamer_options, publisher, db.mapper.get(), &tracker, stop_requests,
-                          &observer, &state_keeper);
-  SupervisorOptions supervisor_options;
-  supervisor_options.conninfo = config.db;
-  supervisor_options.slot = names.slot;
-  supervisor_options.publication = names.publication;
-  supervisor_options.standby_retry_interval = config.standby_retry_interval;
-  supervisor_options.end_lsn = streamer_options.end_lsn;
-  supervisor_options.end_flag = config.EndFlag();
-  supervisor_options.state_keeper = &state_keeper;
-  Supervisor supervisor(supervisor_options, &streamer, &metrics, &health);
-  Status result = supervisor.Run(confirmed, stop_requests);
-  metrics.SetUp(false);
-  return result;
+    // 3. Create what is missing; recover from the table if need be.
+    RETURN_IF_ERROR(CreateMissing(names, &db, stop_requests, /*create_slot=*/!recover));
+    Lsn confirmed = db.slot.confirmed_flush.value_or(Lsn());
+    if (recover) {
+      ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns,
+                       pg::TableColumns(*db.conn, names.table));
+      ASSIGN_OR_RETURN(auto row_mapper, MakeMapper(config.mapping, names.table, columns));
+      ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(*db.conn));
+      RecoveryOptions recovery;
+      recovery.conninfo = config.db;
+      recovery.table = names.table;
+      recovery.slot = names.slot;
+      recovery.database = db.database;
+      recovery.slot_info = db.slot;
+      recovery.failover_slot = version >= 170000;
+      recovery.state = inputs.state;
+      recovery.server = inputs.server;
+      if (pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
+        recovery.created_at_column = config.cleanup.cleanup.created_at_column;
+      }
+      recovery.columns = std::move(columns);
+      recovery.publish.on_bad_row = config.on_bad_row;
+      recovery.publish.dead_letter_topic = config.dead_letter_topic;
+      recovery.publish.shutdown_timeout = config.shutdown_timeout;
+      recovery.publish.label = "recovery";
+      recovery.state_topic = config.state_topic;
+      ASSIGN_OR_RETURN(RecoveryResult recovered,
+                       RecoverFromTable(recovery, row_mapper.get(), publisher, stop_requests));
+      confirmed = recovered.start;
+      if (Stopping(stop_requests)) return Status::Ok();
+    }
+    core::StreamerOptions streamer_options = StreamerOptionsOf(config);
+    if (config.exit_when_caught_up) {
+      ASSIGN_OR_RETURN(Lsn now, pg::CurrentWalLsn(*db.conn));
+      if (!streamer_options.end_lsn || now < *streamer_options.end_lsn) {
+        streamer_options.end_lsn = now;
+      }
+    }
+    db.conn.reset();  // the ordinary connection is not needed while streaming
+    if (db.cleanup_enabled && !cleaner) {
+      cleaner = std::make_unique<admin::PeriodicCleaner>(config.cleanup, &metrics);
+      RETURN_IF_ERROR(cleaner->Start());
+    }
+
+    // 4. Stream, reconnecting after failures a reconnect can heal.
+    observe::StreamProgress progress;
+    progress.confirmed.store(confirmed.value());
+    progress.received.store(confirmed.value());
+    // What pgoutbox remembers outside the database (core/delivery_state.h).
+    core::StateKeeper state_keeper({db.database, names.slot});
+    observe::ServerMonitorOptions monitor_options;
+    monitor_options.state_keeper = &state_keeper;
+    monitor_options.conninfo = config.db;
+    monitor_options.heartbeat_interval = config.heartbeat_interval;
+    observe::ServerMonitor monitor(monitor_options, &progress, &metrics);
+    monitor.Start();
+
+    AckTracker tracker(confirmed);
+    observe::MetricsObserver observer(&metrics, &health, &progress);
+    core::Streamer streamer(streamer_options, publisher, db.mapper.get(), &tracker, stop_requests,
+                            &observer, &state_keeper);
+    SupervisorOptions supervisor_options;
+    supervisor_options.conninfo = config.db;
+    supervisor_options.slot = names.slot;
+    supervisor_options.publication = names.publication;
+    supervisor_options.standby_retry_interval = config.standby_retry_interval;
+    supervisor_options.end_lsn = streamer_options.end_lsn;
+    supervisor_options.end_flag = config.EndFlag();
+    supervisor_options.state_keeper = &state_keeper;
+    Supervisor supervisor(supervisor_options, &streamer, &metrics, &health);
+    Status result = supervisor.Run(confirmed, stop_requests);
+    metrics.SetUp(false);
+    if (!supervisor.slot_gone() || Stopping(stop_requests)) return result;
+
+    // The slot vanished under the stream (a failover to a server without
+    // it, a slot dropped by hand): once everything in flight is
+    // acknowledged, start again from what this process knows was delivered.
+    spdlog::warn("{}: waiting for the events in flight, then recovering from the table",
+                 result.message());
+    RETURN_IF_ERROR(streamer.Drain());
+    if (Stopping(stop_requests)) return Status::Ok();
+    remembered = state_keeper.Current(tracker.confirmable());
+    streamed_before = true;
+    monitor.Stop();
+    ASSIGN_OR_RETURN(db, InspectDatabase(config, names));
+  }
 }
 
 }  // namespace pgoutbox::app

@@ -6,25 +6,18 @@ namespace pgoutbox::app {
 
 namespace {
 
-bool HasColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& name) {
-  for (const auto& c : columns) {
-    if (c.name == name) return true;
-  }
-  return false;
-}
-
 // Drops optional mapped columns (headers, topic) that the table does not have,
 // unless the user named them explicitly.
 void DropMissingOptionalColumns(const MappingConfig& config, const pg::TableName& table,
                                 const std::vector<pg::ColumnInfo>& columns,
                                 outbox::ColumnMap* map) {
   if (!map->headers.empty() && !config.headers_column_explicit &&
-      !HasColumn(columns, map->headers)) {
+      !pg::HasColumn(columns, map->headers)) {
     spdlog::info("table {} has no column {}: no headers beyond id, event_type, aggregate_type",
                  table.ToString(), map->headers);
     map->headers.clear();
   }
-  if (!map->topic.empty() && !config.topic_column_explicit && !HasColumn(columns, map->topic)) {
+  if (!map->topic.empty() && !config.topic_column_explicit && !pg::HasColumn(columns, map->topic)) {
     spdlog::info("table {} has no column {}: every topic comes from the template", table.ToString(),
                  map->topic);
     map->topic.clear();

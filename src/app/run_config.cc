@@ -47,6 +47,7 @@ std::string RunConfig::Describe() const {
   if (exit_when_caught_up) s += " exit_when_caught_up";
   s += std::string(" on_bad_row=") + core::BadRowActionName(on_bad_row);
   if (on_bad_row == core::BadRowAction::kDeadLetter) s += " dlq_topic=" + dead_letter_topic;
+  if (accept_gap) s += " accept_gap";
   return s;
 }
 

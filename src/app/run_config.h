@@ -40,6 +40,9 @@ struct RunConfig {
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;
   std::string dead_letter_topic{defaults::kDeadLetterTopic};
   std::string state_topic{defaults::kStateTopic};
+  // Recover from the table even when cleanup may have deleted rows the
+  // delivered mark needs (app/start_plan.h).
+  bool accept_gap = false;
 
   // The flag that makes this run stop at an end position, for messages:
   // "--exit-when-caught-up" or "--end-lsn".

@@ -30,12 +30,13 @@ StartPlan PlanStart(const StartInputs& in) {
     if (in.slot == SlotCondition::kUsable) {
       return {StartAction::kStream, "no state remembered yet; the slot exists"};
     }
-    if (in.slot == SlotCondition::kMissing) {
+    if (in.slot == SlotCondition::kMissing && !in.streamed_before) {
       return {StartAction::kCreateSlot,
               "first start: no state remembered and the slot " + slot_word};
     }
-    // A lost slot with nothing remembered: nothing tells which rows were
-    // delivered, so every retained row is published again.
+    // A lost slot, or one that vanished under this process, with nothing
+    // remembered: nothing tells which rows were delivered, so every retained
+    // row is published again.
     return {in.rows_cover_mark ? StartAction::kRecover
             : in.accept_gap    ? StartAction::kRecoverAcceptingGap
                                : StartAction::kRefuseGap,

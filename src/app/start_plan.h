@@ -56,6 +56,9 @@ struct StartInputs {
   // or cleanup is off). Only read when recovery is needed.
   bool rows_cover_mark = true;
   bool accept_gap = false;  // --accept-gap
+  // This process streamed from the slot, which then vanished: not a first
+  // start even with nothing remembered.
+  bool streamed_before = false;
 };
 
 struct StartPlan {

@@ -6,6 +6,8 @@
 
 #include "app/mapping.h"
 #include "app/stop_watcher.h"
+#include "kafka/state_topic.h"
+#include "pg/delivered_mark.h"
 #include "pg/statement_canceller.h"
 
 namespace pgoutbox::app {
@@ -14,13 +16,6 @@ namespace {
 
 bool Stopping(const std::atomic<int>* stop_requests) {
   return stop_requests->load(std::memory_order_relaxed) > 0;
-}
-
-bool HasColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& name) {
-  for (const auto& c : columns) {
-    if (c.name == name) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -47,7 +42,7 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   ASSIGN_OR_RETURN(state.mapper, MakeMapper(config.mapping, names.table, columns));
 
   state.cleanup_enabled = config.cleanup.cleanup.enabled();
-  if (state.cleanup_enabled && !HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
+  if (state.cleanup_enabled && !pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
     spdlog::warn(
         "table {} has no column {}: periodic cleanup of old rows is off (name the column with "
         "--column-created-at, or --retention 0 to silence this)",
@@ -68,7 +63,8 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   state.database = db.Get(0, 0);
   ASSIGN_OR_RETURN(state.slot, pg::InspectSlot(conn, names.slot));
   if (state.slot.exists) {
-    RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, state.database));
+    // A lost slot is for the start plan to judge (app/start_plan.h).
+    RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, state.database, /*allow_lost=*/true));
     ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(conn));
     if (std::string warning = pg::FailoverSlotWarning(state.slot, names.slot, version);
         !warning.empty()) {
@@ -82,9 +78,9 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
 }
 
 Status CreateMissing(const OutboxNames& names, DatabaseState* state,
-                     const std::atomic<int>* stop_requests) {
+                     const std::atomic<int>* stop_requests, bool may_create_slot) {
   pg::PgConnection& conn = *state->conn;
-  const bool create_slot = !state->slot.exists;
+  const bool create_slot = may_create_slot && !state->slot.exists;
   {
     pg::StatementCanceller canceller(conn);
     StopWatcher watcher(stop_requests, &canceller);
@@ -120,6 +116,51 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
                  state->slot.confirmed_flush ? state->slot.confirmed_flush->ToString() : "?");
   }
   return Status::Ok();
+}
+
+Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names,
+                               DatabaseState& db, const std::string& brokers,
+                               std::optional<core::DeliveryState> remembered,
+                               bool streamed_before) {
+  StartInputs in;
+  in.accept_gap = config.accept_gap;
+  in.streamed_before = streamed_before;
+  {
+    ASSIGN_OR_RETURN(auto replication,
+                     pg::PgConnection::Connect(config.db, pg::PgConnection::Kind::kReplication,
+                                               "pgoutbox"));
+    ASSIGN_OR_RETURN(in.server, pg::IdentifySystem(*replication));
+  }
+  if (remembered) {
+    in.state = std::move(remembered);
+  } else {
+    const std::string key = core::DeliveryStateKey(db.database, names.slot);
+    kafka::StateTopicOptions options;
+    options.kafka = {brokers, config.kafka_config};
+    options.topic = config.state_topic;
+    options.key = key;
+    ASSIGN_OR_RETURN(auto record, kafka::ReadLatestState(options, config.startup_timeout));
+    if (record) {
+      auto state = core::DeliveryState::Parse(record->value);
+      if (!state.ok()) {
+        return Status::Corruption("the delivery state of " + key + " in topic " +
+                                  config.state_topic + " (partition " +
+                                  std::to_string(record->partition) + ", offset " +
+                                  std::to_string(record->offset) +
+                                  ") cannot be read: " + state.status().message());
+      }
+      in.state = std::move(*state);
+    }
+  }
+  in.slot = !db.slot.exists              ? SlotCondition::kMissing
+            : pg::SlotIsLost(db.slot)    ? SlotCondition::kLost
+                                         : SlotCondition::kUsable;
+  in.rows_cover_mark = true;
+  if (in.state && in.state->mark && db.cleanup_enabled) {
+    ASSIGN_OR_RETURN(in.rows_cover_mark, pg::RowsCoverMark(*db.conn, in.state->mark->taken_at,
+                                                           config.cleanup.cleanup.retention));
+  }
+  return in;
 }
 
 }  // namespace pgoutbox::app

@@ -16,9 +16,11 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/run_config.h"
+#include "app/start_plan.h"
 #include "common/status.h"
 #include "outbox/mapper.h"
 #include "pg/catalog.h"
@@ -52,11 +54,24 @@ struct DatabaseState {
 // that the database can be streamed from as `config` says.
 Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames& names);
 
-// Creates the publication and the slot if `state` says they are missing, and
-// reads the created slot's position into state->slot. A stop signal
-// (`*stop_requests` > 0) cancels the wait: Cancelled, saying what was
-// created.
+// Creates the publication and (with `create_slot`) the slot if `state` says
+// they are missing, and reads the created slot's position into state->slot.
+// A stop signal (`*stop_requests` > 0) cancels the wait: Cancelled, saying
+// what was created.
 Status CreateMissing(const OutboxNames& names, DatabaseState* state,
-                     const std::atomic<int>* stop_requests);
+                     const std::atomic<int>* stop_requests, bool create_slot = true);
+
+// What PlanStart needs (app/start_plan.h), read without changing anything:
+// the server's identity (IDENTIFY_SYSTEM, on a replication connection),
+// what the state topic remembers for this deployment at `brokers` (or
+// `remembered`, when given: this process's own memory of a stream whose slot
+// vanished), the slot's condition from `db`, and whether the retained rows
+// still cover the delivered mark (with config.cleanup's retention).
+// Corruption naming the topic and key for a state record that cannot be
+// read; Unavailable when the server or the brokers cannot be reached.
+Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names,
+                               DatabaseState& db, const std::string& brokers,
+                               std::optional<core::DeliveryState> remembered,
+                               bool streamed_before);
 
 }  // namespace pgoutbox::app

@@ -44,6 +44,18 @@ std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& 
   return info->confirmed_flush;
 }
 
+// Why the slot cannot be streamed from any more, if it is gone (missing or
+// invalidated); "" if it is there or that cannot be told.
+std::string SlotGoneReason(const std::string& conninfo, const std::string& slot) {
+  auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
+  if (!conn.ok()) return "";
+  auto info = pg::InspectSlot(**conn, slot);
+  if (!info.ok()) return "";
+  if (!info->exists) return "replication slot " + slot + " does not exist";
+  if (pg::SlotIsLost(*info)) return "replication slot " + slot + " was invalidated";
+  return "";
+}
+
 }  // namespace
 
 Supervisor::Supervisor(SupervisorOptions options, core::Streamer* streamer,
@@ -59,6 +71,9 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
   // While waiting as a hot standby: who holds the slot (empty otherwise).
   std::string held;
   bool streamed = false;  // "streaming from slot" was logged
+  // The server changed and everything in flight was acknowledged: the next
+  // stream starts from the slot's position there.
+  bool rebase = false;
   auto last_retry_log = std::chrono::steady_clock::time_point{};
   for (;;) {
     if (Stopping(stop_requests)) return streamer_->FlushWithoutStream();
@@ -93,15 +108,51 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
         }
         health_->SetStreaming(false, stream.status().message());
       } else {
-        return stream.status();  // slot missing or invalidated, permissions...
+        // The slot missing or invalidated (a failover to a server without
+        // it, a slot dropped by hand, its WAL removed), permissions...
+        if (std::string gone = SlotGoneReason(options_.conninfo, options_.slot); !gone.empty()) {
+          slot_gone_ = true;
+          spdlog::debug("{}: {}", gone, stream.status().message());
+          return Status::NotFound(stream.status().message());
+        }
+        return stream.status();
       }
       RETURN_IF_ERROR(streamer_->ServeDeliveries(wait));
       continue;
     }
+    const pg::ServerIdentity& identity = (*stream)->identity();
+    if (last_server_ && (identity.system_identifier != last_server_->system_identifier ||
+                         identity.timeline != last_server_->timeline)) {
+      if (!rebase) {
+        // Nothing may be confirmed there before everything sent from the old
+        // server is acknowledged: close the stream while waiting.
+        spdlog::info("the server changed (system {} timeline {}, was timeline {}): waiting for "
+                     "the events in flight before streaming from it",
+                     identity.system_identifier, identity.timeline, last_server_->timeline);
+        stream->reset();
+        RETURN_IF_ERROR(streamer_->Drain());
+        if (Stopping(stop_requests)) continue;
+        rebase = true;
+        continue;
+      }
+    }
     // Where the slot stands now: another process may have moved it since
     // start-up (a hot standby's takeover) or since the last connection.
     const std::optional<Lsn> slot_position = SlotPosition(options_.conninfo, options_.slot);
-    if (slot_position) streamer_->SlotConfirmedAt(*slot_position);
+    if (rebase) {
+      if (!slot_position) {
+        stream->reset();
+        RETURN_IF_ERROR(streamer_->ServeDeliveries(backoff.Next()));
+        continue;
+      }
+      streamer_->RebaseOnSlot(*slot_position);
+      spdlog::info("streaming from slot {} on the new server from its position {}",
+                   options_.slot, slot_position->ToString());
+      rebase = false;
+    } else if (slot_position) {
+      streamer_->SlotConfirmedAt(*slot_position);
+    }
+    last_server_ = identity;
     if (!streamed) {
       if (slot_position) start_position = std::max(start_position, *slot_position);
       spdlog::info(

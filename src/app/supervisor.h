@@ -13,6 +13,19 @@
 // because the server is not ready (shutting down, starting up, in recovery,
 // a synced slot during promotion) is retried like a broken connection.
 //
+// When the slot is gone (missing, or invalidated) on a (re)connection, Run()
+// returns NotFound or FailedPrecondition and slot_gone() says so: the daemon
+// then recovers from the table (app/recovery.h) instead of exiting.
+//
+// When a stream comes from another server or timeline than the previous one
+// (a standby was promoted and the failover slot followed the old primary's,
+// PostgreSQL 17+), the events in flight are first all acknowledged
+// (Streamer::Drain, without a stream), then the stream starts from the
+// slot's position there (Streamer::RebaseOnSlot): the position confirmed on
+// the old primary may lie past the promotion point, in WAL that is not the
+// new primary's, and confirming it there would skip the new primary's
+// first transactions.
+//
 // Every time it has the slot, it reads the slot's confirmed position
 // (another process may have moved it: a takeover) and hands it to the
 // streamer before streaming (Streamer::SlotConfirmedAt).
@@ -32,6 +45,7 @@
 #include "common/types.h"
 #include "core/streamer.h"
 #include "observe/metrics.h"
+#include "pg/delivered_mark.h"
 
 namespace pgoutbox::app {
 
@@ -59,11 +73,18 @@ class Supervisor {
   // the slot's confirmed position at start-up, for the log line.
   Status Run(Lsn start_position, const std::atomic<int>* stop_requests);
 
+  // Whether Run() returned because the slot is gone (see above); and the
+  // identity of the last server streamed from.
+  bool slot_gone() const { return slot_gone_; }
+  const std::optional<pg::ServerIdentity>& last_server() const { return last_server_; }
+
  private:
   SupervisorOptions options_;
   core::Streamer* streamer_;
   observe::Metrics* metrics_;
   observe::Health* health_;
+  bool slot_gone_ = false;
+  std::optional<pg::ServerIdentity> last_server_;
 };
 
 }  // namespace pgoutbox::app

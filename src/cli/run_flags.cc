@@ -76,6 +76,11 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                   "failover")
       ->envname("PGOUTBOX_STATE_TOPIC")
       ->capture_default_str();
+  cmd->add_flag("--accept-gap", f->accept_gap,
+                "when the slot must be recovered from the table but rows the delivered point "
+                "needs may have been deleted by cleanup (the outage outlasted --retention), "
+                "recover what the table holds and go on instead of refusing to start")
+      ->envname("PGOUTBOX_ACCEPT_GAP");
 }
 
 Result<app::RunConfig> Resolve(const RunFlags& f) {
@@ -126,6 +131,7 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   c.on_bad_row = bad_rows.action;
   c.dead_letter_topic = bad_rows.dead_letter_topic;
   c.state_topic = f.state_topic;
+  c.accept_gap = f.accept_gap;
   if (!outbox::IsValidTopicName(c.state_topic)) {
     return Status::InvalidArgument("--state-topic \"" + c.state_topic +
                                    "\" is not a valid Kafka topic name");

@@ -40,6 +40,7 @@ struct RunFlags {
       log_summary_interval = DurationFlag(defaults::kLogSummaryInterval);
   CleanupFlags cleanup;
   BadRowFlags bad_rows;
+  bool accept_gap = false;
 
   CLI::Option* opt_http_addr = nullptr;
 };

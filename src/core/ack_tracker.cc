@@ -100,4 +100,10 @@ void AckTracker::Advance() {
   }
 }
 
+void AckTracker::Rebase(Lsn slot_confirmed) {
+  // Entries left are empty server positions or acknowledged transactions.
+  entries_.clear();
+  confirmed_ = slot_confirmed;
+}
+
 }  // namespace pgoutbox

@@ -75,6 +75,12 @@ class AckTracker {
   // REQUIRES: !has_open_transaction().
   void SlotPosition(Lsn slot_confirmed) { ServerPosition(slot_confirmed); }
 
+  // The slot stands at `slot_confirmed` on another server or timeline: the
+  // confirmable position becomes it, backwards too (positions on the old
+  // server past the promotion point name other WAL).
+  // REQUIRES: no transaction kept (every event acknowledged) and none open.
+  void Rebase(Lsn slot_confirmed);
+
   // The highest position that is safe to confirm to the server.
   Lsn confirmable() const { return confirmed_; }
 

@@ -29,16 +29,15 @@ void StateKeeper::SetServer(const pg::ServerIdentity& server) { server_ = server
 
 void StateKeeper::SetPhase(DeliveryPhase phase) { phase_ = phase; }
 
-std::optional<std::string> StateKeeper::Due(Lsn confirmed, Clock::time_point now) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    while (!marks_.empty() && marks_.front().insert_lsn <= confirmed) {
-      delivered_mark_ = marks_.front();
-      marks_.pop_front();
-    }
+void StateKeeper::PromoteMarks(Lsn confirmed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!marks_.empty() && marks_.front().insert_lsn <= confirmed) {
+    delivered_mark_ = marks_.front();
+    marks_.pop_front();
   }
-  if (!first_confirmed_) first_confirmed_ = confirmed;
-  if (!server_ || in_flight_ || (!written_ && confirmed <= *first_confirmed_)) return std::nullopt;
+}
+
+DeliveryState StateKeeper::Build(Lsn confirmed) const {
   DeliveryState state;
   state.system_identifier = server_->system_identifier;
   state.timeline = server_->timeline;
@@ -47,6 +46,20 @@ std::optional<std::string> StateKeeper::Due(Lsn confirmed, Clock::time_point now
   state.confirmed = confirmed;
   state.mark = delivered_mark_;
   state.phase = phase_;
+  return state;
+}
+
+std::optional<DeliveryState> StateKeeper::Current(Lsn confirmed) {
+  if (!server_) return std::nullopt;
+  PromoteMarks(confirmed);
+  return Build(confirmed);
+}
+
+std::optional<std::string> StateKeeper::Due(Lsn confirmed, Clock::time_point now) {
+  PromoteMarks(confirmed);
+  if (!first_confirmed_) first_confirmed_ = confirmed;
+  if (!server_ || in_flight_ || (!written_ && confirmed <= *first_confirmed_)) return std::nullopt;
+  DeliveryState state = Build(confirmed);
   if (written_ && state == *written_) return std::nullopt;
   const bool urgent = !written_ || written_->system_identifier != state.system_identifier ||
                       written_->timeline != state.timeline || written_->phase != state.phase;

@@ -62,6 +62,11 @@ class StateKeeper {
   void Written();
   void NotWritten();
 
+  // The state as it stands with the slot confirmed at `confirmed`, due or
+  // not (nullopt before SetServer()): what a recovery starts from when the
+  // slot vanished under a running stream, fresher than the last record.
+  std::optional<DeliveryState> Current(Lsn confirmed);
+
   // The state as the last acknowledged record said it (nullopt before one).
   const std::optional<DeliveryState>& written() const { return written_; }
   const std::optional<pg::DeliveredMark>& delivered_mark() const { return delivered_mark_; }
@@ -81,6 +86,10 @@ class StateKeeper {
   std::optional<DeliveryState> written_;
   Clock::time_point last_due_{};
   std::optional<Lsn> first_confirmed_;
+
+  // Makes the marks the confirmed position reached the delivered mark.
+  void PromoteMarks(Lsn confirmed);
+  DeliveryState Build(Lsn confirmed) const;
 };
 
 }  // namespace pgoutbox::core

@@ -549,6 +549,22 @@ void Streamer::SlotConfirmedAt(Lsn slot_confirmed) {
   tracker_->SlotPosition(slot_confirmed);
 }
 
+void Streamer::RebaseOnSlot(Lsn slot_confirmed) {
+  tracker_->AbandonTransaction();
+  tracker_->Rebase(slot_confirmed);
+  received_ = slot_confirmed;
+  last_sent_flush_ = slot_confirmed;
+}
+
+Status Streamer::Drain() {
+  tracker_->AbandonTransaction();
+  while (sink_->outq_len() > 0 || !pending_dead_letters_.empty()) {
+    if (StopRequested()) return FlushWithoutStream();
+    RETURN_IF_ERROR(ServeDeliveries(std::chrono::milliseconds(200)));
+  }
+  return CheckFailures();
+}
+
 Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {

@@ -132,6 +132,19 @@ class Streamer : public kafka::DeliveryHandler {
   // standby's takeover).
   void SlotConfirmedAt(Lsn slot_confirmed);
 
+  // Before Run() on a stream from another server or timeline (a promoted
+  // standby whose slot followed the old primary's): the slot's position
+  // there becomes the confirmed position, even if it is behind the one
+  // confirmed on the old server, whose WAL past the promotion point is not
+  // this server's. REQUIRES: nothing in flight (Drain()).
+  void RebaseOnSlot(Lsn slot_confirmed);
+
+  // Without a stream: serves delivery reports until every event in flight
+  // (and every dead-letter record) is acknowledged, however long the brokers
+  // take; OK then. A delivery failure or fatal producer error is returned; a
+  // stop request ends the wait like FlushWithoutStream().
+  Status Drain();
+
   // Between streams (while reconnecting): serves delivery reports for up to
   // `timeout`, so the events in flight keep being acknowledged. Returns a
   // delivery failure or fatal producer error if one happened.

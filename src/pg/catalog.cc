@@ -149,7 +149,13 @@ Status CheckPublication(const PublicationInfo& info, const std::string& publicat
   return Status::Ok();
 }
 
-Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database) {
+bool SlotIsLost(const SlotInfo& info) {
+  return info.exists && (info.wal_status == "lost" || !info.invalidation_reason.empty() ||
+                         info.conflicting.value_or(false));
+}
+
+Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database,
+                 bool allow_lost) {
   if (!info.exists) return Status::Ok();
   if (info.slot_type != "logical" || info.plugin != "pgoutput") {
     return Status::FailedPrecondition("replication slot " + slot + " exists but is a " +
@@ -162,11 +168,15 @@ Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::strin
                                       " exists but belongs to database " + info.database +
                                       ", not " + database + " (choose another --slot)");
   }
-  if (info.wal_status == "lost") {
+  if (!allow_lost && SlotIsLost(info)) {
     return Status::FailedPrecondition(
         "replication slot " + slot +
-        " exists but was invalidated (wal_status = lost): the WAL it needed is gone and events "
-        "may have been lost; drop it (SELECT pg_drop_replication_slot('" +
+        " exists but was invalidated (" +
+        (info.wal_status == "lost" ? std::string("wal_status = lost")
+                                   : "invalidation_reason = " + (info.invalidation_reason.empty()
+                                                                     ? std::string("conflicting")
+                                                                     : info.invalidation_reason)) +
+        "): the changes it needed are gone and events may have been lost; drop it (SELECT pg_drop_replication_slot('" +
         slot + "')) after reconciling, then create it again");
   }
   return Status::Ok();
@@ -254,6 +264,10 @@ Result<int> ServerVersionNum(PgConnection& conn) {
     return Status::Internal("server_version_num is not a number: '" + text + "'");
   }
   return version;
+}
+
+Status DropSlot(PgConnection& conn, const std::string& slot) {
+  return conn.QueryParams("SELECT pg_drop_replication_slot($1)", {slot}).status();
 }
 
 Status CreateSlot(PgConnection& conn, const std::string& slot) {

@@ -74,8 +74,13 @@ struct SlotInfo {
 // lacks stay unknown.
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
 // OK if the slot does not exist or is a logical pgoutput slot of `database`
-// that was not invalidated. FailedPrecondition saying why otherwise.
-Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database);
+// that was not invalidated (with `allow_lost`: invalidated or not).
+// FailedPrecondition saying why otherwise.
+Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database,
+                 bool allow_lost = false);
+// Whether the slot can no longer be streamed from: wal_status = lost, or an
+// invalidation reason (17+), or conflicting (16+).
+bool SlotIsLost(const SlotInfo& info);
 // PostgreSQL's rules for the names pgoutbox creates, checked before anything
 // is created so that a bad name is a usage error (InvalidArgument, naming the
 // flag) and not a half-done start-up. A slot name is 1 to 63 lower-case
@@ -102,6 +107,8 @@ Result<int> ServerVersionNum(PgConnection& conn);
 // On PostgreSQL 17 and later the slot is a failover slot (failover => true),
 // so that standbys with sync_replication_slots can take it over.
 Status CreateSlot(PgConnection& conn, const std::string& slot);
+// Drops the slot (it must not be active). The server's error otherwise.
+Status DropSlot(PgConnection& conn, const std::string& slot);
 
 // On PostgreSQL 17 and later (`server_version_num`), the warning for an
 // existing slot that is not a failover slot, saying how to make it one; ""

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pgoutbox::pg {
 
@@ -15,5 +16,13 @@ struct ColumnInfo {
   std::string name;
   uint32_t type_oid = 0;
 };
+
+// Whether `columns` has one named `name`.
+inline bool HasColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
+  for (const ColumnInfo& c : columns) {
+    if (c.name == name) return true;
+  }
+  return false;
+}
 
 }  // namespace pgoutbox::pg

@@ -9,13 +9,6 @@ namespace {
 // One cursor per connection at a time: the reader owns this name while open.
 constexpr char kCursor[] = "pgoutbox_rows";
 
-bool HasColumn(const std::vector<ColumnInfo>& columns, const std::string& name) {
-  for (const ColumnInfo& c : columns) {
-    if (c.name == name) return true;
-  }
-  return false;
-}
-
 // A server error about a value it could not parse (SQLSTATE class 22, data
 // exception: a bad timestamptz, an id that is not a uuid) is the caller's
 // input, not the database's problem.
@@ -32,7 +25,9 @@ Result<std::unique_ptr<RowReader>> RowReader::Open(PgConnection* conn, const Tab
                                                    size_t batch_size) {
   if (batch_size == 0) return Status::Internal("RowReader: a batch size of 0");
   const bool has_created_at = !selection.created_at_column.empty();
-  if (!has_created_at && (selection.since || selection.until)) {
+  if (!has_created_at &&
+      (selection.since || selection.until ||
+       (selection.after_mark && selection.after_mark->created_since))) {
     return Status::InvalidArgument("table " + table.ToString() +
                                    " has no creation time column to select rows by time");
   }
@@ -66,6 +61,22 @@ Result<std::unique_ptr<RowReader>> RowReader::Open(PgConnection* conn, const Tab
   if (selection.until) {
     conditions.push_back(created_at + " < " + conn->QuoteLiteral(*selection.until) +
                          "::timestamptz");
+  }
+  if (selection.after_mark) {
+    const RowSelection::AfterMark& mark = *selection.after_mark;
+    std::vector<std::string> any;
+    if (!mark.from_xid.empty()) {
+      any.push_back("age(xmin) <= age(" + conn->QuoteLiteral(mark.from_xid) + "::xid)");
+      // A frozen row's xmin reads as FrozenTransactionId, whose age is INT_MAX.
+      if (!mark.created_since) any.push_back("age(xmin) = 2147483647");
+    }
+    if (mark.created_since) {
+      any.push_back(created_at + " >= " + conn->QuoteLiteral(*mark.created_since) +
+                    "::timestamptz");
+    }
+    std::string either;
+    for (size_t i = 0; i < any.size(); ++i) either += (i > 0 ? " OR " : "") + any[i];
+    conditions.push_back(any.empty() ? "true" : "(" + either + ")");
   }
   if (!selection.ids.empty()) {
     // Untyped literals: the server reads each as the id column's type.

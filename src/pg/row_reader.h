@@ -66,6 +66,18 @@ struct RowSelection {
   // Non-empty: only the rows whose id is one of these (as the id column's
   // type reads them).
   std::vector<std::string> ids;
+  // Rows that may be undelivered after a delivered mark (recovery from the
+  // table, core/delivery_state.h): inserted by transaction `from_xid` (a
+  // 32-bit xid as the xid type reads it) or a later one, by transaction age
+  // (age(xmin) <= age(from_xid)), or created at or after `created_since`
+  // (timestamptz input; needs created_at_column). Without created_since, a
+  // row whose transaction id vacuum froze counts as undelivered. With an
+  // empty from_xid, only created_since selects.
+  struct AfterMark {
+    std::string from_xid;
+    std::optional<std::string> created_since;
+  };
+  std::optional<AfterMark> after_mark;
 };
 
 // One row: `values` follow the reader's columns(); `created_at_unix_ms` is
