@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -359,10 +360,16 @@ TEST_P(FailoverSlotTest, ContinuesFromTheSyncedSlotOnThePromotedStandby) {
             << "from the new primary " << followed_ms << " ms after the kill\n";
   EXPECT_EQ(lost, 0u);
   ExpectFirstArrivalsInOrder(records, rows);
+  // The promotion started a new timeline: nothing was confirmed there before
+  // every event sent from the old primary was acknowledged, and the stream
+  // started from the synced slot's own position.
+  EXPECT_NE(child->Output().find("the server changed"), std::string::npos) << child->Output();
+  EXPECT_NE(child->Output().find("on the new server from its position"), std::string::npos);
   // How pgoutbox went through it, for the reader of the test's output.
   std::istringstream log(child->Output());
   for (std::string line; std::getline(log, line);) {
-    for (const char* what : {"reconnecting", "retrying in", "replication stream connected"}) {
+    for (const char* what : {"reconnecting", "retrying in", "the server changed",
+                             "on the new server", "replication stream connected"}) {
       if (line.find(what) != std::string::npos) {
         std::cerr << "  pgoutbox: " << line << "\n";
         break;
@@ -472,6 +479,118 @@ TEST_P(FailoverSlotTest, WarnsOnceAboutASlotWithoutFailover) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, FailoverSlotTest, ::testing::Values(17, 18),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return "pg" + std::to_string(info.param);
+
+                         });
+
+// --- Recovery from the table: the standby has no copy of the slot --------------
+
+// Records whose id the new primary's table lacks: events of transactions the
+// old primary committed and sent to pgoutbox before the standby had them
+// (asynchronous replication loses them from the database, not pgoutbox).
+size_t LostByTheDatabase(const std::vector<ConsumedRecord>& records,
+                         const std::map<std::string, Row>& rows) {
+  size_t phantom = 0;
+  for (const auto& rec : records) {
+    auto id = rec.Header("id");
+    if (id && rows.count(*id) == 0) ++phantom;
+  }
+  return phantom;
+}
+
+class FailoverRecoveryTest : public ::testing::TestWithParam<int> {};
+
+// Before PostgreSQL 17 a logical slot never reaches a standby: after the
+// promotion the slot is gone. pgoutbox, with both hosts in --db, finds the
+// new primary, notices the slot is missing, waits for its events in flight,
+// creates the slot again with a snapshot and publishes the retained rows
+// after its last delivered mark, then streams: every event the new primary
+// has arrives.
+TEST_P(FailoverRecoveryTest, RecoversFromTheTableOnThePromotedStandby) {
+  PgServerOptions options;
+  options.version = GetParam();
+  Harness h(3, options);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  StandbyOptions standby_options;
+  standby_options.slot = kStandbySlot;
+  auto standby = h.pg->StartStandby(standby_options);
+  ASSERT_NE(standby, nullptr);
+  const int standby_port = standby->port();
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  const std::string db = BothHosts(ConninfoForm::kKeyValue, *standby, *h.pg, h.db);
+
+  auto child = StartStreaming(h, h.ArgsWith("--db", db));
+  ASSERT_NE(child, nullptr);
+  Inserter inserter(db);
+  // Long enough for delivered marks (one every 5 s) to be confirmed.
+  std::this_thread::sleep_for(seconds(12));
+
+  const int before_kill = inserter.committed();
+  ASSERT_TRUE(h.pg->Stop(StopMode::kImmediate));
+  const auto killed = Clock::now();
+  std::this_thread::sleep_for(seconds(1));
+  ASSERT_TRUE(standby->Promote());
+  const long long promoted_ms = MillisSince(killed);
+  std::swap(h.pg, standby);  // h now works on the new primary
+  ASSERT_TRUE(WaitForOutput(*child, "recovered ", seconds(60))) << child->Output();
+  const std::string followed = "replication stream connected to slot " + h.slot +
+                               " on 127.0.0.1:" + std::to_string(standby_port);
+  ASSERT_TRUE(WaitForOutput(*child, "streaming from slot " + h.slot, seconds(30)) ||
+              WaitForOutput(*child, followed, seconds(1)))
+      << child->Output();
+  const long long resumed_ms = MillisSince(killed);
+  const auto resumed_deadline = Clock::now() + seconds(60);
+  while (inserter.committed() < before_kill + 50 && Clock::now() < resumed_deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::this_thread::sleep_for(seconds(2));
+  inserter.Stop();
+
+  const std::string end = h.CurrentWalLsn();
+  ASSERT_TRUE(h.WaitForConfirmed(end, seconds(60)))
+      << "confirmed " << h.ConfirmedLsn() << " never reached " << end << "\n"
+      << child->Output();
+  const auto rows = OutboxRows(h);
+  ASSERT_TRUE(WaitForQuiet(consumer, rows.size(), seconds(30))) << consumer.Count();
+  const auto records = consumer.Records();
+  std::map<std::string, int> seen;
+  for (const auto& rec : records) {
+    auto id = rec.Header("id");
+    ASSERT_TRUE(id.has_value()) << rec.topic << "/" << rec.partition << "@" << rec.offset;
+    ++seen[*id];
+    auto it = rows.find(*id);
+    if (it != rows.end()) {
+      EXPECT_EQ(rec.key, it->second.aggregate_id) << *id;
+    }
+  }
+  const size_t phantom = LostByTheDatabase(records, rows);
+  const int duplicated = ExpectAllArrivedAtLeastOnce(rows, seen);
+  size_t lost = 0;
+  for (const auto& [id, row] : rows) lost += seen.count(id) == 0 ? 1 : 0;
+  // The recovery's own count, from its log line.
+  std::string recovered_line;
+  std::istringstream log(child->Output());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("recovered ") != std::string::npos) recovered_line = line;
+  }
+  std::cerr << "PostgreSQL " << GetParam() << ": " << rows.size()
+            << " events committed on the new primary (" << inserter.committed() * 5
+            << " acknowledged to the inserter, " << inserter.failed()
+            << " transactions failed in the failover), " << records.size() << " records delivered, "
+            << lost << " lost, " << duplicated << " ids duplicated, " << phantom
+            << " records of rows the new primary lacks; promoted " << promoted_ms
+            << " ms after the kill, streaming from the new primary " << resumed_ms
+            << " ms after the kill\n  pgoutbox: " << recovered_line << "\n";
+  EXPECT_EQ(lost, 0u);
+  EXPECT_FALSE(recovered_line.empty());
+  ExpectFirstArrivalsInOrder(records, rows);
+  StopCleanly(*child);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, FailoverRecoveryTest, ::testing::Values(14, 15, 16),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return "pg" + std::to_string(info.param);
                          });
