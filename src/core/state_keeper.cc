@@ -9,15 +9,16 @@ StateKeeper::StateKeeper(StateKeeperOptions options)
   if (options_.max_marks < 2) options_.max_marks = 2;
 }
 
-void StateKeeper::AddMark(const pg::DeliveredMark& mark) {
+void StateKeeper::AddMark(const pg::DeliveredMark& mark,
+                          std::optional<pg::ServerIdentity> taken_on) {
   std::lock_guard<std::mutex> lock(mu_);
   if (marks_.size() >= options_.max_marks) {
     // Keep every second mark, the newest included.
-    std::deque<pg::DeliveredMark> thinned;
+    std::deque<TakenMark> thinned;
     for (size_t i = marks_.size() % 2; i < marks_.size(); i += 2) thinned.push_back(marks_[i]);
     marks_.swap(thinned);
   }
-  marks_.push_back(mark);
+  marks_.push_back({mark, std::move(taken_on)});
 }
 
 size_t StateKeeper::pending_marks() const {
@@ -30,9 +31,15 @@ void StateKeeper::SetServer(const pg::ServerIdentity& server) { server_ = server
 void StateKeeper::SetPhase(DeliveryPhase phase) { phase_ = phase; }
 
 void StateKeeper::PromoteMarks(Lsn confirmed) {
+  if (!server_) return;
   std::lock_guard<std::mutex> lock(mu_);
-  while (!marks_.empty() && marks_.front().insert_lsn <= confirmed) {
-    delivered_mark_ = marks_.front();
+  while (!marks_.empty()) {
+    const TakenMark& front = marks_.front();
+    const bool other_server =
+        front.taken_on && (front.taken_on->system_identifier != server_->system_identifier ||
+                           front.taken_on->timeline != server_->timeline);
+    if (!other_server && front.mark.insert_lsn > confirmed) break;
+    if (!other_server) delivered_mark_ = front.mark;
     marks_.pop_front();
   }
 }

@@ -46,8 +46,12 @@ class StateKeeper {
 
   explicit StateKeeper(StateKeeperOptions options);
 
-  // A mark just taken on the primary. Any thread.
-  void AddMark(const pg::DeliveredMark& mark);
+  // A mark just taken on the primary `taken_on` (its system identifier and
+  // timeline; nullopt: unknown, taken to be the stream's). A mark taken on
+  // another server or timeline than the one streamed from is dropped when
+  // it comes up: the confirmed position says nothing about it. Any thread.
+  void AddMark(const pg::DeliveredMark& mark,
+               std::optional<pg::ServerIdentity> taken_on = std::nullopt);
 
   // The server streamed from now (IDENTIFY_SYSTEM); the phase.
   void SetServer(const pg::ServerIdentity& server);
@@ -78,7 +82,11 @@ class StateKeeper {
   StateKeeperOptions options_;
   std::string key_;
   mutable std::mutex mu_;
-  std::deque<pg::DeliveredMark> marks_;  // guarded by mu_
+  struct TakenMark {
+    pg::DeliveredMark mark;
+    std::optional<pg::ServerIdentity> taken_on;
+  };
+  std::deque<TakenMark> marks_;  // guarded by mu_
   std::optional<pg::ServerIdentity> server_;
   DeliveryPhase phase_ = DeliveryPhase::kStreaming;
   std::optional<pg::DeliveredMark> delivered_mark_;

@@ -69,9 +69,10 @@ void ServerMonitor::Loop() {
         }
       }
       if (options_.state_keeper != nullptr && now - last_mark >= options_.mark_interval) {
-        auto mark = pg::TakeDeliveredMark(*conn);
+        pg::ServerIdentity taken_on;
+        auto mark = pg::TakeDeliveredMark(*conn, &taken_on);
         if (mark.ok()) {
-          options_.state_keeper->AddMark(*mark);
+          options_.state_keeper->AddMark(*mark, taken_on);
           last_mark = now;
         } else {
           spdlog::debug("server monitor: no delivered mark: {}", mark.status().message());

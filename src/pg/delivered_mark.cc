@@ -1,5 +1,6 @@
 #include "pg/delivered_mark.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pgoutbox::pg {
@@ -37,11 +38,13 @@ Result<ServerIdentity> IdentifySystem(PgConnection& conn) {
   return identity;
 }
 
-Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn) {
+Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn, ServerIdentity* taken_on) {
   SqlError error;
   auto rows = conn.Query(
       "SELECT pg_current_wal_insert_lsn(), pg_snapshot_xmin(pg_current_snapshot())::text, "
-      "now()::text",
+      "now()::text, (SELECT CASE WHEN system_identifier < 0 THEN system_identifier::numeric + "
+      "18446744073709551616 ELSE system_identifier END FROM pg_control_system())::text, "
+      "pg_walfile_name(pg_current_wal_insert_lsn())",
       &error);
   if (!rows.ok()) {
     if (error.sqlstate == "55000") {  // recovery is in progress
@@ -54,6 +57,19 @@ Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn) {
   ASSIGN_OR_RETURN(mark.insert_lsn, ParseLsn(rows->Get(0, 0), "pg_current_wal_insert_lsn()"));
   ASSIGN_OR_RETURN(mark.xmin, ParseUnsigned(rows->Get(0, 1), "the snapshot's xmin"));
   mark.taken_at = rows->Get(0, 2);
+  if (taken_on != nullptr) {
+    taken_on->system_identifier = rows->Get(0, 3);
+    // A WAL file name starts with its timeline, 8 hex digits.
+    const std::string file = rows->Get(0, 4);
+    uint32_t timeline = 0;
+    auto [end, ec] = std::from_chars(file.data(), file.data() + std::min<size_t>(file.size(), 8),
+                                     timeline, 16);
+    if (ec != std::errc() || file.size() < 8 || end != file.data() + 8) {
+      return Status::Internal("the WAL file name is not one: \"" + file + "\"");
+    }
+    taken_on->timeline = timeline;
+    taken_on->wal_end = mark.insert_lsn;
+  }
   return mark;
 }
 

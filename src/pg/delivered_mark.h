@@ -38,7 +38,11 @@ struct DeliveredMark {
 
   friend bool operator==(const DeliveredMark&, const DeliveredMark&) = default;
 };
-Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn);
+// With `taken_on`: also which cluster and timeline the mark was taken on
+// (pg_control_system(), and the timeline of the WAL file being written), in
+// the same statement, so that a mark taken on a newly promoted server is
+// never judged by positions confirmed on the old one.
+Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn, ServerIdentity* taken_on = nullptr);
 
 // Whether no cleanup that deletes rows older than `retention` can yet have
 // deleted a row created at or after `taken_at`: taken_at >= now() -

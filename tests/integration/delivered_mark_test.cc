@@ -18,6 +18,7 @@ namespace pgoutbox::pg {
 namespace {
 
 using testing::PgServer;
+using testing::StopMode;
 
 struct PgConnDeleter {
   void operator()(PGconn* conn) const { PQfinish(conn); }
@@ -97,6 +98,38 @@ TEST(DeliveredMarkTest, RunningTransactionsAreAtOrAboveTheMarkFinishedOnesBelowI
   // mark's position is not past the server's.
   const std::string current = server->QueryValue("postgres", "SELECT pg_current_wal_insert_lsn()");
   EXPECT_LE(mark->insert_lsn, *Lsn::Parse(current));
+}
+
+// The mark says which cluster and timeline it was taken on, as
+// IDENTIFY_SYSTEM names the server the stream comes from; after a promotion,
+// the new timeline.
+TEST(DeliveredMarkTest, SaysWhichServerAndTimelineItWasTakenOn) {
+  auto primary = PgServer::Start();
+  ASSERT_NE(primary, nullptr);
+  auto standby = primary->StartStandby();
+  ASSERT_NE(standby, nullptr);
+  auto replication = Connect(*primary, PgConnection::Kind::kReplication);
+  ASSERT_NE(replication, nullptr);
+  auto identity = IdentifySystem(*replication);
+  ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+  auto conn = Connect(*primary, PgConnection::Kind::kOrdinary);
+  ASSERT_NE(conn, nullptr);
+  ServerIdentity taken_on;
+  auto mark = TakeDeliveredMark(*conn, &taken_on);
+  ASSERT_TRUE(mark.ok()) << mark.status().ToString();
+  EXPECT_EQ(taken_on.system_identifier, identity->system_identifier);
+  EXPECT_EQ(taken_on.timeline, identity->timeline);
+  EXPECT_EQ(taken_on.timeline, 1u);
+  EXPECT_EQ(taken_on.wal_end, mark->insert_lsn);
+
+  ASSERT_TRUE(primary->Stop(StopMode::kImmediate));
+  ASSERT_TRUE(standby->Promote());
+  auto promoted = Connect(*standby, PgConnection::Kind::kOrdinary);
+  ASSERT_NE(promoted, nullptr);
+  ServerIdentity after;
+  ASSERT_TRUE(TakeDeliveredMark(*promoted, &after).ok());
+  EXPECT_EQ(after.system_identifier, identity->system_identifier);
+  EXPECT_EQ(after.timeline, 2u);
 }
 
 TEST(DeliveredMarkTest, AStandbyCannotTakeAMark) {
