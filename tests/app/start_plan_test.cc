@@ -95,5 +95,35 @@ TEST(PlanStartTest, ALostSlotWithNothingRememberedRepublishesTheRetainedRows) {
   EXPECT_EQ(PlanStart(in).action, StartAction::kRefuseGap);
 }
 
+TEST(PlanStartTest, ASlotThatVanishedUnderThisProcessIsRecoveredNotCreated) {
+  StartInputs in = Inputs(std::nullopt, SlotCondition::kMissing);
+  in.streamed_before = true;
+  StartPlan plan = PlanStart(in);
+  EXPECT_EQ(plan.action, StartAction::kRecover) << plan.reason;
+  EXPECT_NE(plan.reason.find("does not exist"), std::string::npos) << plan.reason;
+  in.rows_cover_mark = false;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kRefuseGap);
+  in.accept_gap = true;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kRecoverAcceptingGap);
+}
+
+TEST(PlanStartTest, StreamedBeforeChangesNothingWhenTheSlotIsThere) {
+  StartInputs in = Inputs(std::nullopt, SlotCondition::kUsable);
+  in.streamed_before = true;
+  in.rows_cover_mark = false;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kStream);
+  // A lost slot is recovered whether or not this process streamed from it.
+  in = Inputs(std::nullopt, SlotCondition::kLost);
+  in.streamed_before = true;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kRecover);
+  // With a state remembered the state decides, streamed before or not.
+  in = Inputs(Remembered(), SlotCondition::kMissing);
+  in.streamed_before = true;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kRecover);
+  in = Inputs(Remembered(), SlotCondition::kUsable);
+  in.streamed_before = true;
+  EXPECT_EQ(PlanStart(in).action, StartAction::kStream);
+}
+
 }  // namespace
 }  // namespace pgoutbox::app

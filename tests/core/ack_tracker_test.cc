@@ -350,6 +350,61 @@ TEST(AckTrackerTest, TransactionIdsStayUniqueAcrossConfirmedEntries) {
   EXPECT_EQ(t.confirmable(), Lsn(500));
 }
 
+// A promotion: the slot on the new server stands behind where the old one
+// was confirmed; once nothing is pending the tracker starts from there.
+TEST(AckTrackerTest, RebaseMovesTheConfirmablePositionBackwardsToo) {
+  AckTracker t(Lsn(1000));
+  TxnId a = CommittedTxn(t, 1, 2000);
+  t.Ack(a);
+  t.ServerPosition(Lsn(2500));
+  ASSERT_EQ(t.confirmable(), Lsn(2500));
+  t.Rebase(Lsn(1500));
+  EXPECT_EQ(t.confirmable(), Lsn(1500));
+  EXPECT_EQ(t.pending_entries(), 0u);
+  t.Rebase(Lsn(3000));
+  EXPECT_EQ(t.confirmable(), Lsn(3000));
+  t.Rebase(Lsn(1200));
+  EXPECT_EQ(t.confirmable(), Lsn(1200));
+}
+
+TEST(AckTrackerTest, AfterARebaseTheNewServersPositionsConfirmFromThere) {
+  AckTracker t(Lsn(1000));
+  t.ServerPosition(Lsn(5000));
+  t.Rebase(Lsn(2000));
+  // Below the position on the old server, above the rebased one.
+  TxnId a = CommittedTxn(t, 1, 2600);
+  EXPECT_EQ(t.confirmable(), Lsn(2000));
+  t.Ack(a);
+  EXPECT_EQ(t.confirmable(), Lsn(2600));
+  t.ServerPosition(Lsn(3000));
+  EXPECT_EQ(t.confirmable(), Lsn(3000));
+  // Never backwards again without a rebase.
+  t.ServerPosition(Lsn(2100));
+  t.SlotPosition(Lsn(2100));
+  EXPECT_EQ(t.confirmable(), Lsn(3000));
+  TxnId b = CommittedTxn(t, 2, 3500);
+  t.Ack(b);
+  EXPECT_EQ(t.confirmable(), Lsn(3000));
+  t.Ack(b);
+  EXPECT_EQ(t.confirmable(), Lsn(3500));
+  EXPECT_EQ(t.inflight_events(), 0u);
+}
+
+TEST(AckTrackerTest, RebaseAfterAnAbandonedTransactionWhoseEventsWereAcked) {
+  AckTracker t(Lsn(1000));
+  TxnId a = t.BeginTransaction();
+  t.AddEvent();
+  t.AbandonTransaction();
+  t.Ack(a);
+  ASSERT_EQ(t.inflight_events(), 0u);
+  t.Rebase(Lsn(800));
+  EXPECT_EQ(t.confirmable(), Lsn(800));
+  EXPECT_EQ(t.pending_entries(), 0u);
+  TxnId b = CommittedTxn(t, 1, 900);
+  t.Ack(b);
+  EXPECT_EQ(t.confirmable(), Lsn(900));
+}
+
 // ---------------------------------------------------------------------------
 // Randomized: the tracker against a model recomputed from the whole history.
 

@@ -118,5 +118,83 @@ TEST_F(StateKeeperTest, TooManyWaitingMarksAreThinnedKeepingTheNewest) {
   EXPECT_LE(state->mark->insert_lsn, Lsn(0x0E00));
 }
 
+TEST_F(StateKeeperTest, CurrentIsNothingBeforeTheServerIsKnown) {
+  keeper_.AddMark(Mark(0x100, 10));
+  EXPECT_FALSE(keeper_.Current(Lsn(0x200)).has_value());
+  keeper_.SetServer({"7300", 3, Lsn()});
+  auto state = keeper_.Current(Lsn(0x200));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->system_identifier, "7300");
+  EXPECT_EQ(state->timeline, 3u);
+  EXPECT_EQ(state->database, "shop");
+  EXPECT_EQ(state->slot, "pgoutbox");
+  EXPECT_EQ(state->confirmed, Lsn(0x200));
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 10u);
+}
+
+TEST_F(StateKeeperTest, CurrentPromotesOnlyTheMarksTheConfirmedPositionReached) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  keeper_.AddMark(Mark(0x100, 10));
+  keeper_.AddMark(Mark(0x300, 20));
+  auto state = keeper_.Current(Lsn(0x0FF));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_FALSE(state->mark.has_value()) << "0x100 is not confirmed yet";
+  EXPECT_EQ(keeper_.pending_marks(), 2u);
+
+  state = keeper_.Current(Lsn(0x100));
+  ASSERT_TRUE(state.has_value());
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 10u) << "a mark at exactly the confirmed position is delivered";
+  EXPECT_EQ(state->mark->insert_lsn, Lsn(0x100));
+  EXPECT_EQ(keeper_.pending_marks(), 1u);
+
+  state = keeper_.Current(Lsn(0x2FF));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->mark->xmin, 10u);
+  state = keeper_.Current(Lsn(0x500));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->mark->xmin, 20u);
+  EXPECT_EQ(keeper_.pending_marks(), 0u);
+}
+
+TEST_F(StateKeeperTest, CurrentIgnoresTheRulesThatSpaceTheRecords) {
+  // Nothing was confirmed past the first position Due() saw: Due() says
+  // nothing, Current() still tells the state.
+  Start(Lsn(0x400));
+  keeper_.SetServer({"7300", 1, Lsn()});
+  keeper_.AddMark(Mark(0x300, 30));
+  auto state = keeper_.Current(Lsn(0x400));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->confirmed, Lsn(0x400));
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 30u);
+  EXPECT_FALSE(keeper_.Due(Lsn(0x400), start_).has_value());
+
+  // A record is in flight: Due() waits for it, Current() does not.
+  ASSERT_TRUE(keeper_.Due(Lsn(0x500), start_).has_value());
+  keeper_.AddMark(Mark(0x600, 40));
+  state = keeper_.Current(Lsn(0x700));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->confirmed, Lsn(0x700));
+  EXPECT_EQ(state->mark->xmin, 40u);
+  EXPECT_FALSE(keeper_.Due(Lsn(0x700), start_ + milliseconds(9000)).has_value());
+  // ... and leaves the record in flight as Due() returned it.
+  keeper_.Written();
+  ASSERT_TRUE(keeper_.written().has_value());
+  EXPECT_EQ(keeper_.written()->confirmed, Lsn(0x500));
+  EXPECT_EQ(keeper_.written()->mark->xmin, 30u);
+
+  // Too soon after the last record: Due() waits, Current() does not.
+  keeper_.AddMark(Mark(0x800, 50));
+  state = keeper_.Current(Lsn(0x900));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->confirmed, Lsn(0x900));
+  EXPECT_EQ(state->mark->xmin, 50u);
+  EXPECT_FALSE(keeper_.Due(Lsn(0x900), start_ + milliseconds(1000)).has_value());
+  keeper_.SetPhase(DeliveryPhase::kRecovering);
+  EXPECT_EQ(keeper_.Current(Lsn(0x900))->phase, DeliveryPhase::kRecovering);
+}
+
 }  // namespace
 }  // namespace pgoutbox::core

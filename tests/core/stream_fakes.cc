@@ -188,6 +188,7 @@ Result<kafka::ProduceResult> FakeSink::Produce(const outbox::Event& event, int64
 }
 
 int FakeSink::Deliver() {
+  if (before_reports) before_reports();
   int handed = 0;
   while (!reports_.empty()) {
     const Report report = reports_.front();

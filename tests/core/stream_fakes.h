@@ -136,6 +136,10 @@ class FakeSink : public kafka::EventSink {
   // Produce() refuses the records this says so of (as too large: the
   // message says so whatever the refusal).
   std::function<std::optional<kafka::RecordRefusal>(const outbox::Event&)> refuse_on_produce;
+  // Called at every Poll(), Send() or Flush(), before the reports are handed
+  // over (it may queue some): delivery reports that come in while the
+  // streamer waits without a stream.
+  std::function<void()> before_reports;
 
   // Delivery reports to hand over at the next Poll(), Send() or Flush(), in
   // this order, for the record produced `index`-th (from 0).

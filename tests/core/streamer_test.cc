@@ -469,5 +469,132 @@ TEST_F(StreamLoopTest, ASlotPositionAtReconnectWaitsForTheEventsInFlight) {
   EXPECT_EQ(tracker_.confirmable(), Lsn(End(1).value() + 0x100));
 }
 
+// --- without a stream: Drain(), RebaseOnSlot() ---------------------------------
+
+// The stream broke with three events in flight; Drain() serves delivery
+// reports until the last one comes in, however many polls that takes.
+TEST_F(StreamLoopTest, DrainWaitsUntilEveryEventInFlightIsAcknowledged) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1"), Good("a2")});
+  Transaction(2, {Good("b1")});
+  WaitForRecords(3);
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  ASSERT_EQ(sink_.outq_len(), 3);
+
+  int polls = 0;
+  int in_flight_at_last_ack = -1;
+  sink_.before_reports = [&] {
+    ++polls;
+    if (polls == 2) sink_.Ack(2);
+    if (polls == 3) sink_.Ack(0);
+    if (polls == 5) {
+      in_flight_at_last_ack = sink_.outq_len();
+      sink_.Ack(1);
+    }
+  };
+  ASSERT_OK(streamer.Drain());
+  EXPECT_GE(polls, 5) << "returned before the last ack";
+  EXPECT_EQ(in_flight_at_last_ack, 1);
+  EXPECT_EQ(sink_.outq_len(), 0);
+  EXPECT_EQ(tracker_.inflight_events(), 0u);
+  EXPECT_EQ(tracker_.confirmable(), End(2));
+  EXPECT_EQ(stop_.load(), 0);
+}
+
+TEST_F(StreamLoopTest, DrainWaitsForTheDeadLetterRecordOfARefusedDelivery) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  WaitForRecords(1);
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+
+  int polls = 0;
+  sink_.before_reports = [&] {
+    ++polls;
+    if (polls == 1) sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);
+    // The dead-letter record, produced during the drain, acked a while later.
+    if (polls == 4 && sink_.records().size() == 2) sink_.Ack(1);
+  };
+  ASSERT_OK(streamer.Drain());
+  EXPECT_GE(polls, 4);
+  ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
+  EXPECT_EQ(sink_.records()[1].state, FakeSink::Record::State::kAcked);
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+}
+
+TEST_F(StreamLoopTest, DrainReturnsADeliveryFailure) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  WaitForRecords(2);
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  sink_.Ack(0);
+  sink_.Fail(1);
+  Status st = streamer.Drain();
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("b1"), std::string::npos) << st.message();
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+}
+
+TEST_F(StreamLoopTest, AStopRequestEndsTheDrainWithWhatIsStillInFlight) {
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  WaitForRecords(1);
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  int polls = 0;
+  sink_.before_reports = [&] {
+    if (++polls == 3) stop_ = 1;
+  };
+  const auto started = std::chrono::steady_clock::now();
+  Status st = streamer.Drain();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("1 event not acknowledged"), std::string::npos) << st.message();
+  EXPECT_EQ(tracker_.confirmable(), kStart);
+}
+
+// A promotion: the new primary's slot stands behind the position confirmed
+// on the old one. After Drain() and RebaseOnSlot(), the first status update
+// to the new server carries the slot's position there, not the old one.
+TEST_F(StreamLoopTest, AfterARebaseTheFirstStatusUpdateCarriesTheLowerSlotPosition) {
+  Transaction(1, {Good("a1")});
+  Transaction(2, {Good("b1")});
+  source_.WaitUntil("everything confirmed", [&] { return source_.last_flushed() == End(2); });
+  source_.Break();
+  Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  ASSERT_EQ(tracker_.confirmable(), End(2));
+  ASSERT_OK(streamer.Drain());
+
+  const Lsn promoted(0x1A00);  // End(1) < promoted < End(2)
+  streamer.RebaseOnSlot(promoted);
+  EXPECT_EQ(tracker_.confirmable(), promoted);
+
+  source_ = FakeSource();
+  relation_sent_ = false;
+  Transaction(3, {Good("c1")});
+  source_.WaitUntil("c1 confirmed", [&] { return source_.last_flushed() == End(3); });
+  source_.Break();
+  ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
+  ASSERT_FALSE(source_.status_updates().empty());
+  EXPECT_EQ(source_.status_updates().front().flushed, promoted);
+  EXPECT_EQ(source_.status_updates().front().written, promoted)
+      << "nothing received from the old server counts on the new one";
+  for (const auto& update : source_.status_updates()) {
+    EXPECT_GE(update.flushed, promoted);
+    EXPECT_LE(update.flushed, End(3));
+  }
+  EXPECT_EQ(source_.last_flushed(), End(3));
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "c1"}));
+}
+
 }  // namespace
 }  // namespace pgoutbox::core

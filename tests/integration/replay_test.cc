@@ -12,11 +12,13 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -390,6 +392,131 @@ TEST(RowReaderTest, ReadsInTheSnapshotOfANewSlot) {
   // The transaction is still the caller's.
   EXPECT_EQ(PQtransactionStatus((*conn)->get()), PQTRANS_INTRANS);
   EXPECT_TRUE((*conn)->Query("COMMIT").ok());
+}
+
+// The rows a recovery from the table publishes: those of the transaction
+// the delivered mark names and later ones (by transaction age), or created
+// since a time; frozen rows, whose transaction is no longer known, count as
+// undelivered unless a creation time decides.
+class AfterMarkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(h_.ok());
+    h_.CreateOutboxTable();
+    // No vacuum but the test's own: which rows are frozen is the test's.
+    ASSERT_TRUE(h_.Exec("ALTER TABLE public.outbox SET (autovacuum_enabled = off)"));
+    auto ordinary = pg::PgConnection::Connect(h_.pg->ConnInfo(h_.db),
+                                              pg::PgConnection::Kind::kOrdinary, "pgoutbox test");
+    ASSERT_TRUE(ordinary.ok()) << ordinary.status().ToString();
+    conn_ = std::move(*ordinary);
+    auto columns = pg::TableColumns(*conn_, pg::TableName{});
+    ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+    columns_ = *columns;
+  }
+
+  // Inserts rows "<tag>-1" and "<tag>-2" (aggregate_id) created at 00:00 +
+  // `hour` hours, in one transaction; returns its 32-bit xid as text.
+  std::string Transaction(const std::string& tag, int hour) {
+    const std::string rows = "SELECT 'order', '" + tag + "-' || g, 'A', '{}', timestamptz '" +
+                             Hour(hour) + "' FROM generate_series(1, 2) g";
+    return h_.QueryValue(
+        "WITH ins AS (INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, "
+        "payload, created_at) " +
+        rows +
+        " RETURNING 1) "
+        "SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text FROM ins LIMIT 1");
+  }
+
+  static std::string Hour(int hour) {
+    return "2026-01-01 " + std::string(hour < 10 ? "0" : "") + std::to_string(hour) + ":00:00+00";
+  }
+
+  // The aggregate ids of the rows the selection picks, sorted.
+  std::vector<std::string> Selected(const std::optional<pg::RowSelection::AfterMark>& mark) {
+    pg::RowSelection selection;
+    selection.created_at_column = "created_at";
+    selection.id_column = "id";
+    selection.after_mark = mark;
+    auto reader = pg::RowReader::Open(conn_.get(), pg::TableName{}, columns_, selection, 3);
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    if (!reader.ok()) return {};
+    size_t column = 0;
+    while (column < columns_.size() && columns_[column].name != "aggregate_id") ++column;
+    std::vector<std::string> ids;
+    for (;;) {
+      std::vector<pg::TableRow> rows;
+      const Status st = (*reader)->Next(&rows);
+      EXPECT_TRUE(st.ok()) << st.ToString() << "\n" << (*reader)->query();
+      if (!st.ok() || rows.empty()) break;
+      for (const pg::TableRow& row : rows) ids.push_back(row.values.at(column).value_or("NULL"));
+    }
+    EXPECT_TRUE((*reader)->Close().ok());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  static std::vector<std::string> Rows(const std::vector<std::string>& tags) {
+    std::vector<std::string> ids;
+    for (const std::string& tag : tags) {
+      ids.push_back(tag + "-1");
+      ids.push_back(tag + "-2");
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  Harness h_{1};
+  std::unique_ptr<pg::PgConnection> conn_;
+  std::vector<pg::ColumnInfo> columns_;
+};
+
+TEST_F(AfterMarkTest, SelectsTheMarksTransactionAndLaterOnesOrRowsCreatedSince) {
+  // t1 is the oldest transaction but claims the latest creation time.
+  Transaction("t1", 9);
+  Transaction("t2", 2);
+  const std::string mark_xid = Transaction("t3", 3);
+  Transaction("t4", 4);
+  Transaction("t5", 5);
+  ASSERT_FALSE(mark_xid.empty());
+
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{mark_xid, std::nullopt}),
+            Rows({"t3", "t4", "t5"}));
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{mark_xid, Hour(8)}),
+            Rows({"t1", "t3", "t4", "t5"}))
+      << "either the transaction or the creation time selects";
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{"", Hour(4)}), Rows({"t1", "t4", "t5"}))
+      << "no transaction: only the creation time, from it on";
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{"", std::nullopt}),
+            Rows({"t1", "t2", "t3", "t4", "t5"}));
+  EXPECT_EQ(Selected(std::nullopt), Rows({"t1", "t2", "t3", "t4", "t5"}));
+}
+
+// Vacuum freezing the rows does not hide those of the mark's transaction
+// or later ones: the xmin column still reads the inserting transaction (a
+// frozen tuple keeps its raw xmin since PostgreSQL 9.4), so the age test
+// keeps selecting them, and the creation time still selects on its own.
+TEST_F(AfterMarkTest, FreezingTheRowsDoesNotHideThoseAfterTheMark) {
+  Transaction("t1", 9);
+  Transaction("t2", 2);
+  const std::string mark_xid = Transaction("t3", 3);
+  Transaction("t4", 4);
+  ASSERT_EQ(Selected(pg::RowSelection::AfterMark{mark_xid, std::nullopt}), Rows({"t3", "t4"}));
+
+  ASSERT_TRUE(h_.Exec("VACUUM FREEZE public.outbox"));
+  // Every row is older than the table's relfrozenxid: frozen.
+  ASSERT_EQ(h_.QueryValue("SELECT count(*) FROM public.outbox WHERE age(xmin) > "
+                          "(SELECT age(relfrozenxid) FROM pg_class "
+                          "WHERE oid = 'public.outbox'::regclass)"),
+            "8")
+      << "VACUUM FREEZE left rows unfrozen: the test would prove nothing";
+  Transaction("t5", 1);  // after the freeze
+
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{mark_xid, std::nullopt}),
+            Rows({"t3", "t4", "t5"}));
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{mark_xid, Hour(8)}),
+            Rows({"t1", "t3", "t4", "t5"}));
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{"", Hour(8)}), Rows({"t1"}));
+  EXPECT_EQ(Selected(pg::RowSelection::AfterMark{"", Hour(2)}), Rows({"t1", "t2", "t3", "t4"}));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pgoutbox::pg {
@@ -120,6 +121,83 @@ TEST(CheckSlotTest, AcceptsMissingOrAUsablePgoutputSlot) {
                            CheckSlot(lost, "s", "shop")}) {
     EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition) << st.ToString();
   }
+}
+
+SlotInfo UsableSlot() {
+  SlotInfo slot;
+  slot.exists = true;
+  slot.plugin = "pgoutput";
+  slot.slot_type = "logical";
+  slot.database = "shop";
+  slot.wal_status = "reserved";
+  return slot;
+}
+
+TEST(SlotIsLostTest, LostWalAnInvalidationReasonOrAConflictCountAsLost) {
+  EXPECT_FALSE(SlotIsLost(SlotInfo{})) << "a missing slot is missing, not lost";
+  SlotInfo usable = UsableSlot();
+  EXPECT_FALSE(SlotIsLost(usable));
+  usable.conflicting = false;  // 16+ says so explicitly
+  EXPECT_FALSE(SlotIsLost(usable));
+  for (const std::string wal_status : {"extended", "unreserved"}) {
+    SlotInfo slot = UsableSlot();
+    slot.wal_status = wal_status;
+    EXPECT_FALSE(SlotIsLost(slot)) << wal_status << ": still streamable";
+  }
+
+  SlotInfo lost = UsableSlot();
+  lost.wal_status = "lost";
+  EXPECT_TRUE(SlotIsLost(lost));
+  for (const std::string reason :
+       {"wal_removed", "rows_removed", "wal_level_insufficient", "idle_timeout"}) {
+    SlotInfo invalidated = UsableSlot();
+    invalidated.invalidation_reason = reason;
+    EXPECT_TRUE(SlotIsLost(invalidated)) << reason;
+  }
+  SlotInfo conflicting = UsableSlot();
+  conflicting.conflicting = true;
+  EXPECT_TRUE(SlotIsLost(conflicting));
+}
+
+TEST(CheckSlotTest, ALostSlotIsRefusedNamingWhyUnlessLostIsAllowed) {
+  SlotInfo wal_lost = UsableSlot();
+  wal_lost.wal_status = "lost";
+  SlotInfo rows_removed = UsableSlot();
+  rows_removed.invalidation_reason = "rows_removed";
+  rows_removed.conflicting = true;
+  SlotInfo conflicting = UsableSlot();
+  conflicting.conflicting = true;
+  const std::vector<std::pair<SlotInfo, std::string>> cases = {
+      {wal_lost, "wal_status = lost"},
+      {rows_removed, "rows_removed"},
+      {conflicting, "conflicting"},
+  };
+  for (const auto& [slot, why] : cases) {
+    const Status st = CheckSlot(slot, "pgoutbox", "shop");
+    EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition) << why;
+    EXPECT_NE(st.message().find(why), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("replication slot pgoutbox"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("pg_drop_replication_slot('pgoutbox')"), std::string::npos)
+        << st.message();
+    EXPECT_TRUE(CheckSlot(slot, "pgoutbox", "shop", /*allow_lost=*/true).ok()) << why;
+  }
+}
+
+TEST(CheckSlotTest, AllowLostStillRefusesAnotherDatabaseOrPlugin) {
+  SlotInfo other_database = UsableSlot();
+  other_database.wal_status = "lost";
+  other_database.database = "billing";
+  Status st = CheckSlot(other_database, "pgoutbox", "shop", /*allow_lost=*/true);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("belongs to database billing"), std::string::npos) << st.message();
+  SlotInfo physical = UsableSlot();
+  physical.invalidation_reason = "wal_removed";
+  physical.slot_type = "physical";
+  physical.plugin = "";
+  st = CheckSlot(physical, "pgoutbox", "shop", /*allow_lost=*/true);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("physical slot"), std::string::npos) << st.message();
+  EXPECT_TRUE(CheckSlot(SlotInfo{}, "pgoutbox", "shop", /*allow_lost=*/true).ok());
 }
 
 TEST(NameTest, SlotAndPublicationNamesFollowPostgresRules) {
