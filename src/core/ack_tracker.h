@@ -79,6 +79,7 @@ class AckTracker {
   // confirmable position becomes it, backwards too (positions on the old
   // server past the promotion point name other WAL).
   // REQUIRES: no transaction kept (every event acknowledged) and none open.
+  // A tracker that failed() stays failed.
   void Rebase(Lsn slot_confirmed);
 
   // The highest position that is safe to confirm to the server.

@@ -20,8 +20,9 @@
 // below insert_lsn; every other one, running then or started later, has a
 // transaction id of at least xmin. So once the slot is confirmed up to
 // insert_lsn, every row whose inserting transaction id is below xmin was
-// delivered, and recovery publishes the retained rows from xmin on (and, in
-// case vacuum froze a row's transaction id, those created since taken_at).
+// delivered, and recovery publishes the retained rows from xmin on (and
+// those created since taken_at: after a promotion, the new primary gives out
+// again the ids the old one gave out past the standby's last replayed one).
 //
 // Values only; thread safety: none needed.
 #pragma once

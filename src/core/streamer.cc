@@ -554,6 +554,9 @@ void Streamer::RebaseOnSlot(Lsn slot_confirmed) {
   tracker_->Rebase(slot_confirmed);
   received_ = slot_confirmed;
   last_sent_flush_ = slot_confirmed;
+  // Positions of the old server say nothing about this one.
+  server_wal_end_ = slot_confirmed;
+  unconfirmed_commits_.clear();
 }
 
 Status Streamer::Drain() {

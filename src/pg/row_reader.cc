@@ -67,8 +67,6 @@ Result<std::unique_ptr<RowReader>> RowReader::Open(PgConnection* conn, const Tab
     std::vector<std::string> any;
     if (!mark.from_xid.empty()) {
       any.push_back("age(xmin) <= age(" + conn->QuoteLiteral(mark.from_xid) + "::xid)");
-      // A frozen row's xmin reads as FrozenTransactionId, whose age is INT_MAX.
-      if (!mark.created_since) any.push_back("age(xmin) = 2147483647");
     }
     if (mark.created_since) {
       any.push_back(created_at + " >= " + conn->QuoteLiteral(*mark.created_since) +

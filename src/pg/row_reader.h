@@ -69,10 +69,10 @@ struct RowSelection {
   // Rows that may be undelivered after a delivered mark (recovery from the
   // table, core/delivery_state.h): inserted by transaction `from_xid` (a
   // 32-bit xid as the xid type reads it) or a later one, by transaction age
-  // (age(xmin) <= age(from_xid)), or created at or after `created_since`
-  // (timestamptz input; needs created_at_column). Without created_since, a
-  // row whose transaction id vacuum froze counts as undelivered. With an
-  // empty from_xid, only created_since selects.
+  // (age(xmin) <= age(from_xid); a frozen row keeps its xmin, so freezing
+  // changes nothing), or created at or after `created_since` (timestamptz
+  // input; needs created_at_column). With an empty from_xid, only
+  // created_since selects; with neither, every row.
   struct AfterMark {
     std::string from_xid;
     std::optional<std::string> created_since;

@@ -196,5 +196,34 @@ TEST_F(StateKeeperTest, CurrentIgnoresTheRulesThatSpaceTheRecords) {
   EXPECT_EQ(keeper_.Current(Lsn(0x900))->phase, DeliveryPhase::kRecovering);
 }
 
+// A mark taken on another server or timeline than the one streamed from
+// (the monitor reached a promoted standby before the stream did) is never
+// the delivered mark, whatever the confirmed position; marks of the stream's
+// own server still are.
+TEST_F(StateKeeperTest, AMarkOfAnotherServerOrTimelineIsNeverDelivered) {
+  keeper_.SetServer({"7300", 1, Lsn()});
+  keeper_.AddMark(Mark(0x100, 10), pg::ServerIdentity{"7300", 1, Lsn(0x100)});
+  keeper_.AddMark(Mark(0x180, 15), pg::ServerIdentity{"7300", 2, Lsn(0x180)});
+  keeper_.AddMark(Mark(0x1C0, 17), pg::ServerIdentity{"9999", 1, Lsn(0x1C0)});
+  keeper_.AddMark(Mark(0x200, 20), pg::ServerIdentity{"7300", 1, Lsn(0x200)});
+  auto state = keeper_.Current(Lsn(0x1FF));
+  ASSERT_TRUE(state.has_value());
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 10u) << "the marks of timeline 2 and of system 9999 are skipped";
+  state = keeper_.Current(Lsn(0x200));
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 20u);
+  EXPECT_EQ(keeper_.pending_marks(), 0u);
+
+  // After the promotion the stream is on timeline 2: only its marks count.
+  keeper_.SetServer({"7300", 2, Lsn()});
+  keeper_.AddMark(Mark(0x150, 30), pg::ServerIdentity{"7300", 1, Lsn(0x150)});
+  keeper_.AddMark(Mark(0x250, 40), pg::ServerIdentity{"7300", 2, Lsn(0x250)});
+  state = keeper_.Current(Lsn(0x300));
+  ASSERT_TRUE(state->mark.has_value());
+  EXPECT_EQ(state->mark->xmin, 40u);
+  EXPECT_EQ(state->timeline, 2u);
+}
+
 }  // namespace
 }  // namespace pgoutbox::core

@@ -396,8 +396,7 @@ TEST(RowReaderTest, ReadsInTheSnapshotOfANewSlot) {
 
 // The rows a recovery from the table publishes: those of the transaction
 // the delivered mark names and later ones (by transaction age), or created
-// since a time; frozen rows, whose transaction is no longer known, count as
-// undelivered unless a creation time decides.
+// since a time.
 class AfterMarkTest : public ::testing::Test {
  protected:
   void SetUp() override {
