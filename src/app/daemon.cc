@@ -46,6 +46,36 @@ core::StreamerOptions StreamerOptionsOf(const RunConfig& config) {
   return options;
 }
 
+// The recovery from the table (app/recovery.h) as `config` asks for it.
+Result<RecoveryResult> Recover(const RunConfig& config, const OutboxNames& names,
+                               DatabaseState& db, const StartInputs& inputs,
+                               kafka::Publisher* publisher,
+                               const std::atomic<int>* stop_requests) {
+  ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(*db.conn, names.table));
+  // A mapper of its own: the streamer's maps the stream's relations.
+  ASSIGN_OR_RETURN(auto mapper, MakeMapper(config.mapping, names.table, columns));
+  ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(*db.conn));
+  RecoveryOptions recovery;
+  recovery.conninfo = config.db;
+  recovery.table = names.table;
+  recovery.slot = names.slot;
+  recovery.database = db.database;
+  recovery.slot_info = db.slot;
+  recovery.failover_slot = version >= 170000;
+  recovery.state = inputs.state;
+  recovery.server = inputs.server;
+  if (pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
+    recovery.created_at_column = config.cleanup.cleanup.created_at_column;
+  }
+  recovery.columns = std::move(columns);
+  recovery.publish.on_bad_row = config.on_bad_row;
+  recovery.publish.dead_letter_topic = config.dead_letter_topic;
+  recovery.publish.shutdown_timeout = config.shutdown_timeout;
+  recovery.publish.label = "recovery";
+  recovery.state_topic = config.state_topic;
+  return RecoverFromTable(recovery, mapper.get(), publisher, stop_requests);
+}
+
 // The line a refused start exits with: what was found, and how to proceed.
 Status Refusal(const StartPlan& plan, const RunConfig& config) {
   if (plan.action == StartAction::kRefuseOtherServer) {
@@ -128,30 +158,8 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     RETURN_IF_ERROR(CreateMissing(names, &db, stop_requests, /*create_slot=*/!recover));
     Lsn confirmed = db.slot.confirmed_flush.value_or(Lsn());
     if (recover) {
-      ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns,
-                       pg::TableColumns(*db.conn, names.table));
-      ASSIGN_OR_RETURN(auto row_mapper, MakeMapper(config.mapping, names.table, columns));
-      ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(*db.conn));
-      RecoveryOptions recovery;
-      recovery.conninfo = config.db;
-      recovery.table = names.table;
-      recovery.slot = names.slot;
-      recovery.database = db.database;
-      recovery.slot_info = db.slot;
-      recovery.failover_slot = version >= 170000;
-      recovery.state = inputs.state;
-      recovery.server = inputs.server;
-      if (pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
-        recovery.created_at_column = config.cleanup.cleanup.created_at_column;
-      }
-      recovery.columns = std::move(columns);
-      recovery.publish.on_bad_row = config.on_bad_row;
-      recovery.publish.dead_letter_topic = config.dead_letter_topic;
-      recovery.publish.shutdown_timeout = config.shutdown_timeout;
-      recovery.publish.label = "recovery";
-      recovery.state_topic = config.state_topic;
       ASSIGN_OR_RETURN(RecoveryResult recovered,
-                       RecoverFromTable(recovery, row_mapper.get(), publisher, stop_requests));
+                       Recover(config, names, db, inputs, publisher, stop_requests));
       confirmed = recovered.start;
       if (Stopping(stop_requests)) return Status::Ok();
     }
