@@ -10,10 +10,14 @@
 //  - another cluster answers the conninfo: refused with one line, nothing
 //    created on it;
 //  - a recovery that was interrupted (phase "recovering") is done again
-//    although the slot exists.
+//    although the slot exists;
+//  - one transaction's rows of a key keep their order through a recovery;
+//  - a lost slot (its WAL removed) is dropped and recovered;
+//  - a slot dropped under a running stream is recovered in the process.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -96,6 +100,19 @@ long RecoveredEvents(const std::string& output) {
   static const std::regex re("recovered ([0-9]+) events? from the table");
   if (!std::regex_search(output, m, re)) return -1;
   return std::stol(m[1]);
+}
+
+// How pgoutbox went through it, for the reader of the test's output: its
+// lines that mention one of `words`.
+void PrintLines(const std::string& output, const std::vector<std::string>& words) {
+  for (const auto& line : Lines(output)) {
+    for (const auto& word : words) {
+      if (Contains(line, word)) {
+        std::cerr << "  pgoutbox: " << line << "\n";
+        break;
+      }
+    }
+  }
 }
 
 bool SlotExists(const Harness& h) {
@@ -240,6 +257,7 @@ TEST(RecoveryTest, ASlotDroppedWhileDownIsRecoveredFromTheTable) {
   std::cerr << "mark xmin " << mark.xmin << " taken at " << mark.taken_at << "; " << down_rows
             << " rows committed while down, " << after_mark << " after the mark, " << recovered
             << " recovered\n";
+  PrintLines(out, {"recover", "slot", "warn", "error"});
   ExpectEveryRowDelivered(h, *child, consumer, rows, "slot dropped while down");
   EXPECT_TRUE(SlotExists(h));
   // The state names the stream again.
@@ -441,6 +459,118 @@ TEST(RecoveryTest, KeepsTheOrderOfOneTransactionsRowsPerKey) {
   ExpectEveryRowDelivered(h, *child, consumer, OutboxRows(h), "one transaction's rows per key");
   StopCleanly(*child);
 }
+
+// --- A lost slot ------------------------------------------------------------------
+
+// The slot's WAL was removed while pgoutbox was down (max_slot_wal_keep_size):
+// the slot is lost. pgoutbox drops it and recovers from the table.
+TEST(RecoveryTest, ALostSlotIsDroppedAndRecoveredFromTheTable) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+  int tx = 0;
+  const Streamed first = StreamThenStop(h, conn.get(), &tx, nullptr);
+  ASSERT_TRUE(first.state.has_value() && first.state->mark.has_value()) << first.output;
+
+  // While down: rows, and WAL past a keep size of 1 MB, then a checkpoint
+  // that removes the slot's WAL.
+  ASSERT_TRUE(h.pg->Exec("postgres", "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'"));
+  ASSERT_TRUE(h.pg->Exec("postgres", "SELECT pg_reload_conf()"));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_NE(InsertTransaction(conn.get(), tx++, 10), "");
+    ASSERT_TRUE(h.Exec("SELECT pg_switch_wal()"));
+  }
+  ASSERT_TRUE(h.Exec("CHECKPOINT"));
+  ASSERT_EQ(h.QueryValue("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" +
+                         h.slot + "'"),
+            "lost");
+  ASSERT_TRUE(h.pg->Exec("postgres", "ALTER SYSTEM RESET max_slot_wal_keep_size"));
+  ASSERT_TRUE(h.pg->Exec("postgres", "SELECT pg_reload_conf()"));
+  const pg::DeliveredMark mark = *first.state->mark;
+  const long after_mark =
+      std::stol(h.QueryValue("SELECT count(*) FROM public.outbox WHERE " + AfterMark(mark)));
+
+  auto child = StartStreaming(h, h.Args());
+  ASSERT_NE(child, nullptr);
+  const std::string out = child->Output();
+  EXPECT_TRUE(Contains(out, "is lost")) << out;
+  EXPECT_TRUE(Contains(out, "dropped replication slot " + h.slot)) << out;
+  EXPECT_TRUE(Contains(out, "recovering from the table")) << out;
+  const long recovered = RecoveredEvents(out);
+  EXPECT_EQ(recovered, after_mark) << out;
+  EXPECT_GE(recovered, 40) << out;
+  EXPECT_EQ(h.QueryValue("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" +
+                         h.slot + "'"),
+            "reserved");
+  for (int i = 0; i < 3; ++i) ASSERT_NE(InsertTransaction(conn.get(), tx++, 10), "");
+  std::cerr << "lost slot: " << after_mark << " rows after the mark, " << recovered
+            << " recovered\n";
+  PrintLines(out, {"recover", "slot", "warn", "error"});
+  ExpectEveryRowDelivered(h, *child, consumer, OutboxRows(h), "lost slot");
+  StopCleanly(*child);
+}
+
+// --- The slot vanishes under the stream ---------------------------------------------
+
+// The slot is dropped while pgoutbox streams under a steady workload (its
+// walsender terminated, then the slot dropped before pgoutbox reconnects):
+// pgoutbox waits for what is in flight and recovers from the table in the
+// same process, from what it knows was delivered; nothing is lost.
+TEST(RecoveryTest, ASlotDroppedUnderTheStreamIsRecoveredInTheProcess) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto child = StartStreaming(h, h.Args({"--heartbeat-interval", "1s"}));
+  ASSERT_NE(child, nullptr);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> committed{0};
+  std::thread inserter([&] {
+    PgConnPtr conn = Connect(h);
+    if (conn == nullptr) return;
+    for (int tx = 0; !stop; ++tx) {
+      if (InsertTransaction(conn.get(), tx, 5).empty()) return;
+      ++committed;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(seconds(7));  // a delivered mark is remembered by now
+  const int before_drop = committed;
+  const std::string drop =
+      "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
+      h.slot + "' AND active_pid IS NOT NULL; SELECT pg_drop_replication_slot('" + h.slot + "')";
+  bool dropped = false;
+  for (const auto deadline = Clock::now() + seconds(10); !dropped && Clock::now() < deadline;) {
+    PGresult* res = PQexec(Connect(h).get(), drop.c_str());
+    dropped = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    if (!dropped) std::this_thread::sleep_for(milliseconds(10));
+  }
+  const bool recovered_in_time = WaitForOutput(*child, "recovered ", seconds(30));
+  std::this_thread::sleep_for(seconds(2));
+  stop = true;
+  inserter.join();
+  ASSERT_TRUE(dropped) << child->Output();
+  ASSERT_TRUE(recovered_in_time) << child->Output();
+  ASSERT_TRUE(child->Running()) << child->Output();
+  const std::string out = child->Output();
+  EXPECT_TRUE(Contains(out, "recovering from the table")) << out;
+  EXPECT_TRUE(SlotExists(h));
+  const auto rows = OutboxRows(h);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(committed) * 5);
+  std::cerr << "dropped under the stream after " << before_drop << " transactions; "
+            << RecoveredEvents(out) << " recovered, " << committed << " transactions in all\n";
+  PrintLines(out, {"recover", "slot", "warn", "error"});
+  ExpectEveryRowDelivered(h, *child, consumer, rows, "slot dropped under the stream");
+  StopCleanly(*child);
+}
+
 
 }  // namespace
 }  // namespace pgoutbox::testing
