@@ -168,11 +168,11 @@ void ExpectEveryRowDelivered(const Harness& h, ChildProcess& child, TopicConsume
   EXPECT_EQ(lost, 0u);
 }
 
-// A Harness with the outbox table, its topic and a consumer of it, and
-// pgoutbox streaming until its state holds a delivered mark; then stopped
-// cleanly. `conn` is the test's connection, `tx` the next transaction
-// number; `open` (if not null) gets a transaction left open across the stop
-// (one row, aggregate "open-0", payload tx 100000), begun before the mark.
+// Runs pgoutbox on `h` (outbox table made) while transactions commit on
+// `conn` (numbered from *tx on), until its state topic holds a delivered
+// mark; then stops it cleanly. `open` (if not null) gets a transaction left
+// open across the stop (one row, aggregate "open-0", payload tx 100000),
+// begun before any mark is taken.
 struct Streamed {
   std::optional<core::DeliveryState> state;  // the newest record after the stop
   std::string output;                         // the first pgoutbox's
