@@ -41,7 +41,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kTopic[] = "outbox.event.order";  // default template, aggregate_type 'order'
+constexpr char kTopic[] = "outbox.event.order";   // default template, aggregate_type 'order'
 constexpr char kStateTopic[] = "pgoutbox.state";  // run's default --state-topic
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -125,19 +125,19 @@ bool SlotExists(const Harness& h) {
 void WriteState(const Harness& h, const core::DeliveryState& state) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", h.kafka->bootstraps().c_str(), err,
-                              sizeof err),
-            RD_KAFKA_CONF_OK)
+  ASSERT_EQ(
+      rd_kafka_conf_set(conf, "bootstrap.servers", h.kafka->bootstraps().c_str(), err, sizeof err),
+      RD_KAFKA_CONF_OK)
       << err;
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   ASSERT_NE(producer, nullptr) << err;
   const std::string key = core::DeliveryStateKey(state.database, state.slot);
   const std::string value = state.ToJson();
-  rd_kafka_resp_err_t produced = rd_kafka_producev(
-      producer, RD_KAFKA_V_TOPIC(kStateTopic),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t produced =
+      rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kStateTopic),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   EXPECT_EQ(produced, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(produced);
   EXPECT_EQ(rd_kafka_flush(producer, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   EXPECT_EQ(rd_kafka_outq_len(producer), 0);
@@ -175,7 +175,7 @@ void ExpectEveryRowDelivered(const Harness& h, ChildProcess& child, TopicConsume
 // begun before any mark is taken.
 struct Streamed {
   std::optional<core::DeliveryState> state;  // the newest record after the stop
-  std::string output;                         // the first pgoutbox's
+  std::string output;                        // the first pgoutbox's
 };
 Streamed StreamThenStop(Harness& h, PGconn* conn, int* tx, PGconn* open) {
   Streamed result;
@@ -302,8 +302,8 @@ TEST(RecoveryTest, RefusesWhenRetentionIsShorterThanTheGap) {
   const pg::DeliveredMark mark = *first.state->mark;
   const long after_mark =
       std::stol(h.QueryValue("SELECT count(*) FROM public.outbox WHERE " + AfterMark(mark)));
-  auto child = StartStreaming(
-      h, h.Args({"--retention", "2s", "--cleanup-interval", "1h", "--accept-gap"}));
+  auto child =
+      StartStreaming(h, h.Args({"--retention", "2s", "--cleanup-interval", "1h", "--accept-gap"}));
   ASSERT_NE(child, nullptr);
   const std::string out = child->Output();
   EXPECT_TRUE(Contains(out, "recovering from the table")) << out;
@@ -428,10 +428,11 @@ TEST(RecoveryTest, AnInterruptedRecoveryIsDoneAgain) {
 void InsertOneByOne(const Harness& h, int tx, int rows) {
   std::string sql = "BEGIN;";
   for (int r = 0; r < rows; ++r) {
-    sql += " INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
-           "VALUES ('order', 'one-by-one-" +
-           std::to_string(r % 2) + "', 'OrderPlaced', jsonb_build_object('tx', " +
-           std::to_string(tx) + ", 'row', " + std::to_string(r) + "));";
+    sql +=
+        " INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
+        "VALUES ('order', 'one-by-one-" +
+        std::to_string(r % 2) + "', 'OrderPlaced', jsonb_build_object('tx', " + std::to_string(tx) +
+        ", 'row', " + std::to_string(r) + "));";
   }
   ASSERT_TRUE(h.Exec(sql + " COMMIT"));
 }
@@ -570,7 +571,6 @@ TEST(RecoveryTest, ASlotDroppedUnderTheStreamIsRecoveredInTheProcess) {
   ExpectEveryRowDelivered(h, *child, consumer, rows, "slot dropped under the stream");
   StopCleanly(*child);
 }
-
 
 }  // namespace
 }  // namespace pgoutbox::testing
