@@ -6,10 +6,11 @@
 // the record's timestamp (now when the table has no such column).
 //
 // It reads the rows on an ordinary connection with pg::RowReader (SELECT on
-// the table is all it needs), in one snapshot, created_at then id order, a
-// batch at a time; it never touches a replication slot or publication. Every
-// record is waited for: Replay returns once Kafka acknowledged or refused
-// each of them. Bad rows follow the --on-bad-row policy like the stream:
+// the table is all it needs), in one snapshot, in pg::RowSelection's order
+// (created_at, then the inserting statement, then id), a batch at a time;
+// it never touches a replication slot or publication. Every record is
+// waited for: Replay returns once Kafka acknowledged or refused each of
+// them. Bad rows follow the --on-bad-row policy like the stream:
 // halt stops at the row (Aborted, naming it), skip logs and goes on, dlq
 // sends core::DeadLetter's record (without an lsn header) to the dead-letter
 // topic.

@@ -88,7 +88,10 @@ Result<std::unique_ptr<RowReader>> RowReader::Open(PgConnection* conn, const Tab
   for (size_t i = 0; i < conditions.size(); ++i)
     q += (i == 0 ? " WHERE " : " AND ") + conditions[i];
   if (has_created_at) {
-    q += " ORDER BY " + created_at;
+    // cmin: the command of its transaction that inserted the row, so the
+    // rows of one transaction (one created_at) come in statement order
+    // whatever their ids.
+    q += " ORDER BY " + created_at + ", cmin::text::int8";
     if (!selection.id_column.empty()) q += ", " + conn->QuoteIdentifier(selection.id_column);
   } else {
     q += " ORDER BY ctid";

@@ -46,14 +46,17 @@ namespace pgoutbox::pg {
 
 // Which rows to read, and the columns that order them.
 //
-// Rows come ordered by created_at, then id. created_at is when the
-// application wrote the event (now(), the start of its transaction), the
-// closest the table comes to the commit order in which the stream published
-// them, so the events of one key are replayed in the order they were created;
-// id makes the order total, so that two reads of the same rows give the same
-// sequence. Rows of one transaction share a created_at and follow each other
-// in id order, which is their insertion order only if ids grow (a sequence,
-// UUIDv7), not with random UUIDs.
+// Rows come ordered by created_at, then by the command that inserted them
+// (the cmin system column), then id. created_at is when the application
+// wrote the event (now(), the start of its transaction), the closest the
+// table comes to the commit order in which the stream published them, so the
+// events of one key are replayed in the order they were created. Rows of one
+// transaction share a created_at: among them, cmin is the order of the
+// statements that inserted them, which is their insertion order when each
+// event has its INSERT, whatever the ids (random UUIDs included); the rows of
+// one multi-row statement follow each other in id order, their insertion
+// order only if ids grow (a sequence, UUIDv7). id makes the order total, so
+// that two reads of the same rows give the same sequence.
 struct RowSelection {
   // The creation time column; empty when the table has none: rows then come
   // in ctid order, and since/until cannot be used.

@@ -546,13 +546,23 @@ std::unique_ptr<PgServer> PgServer::Start(const PgServerOptions& options) {
     ADD_FAILURE() << error;
     return nullptr;
   }
-  if (!EnsureTemplate(st.bin_dir, st.major, st.server_uid, st.server_gid, &template_dir, &error)) {
-    ADD_FAILURE() << "cannot make the initdb template: " << error;
-    return nullptr;
-  }
-  if (!st.CopyDataDir(template_dir, &error)) {
-    ADD_FAILURE() << error;
-    return nullptr;
+  if (options.own_initdb) {
+    std::string output;
+    const auto args = InitdbArgs(st.bin_dir, st.data_dir);
+    if (int rc = RunPgProgram(args, st.temp_dir, &output); rc != 0) {
+      ADD_FAILURE() << JoinArgs(args) << " exited with " << rc << ":\n" << output;
+      return nullptr;
+    }
+  } else {
+    if (!EnsureTemplate(st.bin_dir, st.major, st.server_uid, st.server_gid, &template_dir,
+                        &error)) {
+      ADD_FAILURE() << "cannot make the initdb template: " << error;
+      return nullptr;
+    }
+    if (!st.CopyDataDir(template_dir, &error)) {
+      ADD_FAILURE() << error;
+      return nullptr;
+    }
   }
   if (options.tls && !st.MakeCertificates(&error)) {
     ADD_FAILURE() << "cannot make the TLS certificates: " << error;

@@ -17,7 +17,10 @@
 // The data directory is a copy of an initdb template (UTF8, locale C) made
 // once per machine and server binary under
 // /tmp/pgoutbox-pg<major>-template-*: the first start takes about 2.5 s, later
-// ones about 1 s. Servers are independent, so tests may run in parallel.
+// ones about 1 s. Servers are independent, so tests may run in parallel. The
+// copies share the template's system identifier: a test that needs another
+// cluster (pgoutbox tells clusters apart by it) sets
+// PgServerOptions::own_initdb.
 //
 // With PgServerOptions::tls the server also speaks TLS: Start() makes a
 // throwaway CA and a server certificate with the `openssl` command in the temp
@@ -59,6 +62,10 @@ struct PgServerOptions {
   std::string wal_level = "logical";
   std::vector<std::string> extra_settings;  // extra postgresql.conf lines
   bool tls = false;  // ssl = on with a certificate of a throwaway CA; TCP needs TLS
+  // initdb of its own instead of a copy of the shared template: a cluster
+  // with a system identifier of its own (every copy of the template has the
+  // template's). Costs the initdb (about 2 s).
+  bool own_initdb = false;
 };
 
 // How Stop() shuts the server down (pg_ctl -m): kFast ends the sessions and
