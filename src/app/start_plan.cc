@@ -37,10 +37,15 @@ StartPlan PlanStart(const StartInputs& in) {
     // A lost slot, or one that vanished under this process, with nothing
     // remembered: nothing tells which rows were delivered, so every retained
     // row is published again.
-    return {in.rows_cover_mark ? StartAction::kRecover
-            : in.accept_gap    ? StartAction::kRecoverAcceptingGap
-                               : StartAction::kRefuseGap,
-            "the slot " + slot_word + " and no state is remembered"};
+    const std::string why = "the slot " + slot_word + " and no state is remembered";
+    if (in.rows_cover_mark) return {StartAction::kRecover, why};
+    if (in.accept_gap) {
+      return {StartAction::kRecoverAcceptingGap,
+              why + "; every retained row is published, older ones may be gone (--accept-gap)"};
+    }
+    return {StartAction::kRefuseGap,
+            why + ": nothing tells which rows were delivered, and cleanup may have deleted "
+                  "some that were not"};
   }
   const core::DeliveryState& state = *in.state;
   if (state.system_identifier != in.server.system_identifier) {

@@ -53,7 +53,8 @@ struct StartInputs {
   SlotCondition slot = SlotCondition::kMissing;
   // Whether the rows from the mark on are all still in the table: no
   // cleanup can have deleted them (the mark is younger than the retention,
-  // or cleanup is off). Only read when recovery is needed.
+  // or cleanup is off; without a mark, only when cleanup is off). Only read
+  // when recovery is needed.
   bool rows_cover_mark = true;
   bool accept_gap = false;  // --accept-gap
   // This process streamed from the slot, which then vanished: not a first

@@ -155,7 +155,9 @@ Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names
   in.slot = !db.slot.exists              ? SlotCondition::kMissing
             : pg::SlotIsLost(db.slot)    ? SlotCondition::kLost
                                          : SlotCondition::kUsable;
-  in.rows_cover_mark = true;
+  // Without a delivered mark nothing tells how far back the undelivered
+  // rows go: only a table that cleanup never touches is sure to hold them.
+  in.rows_cover_mark = !db.cleanup_enabled;
   if (in.state && in.state->mark && db.cleanup_enabled) {
     ASSIGN_OR_RETURN(in.rows_cover_mark, pg::RowsCoverMark(*db.conn, in.state->mark->taken_at,
                                                            config.cleanup.cleanup.retention));

@@ -66,7 +66,8 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
 // what the state topic remembers for this deployment at `brokers` (or
 // `remembered`, when given: this process's own memory of a stream whose slot
 // vanished), the slot's condition from `db`, and whether the retained rows
-// still cover the delivered mark (with config.cleanup's retention).
+// still cover the delivered mark (with config.cleanup's retention; without
+// a mark, only when cleanup is off).
 // Corruption naming the topic and key for a state record that cannot be
 // read; Unavailable when the server or the brokers cannot be reached.
 Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names,
