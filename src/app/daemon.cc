@@ -201,9 +201,17 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     supervisor_options.end_lsn = streamer_options.end_lsn;
     supervisor_options.end_flag = config.EndFlag();
     supervisor_options.state_keeper = &state_keeper;
+    supervisor_options.return_on_takeover = true;
     Supervisor supervisor(supervisor_options, &streamer, &metrics, &health);
     Status result = supervisor.Run(confirmed, stop_requests);
     metrics.SetUp(false);
+    if (supervisor.taken_over() && result.ok() && !Stopping(stop_requests)) {
+      // Decided again from the state the previous holder wrote.
+      remembered.reset();
+      monitor.Stop();
+      ASSIGN_OR_RETURN(db, InspectDatabase(config, names));
+      continue;
+    }
     if (!supervisor.slot_gone() || Stopping(stop_requests)) return result;
 
     // The slot vanished under the stream (a failover to a server without

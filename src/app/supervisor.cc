@@ -120,6 +120,18 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
       RETURN_IF_ERROR(streamer_->ServeDeliveries(wait));
       continue;
     }
+    if (!held.empty() && options_.return_on_takeover) {
+      // Another process held the slot until now, and wrote the deployment's
+      // state meanwhile: the start is decided again from it (a recovery it
+      // left unfinished is done before streaming).
+      spdlog::info("took over replication slot {} ({}); reading what the previous holder "
+                   "remembered before streaming",
+                   options_.slot, (*stream)->server());
+      stream->reset();
+      RETURN_IF_ERROR(streamer_->Drain());
+      taken_over_ = true;
+      return Status::Ok();
+    }
     const pg::ServerIdentity& identity = (*stream)->identity();
     if (last_server_ && (identity.system_identifier != last_server_->system_identifier ||
                          identity.timeline != last_server_->timeline)) {

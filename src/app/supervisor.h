@@ -13,6 +13,12 @@
 // because the server is not ready (shutting down, starting up, in recovery,
 // a synced slot during promotion) is retried like a broken connection.
 //
+// With return_on_takeover, taking the slot over from another process ends
+// Run() (OK, taken_over()) once the events in flight are acknowledged,
+// before streaming: the daemon decides the start again from the state that
+// process wrote (a recovery from the table it left unfinished must be done
+// before anything is streamed, or its rows would be skipped).
+//
 // When the slot is gone (missing, or invalidated) on a (re)connection, Run()
 // returns NotFound or FailedPrecondition and slot_gone() says so: the daemon
 // then recovers from the table (app/recovery.h) instead of exiting.
@@ -60,6 +66,10 @@ struct SupervisorOptions {
   std::string end_flag = "--end-lsn";
   // Told which server each stream comes from, if given.
   core::StateKeeper* state_keeper = nullptr;
+  // Once the slot is taken over from another process (after waiting as a
+  // hot standby), return OK with taken_over() instead of streaming, for the
+  // start to be decided again from what that process left in the state.
+  bool return_on_takeover = false;
 };
 
 class Supervisor {
@@ -76,6 +86,7 @@ class Supervisor {
   // Whether Run() returned because the slot is gone (see above); and the
   // identity of the last server streamed from.
   bool slot_gone() const { return slot_gone_; }
+  bool taken_over() const { return taken_over_; }
   const std::optional<pg::ServerIdentity>& last_server() const { return last_server_; }
 
  private:
@@ -84,6 +95,7 @@ class Supervisor {
   observe::Metrics* metrics_;
   observe::Health* health_;
   bool slot_gone_ = false;
+  bool taken_over_ = false;
   std::optional<pg::ServerIdentity> last_server_;
 };
 

@@ -15,6 +15,7 @@
 //  - a lost slot (its WAL removed) is dropped and recovered;
 //  - a slot dropped under a running stream is recovered in the process.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -418,6 +419,57 @@ TEST(RecoveryTest, AnInterruptedRecoveryIsDoneAgain) {
   ASSERT_TRUE(state.has_value());
   EXPECT_EQ(state->phase, core::DeliveryPhase::kStreaming);
   StopCleanly(*child);
+}
+
+// A hot standby that takes the slot over from a process that died in the
+// middle of a recovery from the table (its last state record says
+// "recovering") finishes that recovery before it streams: streaming first
+// would confirm past rows that only the table holds.
+TEST(RecoveryTest, AHotStandbyFinishesARecoveryItsPredecessorLeft) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+  int tx = 0;
+  auto a = StartStreaming(h, h.Args({"--heartbeat-interval", "1s"}));
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(StreamUntilAMarkIsRemembered(h, conn.get(), &tx, seconds(30)).has_value())
+      << a->Output();
+  auto b = ChildProcess::Start(h.ArgsWith("--standby-retry-interval", "200ms"));
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(WaitForOutput(*b, "waiting as a hot standby", seconds(20))) << b->Output();
+
+  // A freezes (it still holds the slot), its last record says it was
+  // recovering, and it dies.
+  a->Signal(SIGSTOP);
+  auto last = ReadState(h);
+  ASSERT_TRUE(last.has_value() && last->mark.has_value());
+  core::DeliveryState interrupted = *last;
+  interrupted.phase = core::DeliveryPhase::kRecovering;
+  WriteState(h, interrupted);
+  for (int i = 0; i < 3; ++i) ASSERT_NE(InsertTransaction(conn.get(), tx++, 10), "");
+  const long after_mark = std::stol(
+      h.QueryValue("SELECT count(*) FROM public.outbox WHERE " + AfterMark(*interrupted.mark)));
+  a->Signal(SIGKILL);
+  a->Wait(seconds(10));
+
+  ASSERT_TRUE(WaitForOutput(*b, "recovered ", seconds(30))) << b->Output();
+  const std::string out = b->Output();
+  EXPECT_TRUE(Contains(out, "took over replication slot " + h.slot)) << out;
+  EXPECT_TRUE(Contains(out, "a recovery from the table was interrupted")) << out;
+  EXPECT_EQ(RecoveredEvents(out), after_mark) << out;
+  for (int i = 0; i < 3; ++i) ASSERT_NE(InsertTransaction(conn.get(), tx++, 10), "");
+  const auto rows = OutboxRows(h);
+  std::cerr << "takeover after an interrupted recovery: " << after_mark
+            << " rows after the mark, " << RecoveredEvents(out) << " recovered\n";
+  ExpectEveryRowDelivered(h, *b, consumer, rows, "hot standby after an interrupted recovery");
+  const auto state = ReadState(h);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->phase, core::DeliveryPhase::kStreaming);
+  StopCleanly(*b);
 }
 
 // --- The order of one transaction's rows -------------------------------------------
