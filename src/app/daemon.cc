@@ -4,8 +4,8 @@
 
 #include <memory>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "admin/cleanup.h"
 #include "app/kafka_connection.h"
@@ -14,9 +14,9 @@
 #include "app/start_plan.h"
 #include "app/startup.h"
 #include "app/supervisor.h"
+#include "common/duration.h"
 #include "core/ack_tracker.h"
 #include "core/streamer.h"
-#include "common/duration.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/publisher.h"
 #include "observe/http_server.h"
@@ -47,9 +47,8 @@ core::StreamerOptions StreamerOptionsOf(const RunConfig& config) {
 }
 
 // The recovery from the table (app/recovery.h) as `config` asks for it.
-Result<RecoveryResult> Recover(const RunConfig& config, const OutboxNames& names,
-                               DatabaseState& db, const StartInputs& inputs,
-                               kafka::Publisher* publisher,
+Result<RecoveryResult> Recover(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
+                               const StartInputs& inputs, kafka::Publisher* publisher,
                                const std::atomic<int>* stop_requests) {
   ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(*db.conn, names.table));
   // A mapper of its own: the streamer's maps the stream's relations.
@@ -139,8 +138,8 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     if (plan.action == StartAction::kRefuseOtherServer || plan.action == StartAction::kRefuseGap) {
       return Refusal(plan, config);
     }
-    const bool recover = plan.action == StartAction::kRecover ||
-                         plan.action == StartAction::kRecoverAcceptingGap;
+    const bool recover =
+        plan.action == StartAction::kRecover || plan.action == StartAction::kRecoverAcceptingGap;
     if (recover) {
       spdlog::warn("{}: recovering from the table", plan.reason);
       if (config.no_create) {

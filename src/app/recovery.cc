@@ -65,13 +65,12 @@ pg::RowSelection::AfterMark SelectAfterMark(const pg::DeliveredMark& mark, uint6
     *what = "inserted by transaction " + std::to_string(mark.xmin) + " or later" +
             (has_created_at ? " or created at or after " + mark.taken_at : "");
   } else if (has_created_at) {
-    *what = "created at or after " + mark.taken_at + " (transaction " +
-            std::to_string(mark.xmin) + " cannot be compared with this server's, next " +
-            std::to_string(next_xid) + ")";
+    *what = "created at or after " + mark.taken_at + " (transaction " + std::to_string(mark.xmin) +
+            " cannot be compared with this server's, next " + std::to_string(next_xid) + ")";
   } else {
     *what = "all of them (transaction " + std::to_string(mark.xmin) +
-            " cannot be compared with this server's" +
-            (same_timeline ? "" : " after a promotion") + ", and the table has no creation time)";
+            " cannot be compared with this server's" + (same_timeline ? "" : " after a promotion") +
+            ", and the table has no creation time)";
     after.from_xid.clear();
   }
   return after;
@@ -105,8 +104,8 @@ Status WriteDeliveryState(kafka::Publisher* publisher, const std::string& topic,
     if (!publisher->fatal_error().ok()) {
       result = publisher->fatal_error();
     } else if (!ack.done()) {
-      result = Status::Unavailable("not acknowledged within " + std::to_string(timeout.count()) +
-                                   " ms");
+      result =
+          Status::Unavailable("not acknowledged within " + std::to_string(timeout.count()) + " ms");
     } else {
       result = ack.error();
     }
@@ -119,8 +118,8 @@ Status WriteDeliveryState(kafka::Publisher* publisher, const std::string& topic,
   return Status::Ok();
 }
 
-Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
-                                        outbox::EventMapper* mapper, kafka::Publisher* publisher,
+Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options, outbox::EventMapper* mapper,
+                                        kafka::Publisher* publisher,
                                         const std::atomic<int>* stop_requests) {
   RecoveryResult result;
   core::DeliveryState state;
@@ -133,17 +132,17 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
     state.mark = options.state->mark;
   }
   state.phase = core::DeliveryPhase::kRecovering;
-  RETURN_IF_ERROR(WriteDeliveryState(publisher, options.state_topic, state,
-                                     options.publish.shutdown_timeout));
+  RETURN_IF_ERROR(
+      WriteDeliveryState(publisher, options.state_topic, state, options.publish.shutdown_timeout));
 
   // The slot, and the connection whose snapshot the rows are read in.
   std::unique_ptr<pg::SlotSnapshot> snapshot;
   std::unique_ptr<pg::PgConnection> ordinary;
   pg::PgConnection* conn = nullptr;
   if (options.slot_info.exists && pg::SlotIsLost(options.slot_info)) {
-    ASSIGN_OR_RETURN(ordinary, pg::PgConnection::Connect(options.conninfo,
-                                                         pg::PgConnection::Kind::kOrdinary,
-                                                         "pgoutbox recovery"));
+    ASSIGN_OR_RETURN(ordinary,
+                     pg::PgConnection::Connect(options.conninfo, pg::PgConnection::Kind::kOrdinary,
+                                               "pgoutbox recovery"));
     RETURN_IF_ERROR(pg::DropSlot(*ordinary, options.slot));
     spdlog::warn("dropped replication slot {}: it was invalidated and cannot be streamed from",
                  options.slot);
@@ -151,9 +150,9 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
   }
   if (options.slot_info.exists && !pg::SlotIsLost(options.slot_info)) {
     // An interrupted recovery's slot: it streams from where it was created.
-    ASSIGN_OR_RETURN(ordinary, pg::PgConnection::Connect(options.conninfo,
-                                                         pg::PgConnection::Kind::kOrdinary,
-                                                         "pgoutbox recovery"));
+    ASSIGN_OR_RETURN(ordinary,
+                     pg::PgConnection::Connect(options.conninfo, pg::PgConnection::Kind::kOrdinary,
+                                               "pgoutbox recovery"));
     ASSIGN_OR_RETURN(pg::SlotInfo info, pg::InspectSlot(*ordinary, options.slot));
     if (!info.exists || !info.confirmed_flush) {
       return Status::Unavailable("replication slot " + options.slot +
@@ -172,9 +171,10 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
                                    {options.conninfo, options.slot, options.failover_slot}));
     result.start = snapshot->consistent_point();
     conn = &snapshot->connection();
-    spdlog::info("created replication slot {} at {}: the rows committed before it come from "
-                 "the table, everything after it from the slot",
-                 options.slot, result.start.ToString());
+    spdlog::info(
+        "created replication slot {} at {}: the rows committed before it come from "
+        "the table, everything after it from the slot",
+        options.slot, result.start.ToString());
   }
 
   pg::RowSelection selection;
@@ -195,11 +195,12 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
                     options.created_at_column, stop_requests, &result.stats);
   publisher->set_delivery_handler(rows.handler());
   rows.set_publisher(publisher);
-  ASSIGN_OR_RETURN(auto reader, pg::RowReader::Open(conn, options.table, options.columns,
-                                                    selection, options.batch_size));
-  spdlog::info("recovering from the table: publishing the retained rows of {} that may be "
-               "undelivered: {}",
-               options.table.ToString(), what);
+  ASSIGN_OR_RETURN(auto reader, pg::RowReader::Open(conn, options.table, options.columns, selection,
+                                                    options.batch_size));
+  spdlog::info(
+      "recovering from the table: publishing the retained rows of {} that may be "
+      "undelivered: {}",
+      options.table.ToString(), what);
   spdlog::debug("recovery query: {}", reader->query());
   Status read = rows.ReadAll(reader.get());
   Status closed = reader->Close();
@@ -212,8 +213,8 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
 
   state.phase = core::DeliveryPhase::kStreaming;
   state.confirmed = result.start;
-  RETURN_IF_ERROR(WriteDeliveryState(publisher, options.state_topic, state,
-                                     options.publish.shutdown_timeout));
+  RETURN_IF_ERROR(
+      WriteDeliveryState(publisher, options.state_topic, state, options.publish.shutdown_timeout));
   spdlog::info("recovered {} from the table ({} read{}); streaming from slot {} at {}",
                Counted(result.stats.events, "event"), Counted(result.stats.rows, "row"),
                result.stats.bad_rows > 0 ? ", " + Counted(result.stats.bad_rows, "bad row") : "",

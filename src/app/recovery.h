@@ -56,12 +56,12 @@ struct RecoveryOptions {
   pg::TableName table;
   std::string slot;
   std::string database;
-  pg::SlotInfo slot_info;  // the slot as inspected: missing, lost, or there
+  pg::SlotInfo slot_info;      // the slot as inspected: missing, lost, or there
   bool failover_slot = false;  // create it with failover (PostgreSQL 17+)
   // What is remembered (nullopt: nothing; every retained row is published).
   std::optional<core::DeliveryState> state;
-  pg::ServerIdentity server;           // the server recovered on
-  std::string created_at_column;       // empty: the table has none
+  pg::ServerIdentity server;            // the server recovered on
+  std::string created_at_column;        // empty: the table has none
   std::vector<pg::ColumnInfo> columns;  // the table's, read on an ordinary connection
   RowPublisherOptions publish;
   std::string state_topic;
@@ -73,8 +73,8 @@ struct RecoveryResult {
   RowPublishStats stats;
 };
 
-Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options,
-                                        outbox::EventMapper* mapper, kafka::Publisher* publisher,
+Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options, outbox::EventMapper* mapper,
+                                        kafka::Publisher* publisher,
                                         const std::atomic<int>* stop_requests);
 
 // Produces one state record (`state`'s JSON under its key) and waits up to

@@ -139,9 +139,9 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
                        config.created_at_column, stop_requests, stats);
   KafkaConnection kafka;
   if (!config.dry_run) {
-    auto connected = KafkaConnection::Connect(config.brokers, config.kafka_config,
-                                              config.startup_timeout, stop_requests,
-                                              session.handler());
+    auto connected =
+        KafkaConnection::Connect(config.brokers, config.kafka_config, config.startup_timeout,
+                                 stop_requests, session.handler());
     if (!connected.ok()) {
       if (connected.status().code() == Status::Code::kCancelled) {
         return Status::Cancelled(connected.status().message() + ", before anything was published");

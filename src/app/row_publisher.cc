@@ -82,7 +82,6 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
   std::deque<core::DeadLetter> pending_;
 };
 
-
 RowPublisher::RowPublisher(RowPublisherOptions options, const pg::TableName& table,
                            outbox::EventMapper* mapper, outbox::TableRowMapper* row_mapper,
                            const std::vector<pg::ColumnInfo>& columns,
@@ -191,7 +190,8 @@ Status RowPublisher::HandleRow(const pg::TableRow& row) {
   return Status::Ok();
 }
 
-Status RowPublisher::HandleBadRow(const core::BadRowCause& cause, const Status& error, size_t payload_size) {
+Status RowPublisher::HandleBadRow(const core::BadRowCause& cause, const Status& error,
+                                  size_t payload_size) {
   if (!publisher_) {
     ++bad_rows_;
     stats_->bad_rows = bad_rows_;
@@ -209,8 +209,8 @@ Status RowPublisher::HandleBadRow(const core::BadRowCause& cause, const Status& 
       break;
   }
   ASSIGN_OR_RETURN(core::DeadLetter dead_letter,
-                   core::DeadLetter::FromRow(target_, *mapper_, row_mapper_->insert(),
-                                             std::nullopt, cause, error, payload_size));
+                   core::DeadLetter::FromRow(target_, *mapper_, row_mapper_->insert(), std::nullopt,
+                                             cause, error, payload_size));
   ASSIGN_OR_RETURN(kafka::ProduceResult produced, Produce(dead_letter.event(), NowUnixMillis()));
   if (produced.outcome == kafka::ProduceOutcome::kRefused) {
     return Status::Aborted(error.message() +
@@ -271,8 +271,9 @@ void RowPublisher::MaybeLogProgress() {
     spdlog::info("{} (dry run): read {}", options_.label, Counted(stats_->rows, "row"));
     return;
   }
-  spdlog::info("{}: read {}, {} acknowledged, {} in flight", options_.label, Counted(stats_->rows, "row"),
-               Counted(deliveries_->events(), "event"), publisher_->outq_len());
+  spdlog::info("{}: read {}, {} acknowledged, {} in flight", options_.label,
+               Counted(stats_->rows, "row"), Counted(deliveries_->events(), "event"),
+               publisher_->outq_len());
 }
 
 }  // namespace pgoutbox::app

@@ -62,10 +62,10 @@ class RowPublisher {
  public:
   // `columns` are the reader's; created_at and the id are found among them
   // by name (`created_at_column` may be absent from the table).
-  RowPublisher(RowPublisherOptions options, const pg::TableName& table,
-               outbox::EventMapper* mapper, outbox::TableRowMapper* row_mapper,
-               const std::vector<pg::ColumnInfo>& columns, const std::string& created_at_column,
-               const std::atomic<int>* stop_requests, RowPublishStats* stats);
+  RowPublisher(RowPublisherOptions options, const pg::TableName& table, outbox::EventMapper* mapper,
+               outbox::TableRowMapper* row_mapper, const std::vector<pg::ColumnInfo>& columns,
+               const std::string& created_at_column, const std::atomic<int>* stop_requests,
+               RowPublishStats* stats);
   ~RowPublisher();
   RowPublisher(const RowPublisher&) = delete;
   RowPublisher& operator=(const RowPublisher&) = delete;

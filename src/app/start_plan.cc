@@ -44,8 +44,9 @@ StartPlan PlanStart(const StartInputs& in) {
               why + "; every retained row is published, older ones may be gone (--accept-gap)"};
     }
     return {StartAction::kRefuseGap,
-            why + ": nothing tells which rows were delivered, and cleanup may have deleted "
-                  "some that were not"};
+            why +
+                ": nothing tells which rows were delivered, and cleanup may have deleted "
+                "some that were not"};
   }
   const core::DeliveryState& state = *in.state;
   if (state.system_identifier != in.server.system_identifier) {

@@ -118,17 +118,17 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
   return Status::Ok();
 }
 
-Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names,
-                               DatabaseState& db, const std::string& brokers,
+Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
+                               const std::string& brokers,
                                std::optional<core::DeliveryState> remembered,
                                bool streamed_before) {
   StartInputs in;
   in.accept_gap = config.accept_gap;
   in.streamed_before = streamed_before;
   {
-    ASSIGN_OR_RETURN(auto replication,
-                     pg::PgConnection::Connect(config.db, pg::PgConnection::Kind::kReplication,
-                                               "pgoutbox"));
+    ASSIGN_OR_RETURN(
+        auto replication,
+        pg::PgConnection::Connect(config.db, pg::PgConnection::Kind::kReplication, "pgoutbox"));
     ASSIGN_OR_RETURN(in.server, pg::IdentifySystem(*replication));
   }
   if (remembered) {
@@ -143,18 +143,17 @@ Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names
     if (record) {
       auto state = core::DeliveryState::Parse(record->value);
       if (!state.ok()) {
-        return Status::Corruption("the delivery state of " + key + " in topic " +
-                                  config.state_topic + " (partition " +
-                                  std::to_string(record->partition) + ", offset " +
-                                  std::to_string(record->offset) +
-                                  ") cannot be read: " + state.status().message());
+        return Status::Corruption(
+            "the delivery state of " + key + " in topic " + config.state_topic + " (partition " +
+            std::to_string(record->partition) + ", offset " + std::to_string(record->offset) +
+            ") cannot be read: " + state.status().message());
       }
       in.state = std::move(*state);
     }
   }
-  in.slot = !db.slot.exists              ? SlotCondition::kMissing
-            : pg::SlotIsLost(db.slot)    ? SlotCondition::kLost
-                                         : SlotCondition::kUsable;
+  in.slot = !db.slot.exists           ? SlotCondition::kMissing
+            : pg::SlotIsLost(db.slot) ? SlotCondition::kLost
+                                      : SlotCondition::kUsable;
   // Without a delivered mark nothing tells how far back the undelivered
   // rows go: only a table that cleanup never touches is sure to hold them.
   in.rows_cover_mark = !db.cleanup_enabled;

@@ -70,9 +70,8 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
 // a mark, only when cleanup is off).
 // Corruption naming the topic and key for a state record that cannot be
 // read; Unavailable when the server or the brokers cannot be reached.
-Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names,
-                               DatabaseState& db, const std::string& brokers,
-                               std::optional<core::DeliveryState> remembered,
-                               bool streamed_before);
+Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
+                               const std::string& brokers,
+                               std::optional<core::DeliveryState> remembered, bool streamed_before);
 
 }  // namespace pgoutbox::app

@@ -124,9 +124,10 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
       // Another process held the slot until now, and wrote the deployment's
       // state meanwhile: the start is decided again from it (a recovery it
       // left unfinished is done before streaming).
-      spdlog::info("took over replication slot {} ({}); reading what the previous holder "
-                   "remembered before streaming",
-                   options_.slot, (*stream)->server());
+      spdlog::info(
+          "took over replication slot {} ({}); reading what the previous holder "
+          "remembered before streaming",
+          options_.slot, (*stream)->server());
       stream->reset();
       RETURN_IF_ERROR(streamer_->Drain());
       taken_over_ = true;
@@ -138,9 +139,10 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
       if (!rebase) {
         // Nothing may be confirmed there before everything sent from the old
         // server is acknowledged: close the stream while waiting.
-        spdlog::info("the server changed (system {} timeline {}, was timeline {}): waiting for "
-                     "the events in flight before streaming from it",
-                     identity.system_identifier, identity.timeline, last_server_->timeline);
+        spdlog::info(
+            "the server changed (system {} timeline {}, was timeline {}): waiting for "
+            "the events in flight before streaming from it",
+            identity.system_identifier, identity.timeline, last_server_->timeline);
         stream->reset();
         RETURN_IF_ERROR(streamer_->Drain());
         if (Stopping(stop_requests)) continue;
@@ -158,8 +160,8 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
         continue;
       }
       streamer_->RebaseOnSlot(*slot_position);
-      spdlog::info("streaming from slot {} on the new server from its position {}",
-                   options_.slot, slot_position->ToString());
+      spdlog::info("streaming from slot {} on the new server from its position {}", options_.slot,
+                   slot_position->ToString());
       rebase = false;
     } else if (slot_position) {
       streamer_->SlotConfirmedAt(*slot_position);

@@ -170,13 +170,13 @@ Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::strin
   }
   if (!allow_lost && SlotIsLost(info)) {
     return Status::FailedPrecondition(
-        "replication slot " + slot +
-        " exists but was invalidated (" +
+        "replication slot " + slot + " exists but was invalidated (" +
         (info.wal_status == "lost" ? std::string("wal_status = lost")
                                    : "invalidation_reason = " + (info.invalidation_reason.empty()
                                                                      ? std::string("conflicting")
                                                                      : info.invalidation_reason)) +
-        "): the changes it needed are gone and events may have been lost; drop it (SELECT pg_drop_replication_slot('" +
+        "): the changes it needed are gone and events may have been lost; drop it (SELECT "
+        "pg_drop_replication_slot('" +
         slot + "')) after reconciling, then create it again");
   }
   return Status::Ok();

@@ -62,8 +62,8 @@ Result<DeliveredMark> TakeDeliveredMark(PgConnection& conn, ServerIdentity* take
     // A WAL file name starts with its timeline, 8 hex digits.
     const std::string file = rows->Get(0, 4);
     uint32_t timeline = 0;
-    auto [end, ec] = std::from_chars(file.data(), file.data() + std::min<size_t>(file.size(), 8),
-                                     timeline, 16);
+    auto [end, ec] =
+        std::from_chars(file.data(), file.data() + std::min<size_t>(file.size(), 8), timeline, 16);
     if (ec != std::errc() || file.size() < 8 || end != file.data() + 8) {
       return Status::Internal("the WAL file name is not one: \"" + file + "\"");
     }

@@ -25,9 +25,8 @@ Result<std::unique_ptr<RowReader>> RowReader::Open(PgConnection* conn, const Tab
                                                    size_t batch_size) {
   if (batch_size == 0) return Status::Internal("RowReader: a batch size of 0");
   const bool has_created_at = !selection.created_at_column.empty();
-  if (!has_created_at &&
-      (selection.since || selection.until ||
-       (selection.after_mark && selection.after_mark->created_since))) {
+  if (!has_created_at && (selection.since || selection.until ||
+                          (selection.after_mark && selection.after_mark->created_since))) {
     return Status::InvalidArgument("table " + table.ToString() +
                                    " has no creation time column to select rows by time");
   }

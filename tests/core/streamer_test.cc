@@ -74,9 +74,9 @@ struct Row {
   std::string payload = R"({"n": 1})";
 };
 
-#define ASSERT_OK(expr)                 \
-  do {                                  \
-    const Status _st = (expr);          \
+#define ASSERT_OK(expr)                      \
+  do {                                       \
+    const Status _st = (expr);               \
     ASSERT_TRUE(_st.ok()) << _st.ToString(); \
   } while (0)
 
@@ -108,32 +108,31 @@ class StreamLoopTest : public ::testing::Test {
   // Adds transaction `n` with `rows` to the script (the first one also
   // brings the outbox's Relation message, as the server sends it).
   void Transaction(int n, const std::vector<Row>& rows) {
-    const PgTimestamp now = PgTimestamp::FromUnixMicros(
-        std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const PgTimestamp now =
+        PgTimestamp::FromUnixMicros(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
     source_.AddXLogData(Lsn(n * 0x1000), testing::BeginMessage(CommitAt(n), now, 700 + n));
     if (!relation_sent_) {
       relation_sent_ = true;
-      source_.AddXLogData(
-          Lsn(n * 0x1000),
-          testing::RelationMessage(kOutboxOid, "public", "outbox",
-                                   {{"id", outbox::pg_type::kUuid},
-                                    {"aggregate_type", outbox::pg_type::kText},
-                                    {"aggregate_id", outbox::pg_type::kText},
-                                    {"event_type", outbox::pg_type::kText},
-                                    {"topic", outbox::pg_type::kText},
-                                    {"payload", outbox::pg_type::kJsonb},
-                                    {"headers", outbox::pg_type::kJsonb},
-                                    {"created_at", outbox::pg_type::kTimestamptz}}));
+      source_.AddXLogData(Lsn(n * 0x1000), testing::RelationMessage(
+                                               kOutboxOid, "public", "outbox",
+                                               {{"id", outbox::pg_type::kUuid},
+                                                {"aggregate_type", outbox::pg_type::kText},
+                                                {"aggregate_id", outbox::pg_type::kText},
+                                                {"event_type", outbox::pg_type::kText},
+                                                {"topic", outbox::pg_type::kText},
+                                                {"payload", outbox::pg_type::kJsonb},
+                                                {"headers", outbox::pg_type::kJsonb},
+                                                {"created_at", outbox::pg_type::kTimestamptz}}));
     }
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       source_.AddXLogData(
           InsertAt(n, static_cast<int>(i)),
-          testing::InsertMessage(kOutboxOid, {r.id, "order", r.aggregate_id, "OrderCreated",
-                                              std::nullopt, r.payload, r.headers,
-                                              "2026-01-02 03:04:05+00"}));
+          testing::InsertMessage(
+              kOutboxOid, {r.id, "order", r.aggregate_id, "OrderCreated", std::nullopt, r.payload,
+                           r.headers, "2026-01-02 03:04:05+00"}));
     }
     source_.AddXLogData(CommitAt(n), testing::CommitMessage(CommitAt(n), End(n), now));
   }

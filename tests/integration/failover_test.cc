@@ -534,7 +534,6 @@ TEST_P(FailoverSlotTest, WarnsOnceAboutASlotWithoutFailover) {
 INSTANTIATE_TEST_SUITE_P(Versions, FailoverSlotTest, ::testing::Values(17, 18),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return "pg" + std::to_string(info.param);
-
                          });
 
 // --- Recovery from the table: the standby has no copy of the slot --------------
@@ -577,8 +576,8 @@ TEST_P(FailoverRecoveryTest, RecoversFromTheTableOnThePromotedStandby) {
   std::swap(h.pg, standby);  // h now works on the new primary
   ASSERT_TRUE(WaitForOutput(*child, "recovered ", seconds(60))) << child->Output();
   // The new stream's first line names the new primary.
-  ASSERT_TRUE(WaitForOutput(*child, "(server 127.0.0.1:" + std::to_string(standby_port) + ")",
-                            seconds(30)))
+  ASSERT_TRUE(
+      WaitForOutput(*child, "(server 127.0.0.1:" + std::to_string(standby_port) + ")", seconds(30)))
       << child->Output();
   const long long resumed_ms = MillisSince(killed);
   const FailoverCount count =

@@ -15,8 +15,8 @@
 //  - a lost slot (its WAL removed) is dropped and recovered;
 //  - a slot dropped under a running stream is recovered in the process.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -463,8 +463,8 @@ TEST(RecoveryTest, AHotStandbyFinishesARecoveryItsPredecessorLeft) {
   EXPECT_EQ(RecoveredEvents(out), after_mark) << out;
   for (int i = 0; i < 3; ++i) ASSERT_NE(InsertTransaction(conn.get(), tx++, 10), "");
   const auto rows = OutboxRows(h);
-  std::cerr << "takeover after an interrupted recovery: " << after_mark
-            << " rows after the mark, " << RecoveredEvents(out) << " recovered\n";
+  std::cerr << "takeover after an interrupted recovery: " << after_mark << " rows after the mark, "
+            << RecoveredEvents(out) << " recovered\n";
   ExpectEveryRowDelivered(h, *b, consumer, rows, "hot standby after an interrupted recovery");
   const auto state = ReadState(h);
   ASSERT_TRUE(state.has_value());
