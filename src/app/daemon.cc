@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "admin/cleanup.h"
@@ -129,11 +130,34 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   // Set once a stream's slot vanished: what this process knew then.
   std::optional<core::DeliveryState> remembered;
   bool streamed_before = false;
+  bool replanning = false;  // deciding again while running
   for (;;) {
     // 2. How to start: from the slot, or recovering from the table, or not
     // at all (app/start_plan.h).
-    ASSIGN_OR_RETURN(StartInputs inputs,
-                     CheckStart(config, names, db, brokers, remembered, streamed_before));
+    // The database as it is now (again, when deciding again), then the rest.
+    auto check = [&]() -> Result<StartInputs> {
+      if (!db.conn) {
+        ASSIGN_OR_RETURN(db, InspectDatabase(config, names));
+      }
+      return CheckStart(config, names, db, brokers, remembered, streamed_before);
+    };
+    Result<StartInputs> checked = check();
+    // Deciding again while running (a takeover, a slot that vanished): the
+    // server or the brokers being out of reach for a while is no reason to
+    // exit, as it is not for the stream.
+    while (replanning && !checked.ok() && checked.status().code() == Status::Code::kUnavailable &&
+           !Stopping(stop_requests)) {
+      spdlog::warn("{}; trying again in {}", checked.status().message(),
+                   FormatDuration(defaults::kReplanRetryInterval));
+      for (auto until = std::chrono::steady_clock::now() + defaults::kReplanRetryInterval;
+           std::chrono::steady_clock::now() < until && !Stopping(stop_requests);) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      db.conn.reset();
+      checked = check();
+    }
+    if (Stopping(stop_requests)) return Status::Ok();
+    ASSIGN_OR_RETURN(StartInputs inputs, std::move(checked));
     const StartPlan plan = PlanStart(inputs);
     if (plan.action == StartAction::kRefuseOtherServer || plan.action == StartAction::kRefuseGap) {
       return Refusal(plan, config);
@@ -207,8 +231,8 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     if (supervisor.taken_over() && result.ok() && !Stopping(stop_requests)) {
       // Decided again from the state the previous holder wrote.
       remembered.reset();
+      replanning = true;
       monitor.Stop();
-      ASSIGN_OR_RETURN(db, InspectDatabase(config, names));
       continue;
     }
     if (!supervisor.slot_gone() || Stopping(stop_requests)) return result;
@@ -222,8 +246,8 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     if (Stopping(stop_requests)) return Status::Ok();
     remembered = state_keeper.Current(tracker.confirmable());
     streamed_before = true;
+    replanning = true;
     monitor.Stop();
-    ASSIGN_OR_RETURN(db, InspectDatabase(config, names));
   }
 }
 

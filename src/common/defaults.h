@@ -35,6 +35,9 @@ inline constexpr milliseconds kHeartbeatInterval{0};  // off
 // delivered mark is taken.
 inline constexpr std::string_view kStateTopic = "pgoutbox.state";
 inline constexpr milliseconds kMarkInterval{5000};
+// How often a start decided again while running (a takeover, a slot that
+// vanished) retries when the server or the brokers cannot be reached.
+inline constexpr milliseconds kReplanRetryInterval{5000};
 
 // Observation.
 inline constexpr std::string_view kHttpAddr = "127.0.0.1:9187";
