@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/text.h"
+#include "kafka/producer_guard.h"
 
 namespace pgoutbox::kafka {
 
@@ -21,6 +22,10 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     {"acks", "all"},
     {"partitioner", "murmur2_random"},
     {"message.timeout.ms", "0"},
+    // What librdkafka sets by itself for the idempotent producer, but only
+    // when the producer is created: set here, the value the guard reads
+    // (kafka/producer_guard.h) is the one that runs.
+    {"max.in.flight.requests.per.connection", "5"},
     // Batches are cut by Send(), called whenever the streamer has handed
     // over everything it had; linger.ms only bounds how long an event waits
     // if the streamer is busy for longer. With linger.ms=0 a steady stream
@@ -52,7 +57,8 @@ struct ConfDeleter {
 };
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 
-// The defaults, the brokers and the user's properties, in that order.
+// The defaults, the brokers and the user's properties, in that order, then
+// the settings that would break the delivery guarantee refused.
 Result<ConfPtr> BuildConf(const PublisherOptions& options) {
   ConfPtr conf(rd_kafka_conf_new());
   char errstr[512];
@@ -81,6 +87,7 @@ Result<ConfPtr> BuildConf(const PublisherOptions& options) {
   for (const auto& [k, v] : kDefaults) RETURN_IF_ERROR(set(k, v, false));
   RETURN_IF_ERROR(set("bootstrap.servers", options.brokers, false));
   for (const auto& [k, v] : options.config) RETURN_IF_ERROR(set(k, v, true));
+  RETURN_IF_ERROR(CheckProducerGuarantees(conf.get()));
   return conf;
 }
 
@@ -211,7 +218,8 @@ Result<ProduceResult> Publisher::Produce(const outbox::Event& event, int64_t tim
     return ProduceResult{};
   }
   rd_kafka_headers_destroy(headers);  // ownership passes only on success
-  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceResult{ProduceOutcome::kQueueFull, {}, {}};
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    return ProduceResult{ProduceOutcome::kQueueFull, {}, {}};
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char reason[512];
     rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);

@@ -8,9 +8,14 @@
 //
 // Defaults (user -X settings override them): enable.idempotence=true,
 // acks=all, partitioner=murmur2_random (same partition as the Java client),
-// message.timeout.ms=0 (retry for ever through broker outages, the stream is
-// paused by backpressure instead), linger.ms=5 with Send() cutting batches
-// (see there), a bounded local queue so memory stays bounded.
+// max.in.flight.requests.per.connection=5, message.timeout.ms=0 (retry for
+// ever through broker outages, the stream is paused by backpressure instead),
+// linger.ms=5 with Send() cutting batches (see there), a bounded local queue
+// so memory stays bounded.
+//
+// Settings that would break the delivery guarantee (enable.idempotence=false,
+// acks=1, ...) are refused by Create() and ValidateConfig(): see
+// kafka/producer_guard.h.
 //
 // Ownership: owns the rd_kafka_t and its topic handles; destroying it without
 // Flush() drops whatever was not yet delivered (the slot is not confirmed past
@@ -46,7 +51,9 @@ struct PublisherOptions {
 Result<std::pair<std::string, std::string>> ParseConfigEntry(const std::string& entry);
 
 // Checks the producer configuration (defaults, brokers, -X properties)
-// without connecting anywhere. InvalidArgument with librdkafka's message.
+// without connecting anywhere. InvalidArgument with librdkafka's message, or
+// with the guard's line for a setting that breaks the delivery guarantee
+// (kafka/producer_guard.h).
 Status ValidateConfig(const PublisherOptions& options);
 
 // Whether librdkafka knows `key` as a global property (a mistyped key may
