@@ -203,6 +203,30 @@ TEST(BadInput, MalformedKafkaProperty) {
   ExpectNothingCreated(h);
 }
 
+// A producer setting that breaks the delivery guarantee is a usage error,
+// refused before the database is touched (kafka/producer_guard.h).
+TEST(BadInput, UnsafeProducerSetting) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  std::string output;
+  EXPECT_EQ(RunToExit(h.Args({"-X", "enable.idempotence=false"}), &output, kRunTimeout), 2)
+      << output;
+  ExpectOneClearLine(output, {"-X enable.idempotence=false is refused", "idempotent producer"});
+  ExpectNothingCreated(h);
+
+  EXPECT_EQ(RunToExit(h.Args({"-X", "partitioner=random"}), &output, kRunTimeout), 2) << output;
+  ExpectOneClearLine(output, {"-X partitioner=random is refused", "one partition"});
+  ExpectNothingCreated(h);
+
+  // What only trades speed is not refused: the run gets past the check.
+  EXPECT_EQ(RunToExit(h.Args({"--exit-when-caught-up", "-X", "linger.ms=50", "-X",
+                              "batch.size=65536", "-X", "compression.type=zstd"}),
+                      &output, kRunTimeout),
+            0)
+      << output;
+}
+
 TEST(BadInput, BadEndLsn) {
   Harness h;
   ASSERT_TRUE(h.ok());
