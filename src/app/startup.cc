@@ -36,6 +36,9 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   ASSIGN_OR_RETURN(state.conn, pg::PgConnection::Connect(
                                    config.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox"));
   pg::PgConnection& conn = *state.conn;
+  // First: an older server is refused before anything it may lack is read.
+  ASSIGN_OR_RETURN(const int version, pg::ServerVersionNum(conn));
+  RETURN_IF_ERROR(pg::CheckServerVersion(version));
   RETURN_IF_ERROR(pg::CheckWalLevel(conn));
   ASSIGN_OR_RETURN(auto columns, pg::TableColumns(conn, names.table));
 
@@ -65,7 +68,6 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   if (state.slot.exists) {
     // A lost slot is for the start plan to judge (app/start_plan.h).
     RETURN_IF_ERROR(pg::CheckSlot(state.slot, names.slot, state.database, /*allow_lost=*/true));
-    ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(conn));
     if (std::string warning = pg::FailoverSlotWarning(state.slot, names.slot, version);
         !warning.empty()) {
       spdlog::warn("{}", warning);

@@ -2,8 +2,9 @@
 // steps so that a failure in the first leaves the database as it was.
 //
 // CheckNames checks the object names without connecting (`run` and `setup`
-// share it). InspectDatabase only reads: wal_level, the table's columns
-// against the mapping, the publication and the slot. CreateMissing then
+// share it). InspectDatabase only reads: the server version (14 or later),
+// wal_level, the table's columns against the mapping, the publication and the
+// slot (not two_phase). CreateMissing then
 // creates the publication and the slot if they are missing (unless
 // --no-create), giving way to a stop signal while the slot waits for the
 // transactions running on the server.

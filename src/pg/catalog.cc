@@ -168,6 +168,14 @@ Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::strin
                                       " exists but belongs to database " + info.database +
                                       ", not " + database + " (choose another --slot)");
   }
+  if (info.two_phase.value_or(false)) {
+    return Status::FailedPrecondition(
+        "replication slot " + slot +
+        " exists but was created with two_phase = true: it sends a prepared transaction's rows "
+        "at PREPARE TRANSACTION, before it commits or rolls back, which pgoutbox does not "
+        "handle; choose another --slot, or drop it (SELECT pg_drop_replication_slot('" +
+        slot + "')) and let pgoutbox create it again");
+  }
   if (!allow_lost && SlotIsLost(info)) {
     return Status::FailedPrecondition(
         "replication slot " + slot + " exists but was invalidated (" +
@@ -190,7 +198,8 @@ Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
       Rows rows,
       conn.QueryParams("SELECT plugin, database, slot_type, active, active_pid, "
                        "confirmed_flush_lsn, wal_status, temporary, j ->> 'failover', "
-                       "j ->> 'synced', j ->> 'invalidation_reason', j ->> 'conflicting' "
+                       "j ->> 'synced', j ->> 'invalidation_reason', j ->> 'conflicting', "
+                       "j ->> 'two_phase' "
                        "FROM (SELECT s.*, to_jsonb(s) AS j FROM pg_replication_slots s "
                        "WHERE slot_name = $1) s",
                        {slot}));
@@ -212,6 +221,7 @@ Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot) {
   info.synced = flag(9);
   info.invalidation_reason = rows.Get(0, 10);
   info.conflicting = flag(11);
+  info.two_phase = flag(12);
   return info;
 }
 
@@ -264,6 +274,18 @@ Result<int> ServerVersionNum(PgConnection& conn) {
     return Status::Internal("server_version_num is not a number: '" + text + "'");
   }
   return version;
+}
+
+Status CheckServerVersion(int server_version_num) {
+  if (server_version_num >= kMinServerVersion) return Status::Ok();
+  const int major = server_version_num / 10000;
+  // Before 10 the number was three parts: 90624 is 9.6.24.
+  const std::string version =
+      major >= 10 ? std::to_string(major) + "." + std::to_string(server_version_num % 10000)
+                  : std::to_string(major) + "." + std::to_string(server_version_num / 100 % 100);
+  return Status::FailedPrecondition("the server runs PostgreSQL " + version +
+                                    " (server_version_num " + std::to_string(server_version_num) +
+                                    "); pgoutbox needs PostgreSQL 14 or later");
 }
 
 Status DropSlot(PgConnection& conn, const std::string& slot) {

@@ -69,13 +69,18 @@ struct SlotInfo {
   // does not say; `conflicting` (16+): invalidated by a recovery conflict.
   std::string invalidation_reason;
   std::optional<bool> conflicting;
+  // PostgreSQL 14 and later (nullopt before): the slot decodes a prepared
+  // transaction at PREPARE TRANSACTION (created with two_phase => true).
+  std::optional<bool> two_phase;
 };
 // Reads the slot from pg_replication_slots; the columns a server version
 // lacks stay unknown.
 Result<SlotInfo> InspectSlot(PgConnection& conn, const std::string& slot);
-// OK if the slot does not exist or is a logical pgoutput slot of `database`
-// that was not invalidated (with `allow_lost`: invalidated or not).
-// FailedPrecondition saying why otherwise.
+// OK if the slot does not exist or is a logical pgoutput slot of `database`,
+// without two_phase, that was not invalidated (with `allow_lost`: invalidated
+// or not). FailedPrecondition saying why otherwise. A two_phase slot is
+// refused because it sends a prepared transaction's rows at PREPARE, before
+// the transaction commits or rolls back, as messages pgoutbox does not decode.
 Status CheckSlot(const SlotInfo& info, const std::string& slot, const std::string& database,
                  bool allow_lost = false);
 // Whether the slot can no longer be streamed from: wal_status = lost, or an
@@ -100,8 +105,16 @@ Result<std::string> DescribeSlotHolder(PgConnection& conn, const std::string& sl
 // standby and used there after promotion (failover slots).
 inline constexpr int kFailoverSlotsVersion = 170000;
 
+// The oldest server pgoutbox streams from (the README's requirement; tested
+// with 14 to 18).
+inline constexpr int kMinServerVersion = 140000;
+
 // The server's server_version_num (150004 for 15.4).
 Result<int> ServerVersionNum(PgConnection& conn);
+
+// OK for PostgreSQL 14 and later; FailedPrecondition naming the version
+// (from `server_version_num`) otherwise.
+Status CheckServerVersion(int server_version_num);
 
 // Creates a pgoutput logical slot; waits for running transactions to end.
 // On PostgreSQL 17 and later the slot is a failover slot (failover => true),

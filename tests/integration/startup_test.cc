@@ -1,8 +1,9 @@
 // End-to-end tests of `pgoutbox run`'s start-up and of what it tells the
 // user while it runs: every name and setting is checked before anything is
 // created; a stop signal ends the wait for the brokers, or for the slot's
-// creation, at once; a one-shot
-// run (--exit-when-caught-up) does not wait for ever as a hot standby; and
+// creation, at once; a slot created elsewhere with two_phase is refused; a
+// one-shot run (--exit-when-caught-up) does not wait for ever as a hot
+// standby; and
 // the log says what flows (a periodic summary at info, one line per
 // delivered event at debug).
 #include <arpa/inet.h>
@@ -72,6 +73,25 @@ TEST(Startup, NothingCreatedWhenALaterCheckFails) {
     ExpectNothingCreated(h);
     EXPECT_FALSE(PublicationExists(h, "newpub")) << ::testing::PrintToString(c.flags);
   }
+}
+
+// A slot created elsewhere with two_phase would send prepared transactions
+// at PREPARE, as messages pgoutbox does not decode: refused at start-up with
+// one line (exit 1), the slot left as it is.
+TEST(Startup, ATwoPhaseSlotIsRefused) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  ASSERT_TRUE(h.Exec("SELECT pg_create_logical_replication_slot('" + h.slot +
+                     "', 'pgoutput', false, true)"));
+  ASSERT_EQ(
+      h.QueryValue("SELECT two_phase FROM pg_replication_slots WHERE slot_name = '" + h.slot + "'"),
+      "t");
+  std::string output;
+  EXPECT_EQ(RunToExit(h.Args({"--exit-when-caught-up"}), &output, kRunTimeout), 1) << output;
+  ExpectOneClearLine(output, {"replication slot " + h.slot, "two_phase = true"});
+  EXPECT_EQ(output.find("streaming from slot"), std::string::npos) << output;
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM pg_replication_slots"), "1");
 }
 
 // A loopback socket listening on a free port, closed on destruction.

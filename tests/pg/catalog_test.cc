@@ -200,6 +200,39 @@ TEST(CheckSlotTest, AllowLostStillRefusesAnotherDatabaseOrPlugin) {
   EXPECT_TRUE(CheckSlot(SlotInfo{}, "pgoutbox", "shop", /*allow_lost=*/true).ok());
 }
 
+TEST(CheckSlotTest, ATwoPhaseSlotIsRefusedEvenWhenLostIsAllowed) {
+  SlotInfo slot = UsableSlot();
+  slot.two_phase = true;
+  for (bool allow_lost : {false, true}) {
+    const Status st = CheckSlot(slot, "pgoutbox", "shop", allow_lost);
+    EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition) << st.ToString();
+    EXPECT_NE(st.message().find("replication slot pgoutbox exists but was created with "
+                                "two_phase = true"),
+              std::string::npos)
+        << st.message();
+    EXPECT_NE(st.message().find("pg_drop_replication_slot('pgoutbox')"), std::string::npos);
+    EXPECT_EQ(st.message().find('\n'), std::string::npos);
+  }
+  slot.two_phase = false;
+  EXPECT_TRUE(CheckSlot(slot, "pgoutbox", "shop").ok());
+  slot.two_phase.reset();  // a server older than 14 has no such column
+  EXPECT_TRUE(CheckSlot(slot, "pgoutbox", "shop").ok());
+}
+
+TEST(CheckServerVersionTest, FourteenAndLaterOnly) {
+  for (int version : {140000, 140013, 150004, 170002, 180000}) {
+    EXPECT_TRUE(CheckServerVersion(version).ok()) << version;
+  }
+  Status st = CheckServerVersion(130016);
+  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(st.message(),
+            "the server runs PostgreSQL 13.16 (server_version_num 130016); pgoutbox needs "
+            "PostgreSQL 14 or later");
+  EXPECT_NE(CheckServerVersion(90624).message().find("PostgreSQL 9.6 "), std::string::npos)
+      << CheckServerVersion(90624).message();
+  EXPECT_NE(CheckServerVersion(100023).message().find("PostgreSQL 10.23 "), std::string::npos);
+}
+
 TEST(NameTest, SlotAndPublicationNamesFollowPostgresRules) {
   EXPECT_TRUE(ValidateSlotName("pgoutbox").ok());
   EXPECT_TRUE(ValidateSlotName("a_1").ok());
