@@ -30,7 +30,7 @@ namespace pgoutbox::kafka {
 // RecordRefusal), as its delivery report describes it. Views valid only
 // during the OnRefused call.
 struct RefusedRecord {
-  std::string_view event_id;  // its "id" header
+  std::string_view event_id;  // the Event::id it was produced with
   std::string_view topic;
   std::string_view key;
   bool key_is_null = false;
@@ -44,7 +44,8 @@ class DeliveryHandler {
   virtual ~DeliveryHandler() = default;
   // The broker acknowledged the event tagged `opaque`, produced to `topic`.
   virtual void OnDelivered(uint64_t opaque, std::string_view topic) = 0;
-  // The event failed for good (`event_id` from its "id" header).
+  // The event failed for good (`event_id`: the Event::id it was produced
+  // with, whatever other headers the record holds).
   virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;
   // The event tagged `opaque` failed for good because of the record itself
   // (RecordRefusal). By default the same as OnFailed.
@@ -80,9 +81,12 @@ class EventSink {
   virtual void set_delivery_handler(DeliveryHandler* handler) = 0;
 
   // Enqueues one record tagged `opaque` (handed back in its delivery
-  // report). The event's views need to stay valid only during the call. A
-  // non-OK result is a permanent error that is not about this record (e.g.
-  // a fatal producer error): the stream must stop.
+  // report, which names the event by event.id: a sink that reads it back
+  // from the record takes the first "id" header, so that header must hold
+  // event.id, as EventMapper's and DeadLetter's do). The event's views need
+  // to stay valid only during the call. A non-OK result is a permanent
+  // error that is not about this record (e.g. a fatal producer error): the
+  // stream must stop.
   virtual Result<ProduceResult> Produce(const outbox::Event& event, int64_t timestamp_ms,
                                         uint64_t opaque) = 0;
 

@@ -273,18 +273,26 @@ int Publisher::outq_len() const { return rd_kafka_outq_len(rk_.get()); }
 
 namespace {
 
-// One debug line per acknowledged record: what a user needs to find it in
-// Kafka (topic, partition, offset) and to tie it to its row (id, key).
-void LogDelivered(const rd_kafka_message_t* msg) {
-  std::string_view id = "(none)";
+// The event id a delivery report names: the record's first "id" header,
+// the one Produce() was given as Event::id (see publisher.h). The first, not
+// the last: whatever else the record carries cannot rename the event. Null
+// if the record has no id header or a null one.
+std::optional<std::string_view> EventIdOf(const rd_kafka_message_t* msg) {
   rd_kafka_headers_t* hdrs = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      rd_kafka_header_get_last(hdrs, "id", &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      value != nullptr) {
-    id = std::string_view(static_cast<const char*>(value), size);
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get(hdrs, 0, "id", &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
+    return std::nullopt;
   }
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+// One debug line per acknowledged record: what a user needs to find it in
+// Kafka (topic, partition, offset) and to tie it to its row (id, key).
+void LogDelivered(const rd_kafka_message_t* msg) {
+  const std::string_view id = EventIdOf(msg).value_or("(none)");
   std::string_view key = msg->key != nullptr
                              ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
                              : std::string_view("(null)");
@@ -312,16 +320,7 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "");
     return;
   }
-  std::string_view event_id = "(unknown)";
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const void* value = nullptr;
-    size_t size = 0;
-    if (rd_kafka_header_get_last(hdrs, "id", &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        value != nullptr) {
-      event_id = std::string_view(static_cast<const char*>(value), size);
-    }
-  }
+  const std::string_view event_id = EventIdOf(msg).value_or("(unknown)");
   std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
   Status reason =
       Status::Aborted("delivery to topic \"" + topic + "\" failed: " + rd_kafka_err2str(msg->err));
@@ -333,6 +332,8 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     if (msg->key != nullptr) record.key = {static_cast<const char*>(msg->key), msg->key_len};
     record.payload_size = msg->len;
     record.refusal = *refusal;
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;

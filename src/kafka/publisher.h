@@ -6,6 +6,12 @@
 // DeliveryHandler, on the thread that calls Poll(), Send() or Flush(), never
 // from a librdkafka thread. It is the streaming loop's kafka::EventSink.
 //
+// The event id a delivery report names (in failures, dead-letter records
+// and logs) is read back from the record: its *first* "id" header, never a
+// later one. Every event given to Produce() must carry Event::id as its
+// first "id" header; outbox::EventMapper and core::DeadLetter do, and the
+// mapper drops a headers column's own "id" field, so a record has one.
+//
 // Defaults (user -X settings override them): enable.idempotence=true,
 // acks=all, partitioner=murmur2_random (same partition as the Java client),
 // max.in.flight.requests.per.connection=5, message.timeout.ms=0 (retry for

@@ -27,8 +27,9 @@ struct Event {
   std::string_view topic;        // rendered topic or the row's topic column
   std::string_view payload;      // exact bytes (bytea already decoded from \x hex)
   bool payload_is_null = false;  // only possible if the column allows NULL
-  std::vector<EventHeader>
-      headers;  // id, event_type, aggregate_type, then the headers column's fields
+  // id, event_type, aggregate_type (kReservedHeaders), then the headers
+  // column's fields except those named like one of the three.
+  std::vector<EventHeader> headers;
 };
 
 }  // namespace pgoutbox::outbox

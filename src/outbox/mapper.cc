@@ -1,6 +1,7 @@
 #include "outbox/mapper.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <utility>
@@ -111,16 +112,19 @@ std::string Quote(std::string_view value, size_t limit = 256) {
   return out;
 }
 
-// "event <id>: ", the start of every message about a row. An id that is not
-// short printable ASCII (it can be any text column) is quoted.
-std::string EventPrefix(std::string_view id) {
+// "event <id>". An id that is not short printable ASCII (it can be any text
+// column) is quoted.
+std::string EventName(std::string_view id) {
   constexpr size_t kMaxPlainId = 64;
   bool plain = !id.empty() && id.size() <= kMaxPlainId;
   for (char c : id) {
     if (c <= ' ' || c >= 0x7f || c == '"') plain = false;
   }
-  return "event " + (plain ? std::string(id) : Quote(id, kMaxPlainId)) + ": ";
+  return "event " + (plain ? std::string(id) : Quote(id, kMaxPlainId));
 }
+
+// "event <id>: ", the start of every message about a row.
+std::string EventPrefix(std::string_view id) { return EventName(id) + ": "; }
 
 std::string ColumnLabel(const ColumnMap& map, int field) {
   return "column " + ColumnName(map, field) + " (" + kFields[field].flag + ")";
@@ -254,6 +258,18 @@ const char* JsonTypeName(simdjson::ondemand::json_type type) {
   }
   return "unknown";
 }
+
+// The index of `name` in kReservedHeaders, or -1.
+int ReservedIndex(std::string_view name) {
+  for (size_t i = 0; i < kReservedHeaders.size(); ++i) {
+    if (name == kReservedHeaders[i]) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// The mapped field whose column gives reserved header `index`'s value.
+constexpr std::array<int, kReservedHeaders.size()> kReservedHeaderField = {kId, kEventType,
+                                                                           kAggregateType};
 
 }  // namespace
 
@@ -489,9 +505,10 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   }
 
   *reason = BadRowReason::kHeaders;
-  out->headers.push_back(EventHeader{"id", out->id, false});
-  out->headers.push_back(EventHeader{"event_type", out->event_type, false});
-  out->headers.push_back(EventHeader{"aggregate_type", out->aggregate_type, false});
+  // kReservedHeaders, in its order.
+  out->headers.push_back(EventHeader{kReservedHeaders[0], out->id, false});
+  out->headers.push_back(EventHeader{kReservedHeaders[1], out->event_type, false});
+  out->headers.push_back(EventHeader{kReservedHeaders[2], out->aggregate_type, false});
   if (layout.column[kHeaders] != kNoColumn) {
     const ColumnValue& headers = values[layout.column[kHeaders]];
     if (headers.kind == ColumnValue::Kind::kText) {
@@ -542,6 +559,41 @@ Result<EventMapper::RowDump> EventMapper::DumpRow(
   return dump;
 }
 
+uint64_t EventMapper::dropped_headers(std::string_view name) const {
+  const int index = ReservedIndex(name);
+  return index < 0 ? 0 : dropped_[index].total;
+}
+
+void EventMapper::NoteDroppedHeaders(unsigned dropped, std::string_view event_id) {
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < kReservedHeaders.size(); ++i) {
+    if ((dropped & (1u << i)) == 0) continue;
+    DroppedHeader& d = dropped_[i];
+    ++d.total;
+    ++d.since_warning;
+    if (d.warned_at && now - *d.warned_at < kDroppedHeaderWarningInterval) continue;
+    const std::string name(kReservedHeaders[i]);
+    const std::string why = "pgoutbox sets the " + name + " header itself, from " +
+                            ColumnLabel(options_.columns, kReservedHeaderField[i]) +
+                            ", and a record carries one " + name + " header";
+    if (!d.warned_at) {
+      spdlog::warn(
+          "{}dropped field \"{}\" of the headers {}: {} (dropped again, it is "
+          "counted in one line per {} min)",
+          EventPrefix(event_id), name, ColumnLabel(options_.columns, kHeaders), why,
+          kDroppedHeaderWarningInterval.count());
+    } else {
+      spdlog::warn(
+          "dropped field \"{}\" of the headers {} in {} since the last warning "
+          "(the last: {}): {}",
+          name, ColumnLabel(options_.columns, kHeaders), Counted(d.since_warning, "row"),
+          EventName(event_id), why);
+    }
+    d.warned_at = now;
+    d.since_warning = 0;
+  }
+}
+
 Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_id, Event* out) {
   using simdjson::ondemand::json_type;
   // Only built on the error path: the common path allocates nothing.
@@ -568,6 +620,7 @@ Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_i
 
   // Strings are unescaped into the parser's string buffer, which lives until
   // the next iterate(): the next Map call.
+  unsigned dropped = 0;  // bit i: a field named kReservedHeaders[i]
   for (auto field_result : object) {
     simdjson::ondemand::field field;
     if ((error = std::move(field_result).get(field)))
@@ -577,29 +630,30 @@ Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_i
     simdjson::ondemand::value value = field.value();
     json_type value_type;
     if ((error = value.type().get(value_type))) return invalid(simdjson::error_message(error));
+    EventHeader header{name, {}, false};
     switch (value_type) {
       case json_type::string: {
-        std::string_view text;
-        if ((error = value.get_string().get(text))) return invalid(simdjson::error_message(error));
-        out->headers.push_back(EventHeader{name, text, false});
+        if ((error = value.get_string().get(header.value))) {
+          return invalid(simdjson::error_message(error));
+        }
         break;
       }
       case json_type::number: {
-        const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
-        if (!IsJsonNumber(text)) return invalid("bad number " + Quote(text, 64));
-        out->headers.push_back(EventHeader{name, text, false});
+        header.value = TrimJsonWhitespace(value.raw_json_token());
+        if (!IsJsonNumber(header.value)) return invalid("bad number " + Quote(header.value, 64));
         break;
       }
       case json_type::boolean: {
-        const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
-        if (text != "true" && text != "false") return invalid("bad literal " + Quote(text, 64));
-        out->headers.push_back(EventHeader{name, text, false});
+        header.value = TrimJsonWhitespace(value.raw_json_token());
+        if (header.value != "true" && header.value != "false") {
+          return invalid("bad literal " + Quote(header.value, 64));
+        }
         break;
       }
       case json_type::null: {
         const std::string_view text = TrimJsonWhitespace(value.raw_json_token());
         if (text != "null") return invalid("bad literal " + Quote(text, 64));
-        out->headers.push_back(EventHeader{name, {}, true});
+        header.is_null = true;
         break;
       }
       case json_type::object:
@@ -609,11 +663,20 @@ Status EventMapper::ParseHeaders(std::string_view json, std::string_view event_i
             JsonTypeName(value_type) +
             "; header values must be strings, numbers, booleans or null");
     }
+    // A reserved name is checked like any field, then left out: the record
+    // already has pgoutbox's header of that name.
+    const int reserved = ReservedIndex(name);
+    if (reserved >= 0) {
+      dropped |= 1u << reserved;
+    } else {
+      out->headers.push_back(header);
+    }
   }
   // The object must be the whole document.
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
     return invalid("unexpected content after the object");
   }
+  if (dropped != 0) NoteDroppedHeaders(dropped, event_id);
   return Status::Ok();
 }
 

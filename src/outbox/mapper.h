@@ -8,6 +8,16 @@
 // bytea payloads from PostgreSQL's "\x" hex text form, and parses the headers
 // column (a flat JSON object) with simdjson.
 //
+// Headers: every record carries pgoutbox's own `id`, `event_type` and
+// `aggregate_type` headers (kReservedHeaders) first, from their mapped
+// columns, then one per field of the headers column. A field of the headers
+// column named like a reserved header is dropped, so that a record never
+// holds two `id` headers (consumers deduplicate on it, and delivery reports
+// name the event by it): the row is published without it, not refused. The
+// first drop of each name is logged as a warning naming the event, then at
+// most one line per name every kDroppedHeaderWarningInterval, with how many
+// rows lost it since (dropped_headers() counts them all).
+//
 // Every row that cannot become a record is an error that names the event id
 // and the column: a null mapped column, a null topic placeholder, an invalid
 // Kafka topic name, a headers value that is not a JSON object. The mapper
@@ -18,6 +28,8 @@
 // Thread safety: none; one instance per streaming session.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +49,16 @@
 #include "pgoutput/messages.h"
 
 namespace pgoutbox::outbox {
+
+// The headers pgoutbox sets on every event record, in this order, before the
+// headers column's fields; a field of that column with one of these names is
+// dropped.
+inline constexpr std::array<std::string_view, 3> kReservedHeaders = {"id", "event_type",
+                                                                     "aggregate_type"};
+
+// How often, at most, the warning about a dropped reserved header is
+// repeated for one name.
+inline constexpr std::chrono::minutes kDroppedHeaderWarningInterval{10};
 
 struct MapperOptions {
   std::string schema = "public";
@@ -100,6 +122,10 @@ class EventMapper {
 
   const MapperOptions& options() const { return options_; }
 
+  // How many fields named `name` (one of kReservedHeaders) were dropped from
+  // headers columns of the rows mapped so far; 0 for any other name.
+  uint64_t dropped_headers(std::string_view name) const;
+
  private:
   struct Layout;
   struct Scratch;
@@ -115,6 +141,9 @@ class EventMapper {
   Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out,
                 BadRowReason* reason);
   Status ParseHeaders(std::string_view json, std::string_view event_id, Event* out);
+  // Counts and (rate-limited) warns about the reserved fields a mapped row's
+  // headers column held: bit i of `dropped` stands for kReservedHeaders[i].
+  void NoteDroppedHeaders(unsigned dropped, std::string_view event_id);
 
   MapperOptions options_;
   TopicTemplate template_;
@@ -123,6 +152,14 @@ class EventMapper {
   // parser whose string buffer holds the unescaped header names and values.
   std::unique_ptr<Scratch> scratch_;
   std::optional<BadRowReason> bad_row_reason_;
+  // Per reserved header name: dropped in all, dropped since the last
+  // warning, when that warning was written (none yet: nullopt).
+  struct DroppedHeader {
+    uint64_t total = 0;
+    uint64_t since_warning = 0;
+    std::optional<std::chrono::steady_clock::time_point> warned_at;
+  };
+  std::array<DroppedHeader, kReservedHeaders.size()> dropped_;
 };
 
 }  // namespace pgoutbox::outbox

@@ -1,5 +1,7 @@
 #include "core/stream_fakes.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -179,6 +181,14 @@ Result<kafka::ProduceResult> FakeSink::Produce(const outbox::Event& event, int64
   record.payload = event.payload;
   record.id = event.id;
   record.opaque = opaque;
+  // EventSink's contract: a sink that reads the id back from the record
+  // (kafka::Publisher) finds event.id as its first "id" header.
+  const auto first_id = std::find_if(event.headers.begin(), event.headers.end(),
+                                     [](const outbox::EventHeader& h) { return h.name == "id"; });
+  if (first_id == event.headers.end() || first_id->value != event.id) {
+    ADD_FAILURE() << "record for event " << event.id << " on " << event.topic
+                  << " does not carry its id as its first \"id\" header";
+  }
   for (const outbox::EventHeader& h : event.headers) {
     record.headers.emplace_back(std::string(h.name),
                                 h.is_null ? std::nullopt : std::optional<std::string>(h.value));

@@ -372,6 +372,54 @@ TEST_F(StreamLoopTest, RecordRefusedInItsDeliveryReportIsDeadLetteredUnderItsTag
   EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/too_large"});
 }
 
+// A headers column with its own "id" (and "event_type") field: the records
+// carry pgoutbox's headers only, and a refused and a failed delivery, the
+// dead-letter record and the observer's counts name the rows' real ids.
+TEST_F(StreamLoopTest, FailuresNameTheRowsIdWhateverItsHeadersColumnHolds) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  sink_.auto_ack = false;
+  const std::string forged = R"({"id": "forged", "event_type": "Forged", "trace": "t1"})";
+  Transaction(1, {Row{"a1", "key-a1", forged}});
+  Transaction(2, {Row{"b1", "key-b1", forged}});
+  WaitForRecords(2);
+  source_.Then([&] { sink_.Refuse(0, kafka::RecordRefusal::kTooLarge); });
+  WaitForRecords(3);  // a1's dead-letter record
+  source_.Then([&] {
+    sink_.Ack(2);
+    sink_.Fail(1);
+  });
+
+  Status st = Run();
+  EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("event b1 was not delivered"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("forged"), std::string::npos) << st.message();
+  for (const FakeSink::Record& r : sink_.records()) {
+    if (r.topic != kTopic) continue;
+    int ids = 0;
+    for (const auto& [name, value] : r.headers) ids += name == "id" ? 1 : 0;
+    EXPECT_EQ(ids, 1) << r.id;
+    EXPECT_EQ(r.Header("id"), r.id);
+    EXPECT_EQ(r.Header("event_type"), "OrderCreated");
+    EXPECT_EQ(r.Header("trace"), "t1");
+  }
+  ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
+  const FakeSink::Record& dead = sink_.records()[2];
+  EXPECT_EQ(dead.Header("id"), "a1");
+  EXPECT_EQ(dead.Header("error").value_or("").rfind("event a1: ", 0), 0u)
+      << dead.Header("error").value_or("(none)");
+  // The refused record's headers, as the dead-letter value shows them.
+  EXPECT_NE(dead.payload.find(R"("headers":{"id":"a1","event_type":"OrderCreated",)"
+                              R"("aggregate_type":"order","trace":"t1"})"),
+            std::string::npos)
+      << dead.payload;
+  EXPECT_EQ(dead.payload.find("forged"), std::string::npos) << dead.payload;
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/too_large"});
+  EXPECT_EQ(std::count(observer_.failures.begin(), observer_.failures.end(),
+                       PublishFailure::kDeliveryFailed),
+            1);
+  EXPECT_EQ(mapper_->dropped_headers("id"), 2u);
+}
+
 TEST_F(StreamLoopTest, FailedDeliveryHoldsThePositionDespiteLaterAcks) {
   sink_.auto_ack = false;
   Transaction(1, {Good("a1")});

@@ -352,5 +352,87 @@ TEST(BadRows, BrokerRefusalGoesToDeadLetterTopic) {
   StopCleanly(*child);
 }
 
+// A headers column holding its own "id" field (and an "event_type"): every
+// record carries pgoutbox's id header only, and what names an event in a
+// failure (the warning, the dead-letter record of a delivery the broker
+// refused, the counts) names the row's real id, never the forged one.
+TEST(BadRows, AHeadersColumnWithAnIdNeverRenamesTheEvent) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  ASSERT_NO_FATAL_FAILURE(PrepareHarness(h));
+  TopicConsumer consumer(h.kafka->bootstraps(), {kGoodTopic, kDeadLetterTopic});
+  std::unique_ptr<ChildProcess> child = StartStreaming(h, RunArgs(h, "dlq"));
+  ASSERT_NE(child, nullptr);
+  const int port = HttpPort(*child);
+
+  const std::vector<std::string> ids = {"00000000-0000-4000-8000-0000000000c1",
+                                        "00000000-0000-4000-8000-0000000000c2",
+                                        "00000000-0000-4000-8000-0000000000c3"};
+  auto insert = [&](int i) {
+    const std::string n = std::to_string(i);
+    return h.Exec(
+        "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, region, "
+        "headers, payload) VALUES ('" +
+        ids[i] + "', 'order', 'k0', 'Good', 'eu', '{\"id\": \"forged-" + n +
+        "\", \"event_type\": \"Forged\", \"trace\": \"t" + n + "\"}', '{\"seq\": " + n + "}')");
+  };
+  ASSERT_TRUE(insert(0));
+  ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
+  // The broker refuses the next record (alone in its request) in its
+  // delivery report: the dead-letter record is made from the report.
+  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  ASSERT_TRUE(insert(1));
+  ASSERT_TRUE(WaitForQuiet(consumer, 2, seconds(20))) << child->Output();
+  ASSERT_TRUE(insert(2));
+  const std::string end = h.CurrentWalLsn();
+  ASSERT_TRUE(WaitForQuiet(consumer, 3, seconds(30))) << child->Output();
+  EXPECT_TRUE(h.WaitForConfirmed(end, seconds(30))) << h.ConfirmedLsn() << " < " << end;
+  const std::string metrics = Metrics(port);
+  EXPECT_EQ(MetricValue(metrics, "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"}"), 1)
+      << metrics;
+  EXPECT_EQ(MetricValue(metrics, "pgoutbox_publish_errors_total{reason=\"bad_row\"}"), 1)
+      << metrics;
+  StopCleanly(*child);
+  const std::string output = child->Output();
+
+  std::vector<std::string> good_ids;
+  int dead = 0;
+  for (const ConsumedRecord& rec : consumer.Records()) {
+    int id_headers = 0;
+    for (const auto& [name, value] : rec.headers) id_headers += name == "id" ? 1 : 0;
+    EXPECT_EQ(id_headers, 1) << rec.topic << " offset " << rec.offset;
+    EXPECT_EQ(rec.value.find("forged"), std::string::npos) << rec.value;
+    if (rec.topic == kGoodTopic) {
+      good_ids.push_back(rec.Header("id").value_or("(none)"));
+      EXPECT_EQ(rec.Header("event_type"), "Good");
+      EXPECT_TRUE(rec.Header("trace").has_value());
+      continue;
+    }
+    ++dead;
+    EXPECT_EQ(rec.Header("id"), ids[1]);
+    EXPECT_EQ(rec.Header("error").value_or("").rfind("event " + ids[1] + ": ", 0), 0u)
+        << rec.Header("error").value_or("(none)");
+    // The refused record's headers, as its delivery report gave them.
+    EXPECT_NE(rec.value.find("\"headers\":{\"id\":\"" + ids[1] + "\",\"event_type\":\"Good\","),
+              std::string::npos)
+        << rec.value;
+  }
+  EXPECT_EQ(good_ids, (std::vector<std::string>{ids[0], ids[2]}));
+  EXPECT_EQ(dead, 1);
+  bool sent = false;
+  int warnings = 0;
+  for (const std::string& line : Lines(output)) {
+    sent = sent ||
+           line.find("sending event " + ids[1] + " to " + kDeadLetterTopic) != std::string::npos;
+    if (line.find("dropped field \"id\"") != std::string::npos) {
+      ++warnings;
+      EXPECT_NE(line.find(ids[0]), std::string::npos) << line;
+    }
+  }
+  EXPECT_TRUE(sent) << output;
+  EXPECT_EQ(warnings, 1) << output;  // once, not for every row
+  EXPECT_EQ(output.find("forged"), std::string::npos) << output;
+}
+
 }  // namespace
 }  // namespace pgoutbox::testing

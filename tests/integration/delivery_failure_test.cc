@@ -14,17 +14,22 @@ using std::chrono::seconds;
 
 constexpr const char* kTopic = "outbox.event.order";
 
-std::vector<std::string> InsertOrders(Harness& h, int n, const std::string& tag) {
+// `headers`: the headers column, an SQL expression of i (the row's number).
+std::vector<std::string> InsertOrders(Harness& h, int n, const std::string& tag,
+                                      const std::string& headers = "NULL") {
   auto rows = h.Query(
-      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
+      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, headers) "
       "SELECT 'order', 'order-' || i, 'created', jsonb_build_object('tag', '" +
-      tag + "', 'i', i) FROM generate_series(1, " + std::to_string(n) + ") i RETURNING id");
+      tag + "', 'i', i), " + headers + " FROM generate_series(1, " + std::to_string(n) +
+      ") i RETURNING id");
   std::vector<std::string> ids;
   for (const auto& r : rows) ids.push_back(r.at(0));
   return ids;
 }
 
-void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phrase) {
+// `headers`: the rows' headers column (see InsertOrders).
+void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phrase,
+                               const std::string& headers = "NULL") {
   Harness h(1);
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
@@ -34,8 +39,8 @@ void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phra
   std::string before = h.ConfirmedLsn();
   ASSERT_FALSE(before.empty());
 
-  std::vector<std::string> ids = InsertOrders(h, 3, "first");
-  std::vector<std::string> more = InsertOrders(h, 2, "second");
+  std::vector<std::string> ids = InsertOrders(h, 3, "first", headers);
+  std::vector<std::string> more = InsertOrders(h, 2, "second", headers);
   ids.insert(ids.end(), more.begin(), more.end());
   std::string end = h.CurrentWalLsn();
 
@@ -61,11 +66,23 @@ void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phra
   }
   for (const auto& id : ids) EXPECT_TRUE(arrived.count(id)) << "event " << id << " never arrived";
   EXPECT_GE(CompareLsn(h.ConfirmedLsn(), before), 0);
+  // Only pgoutbox's id names an event, in the records and in the error.
+  for (const auto& r : consumer.Records()) {
+    int id_headers = 0;
+    for (const auto& [name, value] : r.headers) id_headers += name == "id" ? 1 : 0;
+    EXPECT_EQ(id_headers, 1) << r.value;
+  }
+  EXPECT_EQ(output.find("forged"), std::string::npos) << output;
 }
 
 TEST(DeliveryFailure, PermanentErrorStopsAndRestartDelivers) {
   // Not retriable: the delivery report carries the error.
   ExpectFailureThenRecovery(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "was not delivered");
+}
+
+TEST(DeliveryFailure, TheFailureNamesTheRowsIdNotOneFromItsHeadersColumn) {
+  ExpectFailureThenRecovery(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "was not delivered",
+                            "jsonb_build_object('id', 'forged-' || i, 'trace', 't' || i)");
 }
 
 }  // namespace

@@ -154,6 +154,28 @@ TEST(PublisherTest, PermanentFailureNamesTheEvent) {
       << handler.last_reason.message();
 }
 
+// The id a report names is the record's first "id" header, the one its
+// producer put there as Event::id: a later header of that name (which the
+// mapper never lets through, see EventMapper) cannot rename the event, in a
+// failure or in a refusal.
+TEST(PublisherTest, ReportsNameTheEventByItsFirstIdHeader) {
+  auto mock = MockCluster::Start(1);
+  ASSERT_TRUE(mock.ok());
+  RecordingHandler handler;
+  auto p = Publisher::Create({(*mock)->bootstraps(), {}}, &handler);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->CheckReachable(std::chrono::seconds(5)).ok());
+  constexpr int16_t kProduceApiKey = 0;
+  rd_kafka_mock_push_request_errors((*mock)->cluster(), kProduceApiKey, 1,
+                                    RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  outbox::Event event = MakeEvent("e1");
+  event.headers.push_back({"id", "later", false});
+  ASSERT_TRUE((*p)->Produce(event, 1700000000000, 7).ok());
+  (*p)->Flush(std::chrono::seconds(10));
+  ASSERT_EQ(handler.failed.size(), 1u);
+  EXPECT_EQ(handler.failed_ids[0], "e1");
+}
+
 TEST(PublisherTest, FullQueueIsBackpressureNotFailure) {
   auto mock = MockCluster::Start(1);
   ASSERT_TRUE(mock.ok());

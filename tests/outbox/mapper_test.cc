@@ -1,9 +1,12 @@
 #include "outbox/mapper.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -663,6 +666,99 @@ TEST_F(MapperTest, NestedHeaderValueIsAnError) {
                "header values must be strings, numbers, booleans or null"});
   ExpectError(MapHeaders(R"({"tags": ["a"]})"), Code::kInvalidArgument,
               {"field \"tags\" is an array"});
+}
+
+// --- Map: headers named like pgoutbox's own -------------------------------------------
+
+// Collects what is logged while it lives (the default logger, restored after).
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out_);
+    sink->set_pattern("%l %v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", std::move(sink)));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  // The lines logged so far that contain `part`.
+  std::vector<std::string> Lines(std::string_view part) const {
+    std::vector<std::string> lines;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(part) != std::string::npos) lines.push_back(line);
+    }
+    return lines;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::vector<std::string_view> HeaderValues(const Event& event, std::string_view name) {
+  std::vector<std::string_view> values;
+  for (const EventHeader& h : event.headers) {
+    if (h.name == name) values.push_back(h.value);
+  }
+  return values;
+}
+
+TEST_F(MapperTest, HeaderFieldsNamedLikeReservedHeadersAreDropped) {
+  LogCapture log;
+  ASSERT_TRUE(MapHeaders(R"({"id": "forged", "trace": "t1", "event_type": "Forged", )"
+                         R"("aggregate_type": null, "ID": "kept", "id ": 7})")
+                  .ok());
+  // One header of each reserved name, pgoutbox's, first; the other fields
+  // (names compare exactly, as Kafka's do) in their order.
+  ASSERT_EQ(event_.headers.size(), 6u);
+  EXPECT_EQ(HeaderValues(event_, "id"), std::vector<std::string_view>{kId});
+  EXPECT_EQ(HeaderValues(event_, "event_type"), std::vector<std::string_view>{"OrderCreated"});
+  EXPECT_EQ(HeaderValues(event_, "aggregate_type"), std::vector<std::string_view>{"order"});
+  for (size_t i = 0; i < kReservedHeaders.size(); ++i) {
+    EXPECT_EQ(event_.headers[i].name, kReservedHeaders[i]);
+  }
+  EXPECT_EQ(event_.headers[3].name, "trace");
+  EXPECT_EQ(event_.headers[4].name, "ID");
+  EXPECT_EQ(event_.headers[5].name, "id ");
+  EXPECT_EQ(event_.id, kId);
+  for (std::string_view name : kReservedHeaders) EXPECT_EQ(mapper_->dropped_headers(name), 1u);
+  EXPECT_EQ(mapper_->dropped_headers("trace"), 0u);
+  // One warning per name, naming the event and the column the header comes
+  // from, never the dropped value.
+  const std::vector<std::string> id_lines = log.Lines("field \"id\"");
+  ASSERT_EQ(id_lines.size(), 1u) << ::testing::PrintToString(log.Lines(""));
+  EXPECT_EQ(id_lines[0].rfind("warning event " + std::string(kId) + ": dropped", 0), 0u)
+      << id_lines[0];
+  EXPECT_NE(id_lines[0].find("column headers (--column-headers)"), std::string::npos);
+  EXPECT_NE(id_lines[0].find("from column id (--column-id)"), std::string::npos);
+  EXPECT_EQ(log.Lines("forged").size(), 0u);
+  EXPECT_EQ(log.Lines("field \"event_type\"").size(), 1u);
+  EXPECT_EQ(log.Lines("field \"aggregate_type\"").size(), 1u);
+}
+
+TEST_F(MapperTest, TheWarningAboutADroppedHeaderIsNotRepeatedForEveryRow) {
+  LogCapture log;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(MapHeaders(R"({"id": "forged"})").ok());
+    EXPECT_EQ(HeaderValues(event_, "id"), std::vector<std::string_view>{kId});
+  }
+  EXPECT_EQ(mapper_->dropped_headers("id"), 100u);
+  EXPECT_EQ(log.Lines("dropped").size(), 1u);
+  // Another name has its own first warning.
+  ASSERT_TRUE(MapHeaders(R"({"event_type": "x"})").ok());
+  EXPECT_EQ(log.Lines("dropped").size(), 2u);
+}
+
+TEST_F(MapperTest, AReservedHeaderFieldIsCheckedLikeAnyOther) {
+  LogCapture log;
+  // Dropped or not, the column must still be a flat JSON object.
+  ExpectError(MapHeaders(R"({"id": {"x": 1}})"), Code::kInvalidArgument,
+              {"field \"id\" is an object"});
+  EXPECT_EQ(mapper_->bad_row_reason(), BadRowReason::kHeaders);
+  ExpectError(MapHeaders(R"({"id": "x", "a": [1]})"), Code::kInvalidArgument,
+              {"field \"a\" is an array"});
+  // A row that is not published has dropped nothing.
+  EXPECT_EQ(mapper_->dropped_headers("id"), 0u);
+  EXPECT_EQ(log.Lines("dropped").size(), 0u);
 }
 
 TEST_F(MapperTest, NonObjectHeadersIsAnError) {
