@@ -6,7 +6,9 @@
 
 #include "app/mapping.h"
 #include "app/stop_watcher.h"
+#include "common/duration.h"
 #include "kafka/state_topic.h"
+#include "pg/catalog.h"
 #include "pg/delivered_mark.h"
 #include "pg/statement_canceller.h"
 
@@ -118,6 +120,19 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
   return Status::Ok();
 }
 
+Status CheckFeedbackInterval(std::chrono::milliseconds feedback_interval,
+                             std::chrono::milliseconds wal_sender_timeout) {
+  if (wal_sender_timeout.count() <= 0 || feedback_interval < wal_sender_timeout) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "--feedback-interval " + FormatDuration(feedback_interval) +
+      " is not shorter than the server's wal_sender_timeout " + FormatDuration(wal_sender_timeout) +
+      ": while the Kafka queue is full the server would end the stream between two status "
+      "updates; choose at most " +
+      FormatDuration(wal_sender_timeout / 2) + " (half of it)");
+}
+
 Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
                                const std::string& brokers,
                                std::optional<core::DeliveryState> remembered,
@@ -130,6 +145,12 @@ Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names
         auto replication,
         pg::PgConnection::Connect(config.db, pg::PgConnection::Kind::kReplication, "pgoutbox"));
     ASSIGN_OR_RETURN(in.server, pg::IdentifySystem(*replication));
+    ASSIGN_OR_RETURN(const std::chrono::milliseconds wal_sender_timeout,
+                     pg::WalSenderTimeout(*replication));
+    if (Status st = CheckFeedbackInterval(config.feedback_interval, wal_sender_timeout); !st.ok()) {
+      if (!streamed_before) return st;
+      spdlog::warn("{}", st.message());
+    }
   }
   if (remembered) {
     in.state = std::move(remembered);

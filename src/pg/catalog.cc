@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/duration.h"
+
 namespace pgoutbox::pg {
 
 namespace {
@@ -264,6 +266,18 @@ Result<int> ServerVersionNum(PgConnection& conn) {
     return Status::Internal("server_version_num is not a number: '" + text + "'");
   }
   return version;
+}
+
+Result<std::chrono::milliseconds> WalSenderTimeout(PgConnection& conn) {
+  ASSIGN_OR_RETURN(Rows rows, conn.Query("SHOW wal_sender_timeout"));
+  const std::string text = rows.empty() ? "" : rows.Get(0, 0);
+  // The server writes it with the largest unit that divides it: "1min",
+  // "5s", "500ms", "0".
+  auto timeout = ParseDuration(text);
+  if (!timeout.ok()) {
+    return Status::Internal("wal_sender_timeout is not a duration: '" + text + "'");
+  }
+  return *timeout;
 }
 
 Status DropSlot(PgConnection& conn, const std::string& slot) {
