@@ -129,7 +129,7 @@ Status CheckFeedbackInterval(std::chrono::milliseconds feedback_interval,
       "--feedback-interval " + FormatDuration(feedback_interval) +
       " is not shorter than the server's wal_sender_timeout " + FormatDuration(wal_sender_timeout) +
       ": while the Kafka queue is full the server would end the stream between two status "
-      "updates; choose at most " +
+      "updates (a reconnect); choose at most " +
       FormatDuration(wal_sender_timeout / 2) + " (half of it)");
 }
 
@@ -147,8 +147,11 @@ Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names
     ASSIGN_OR_RETURN(in.server, pg::IdentifySystem(*replication));
     ASSIGN_OR_RETURN(const std::chrono::milliseconds wal_sender_timeout,
                      pg::WalSenderTimeout(*replication));
-    if (Status st = CheckFeedbackInterval(config.feedback_interval, wal_sender_timeout); !st.ok()) {
-      if (!streamed_before) return st;
+    // A warning, not a refusal: while the stream is read the server's
+    // requests for a reply are answered at once; only a pause (Kafka's
+    // queue full) can then cost a reconnect, and nothing is lost.
+    if (Status st = CheckFeedbackInterval(config.feedback_interval, wal_sender_timeout);
+        !st.ok() && !streamed_before) {
       spdlog::warn("{}", st.message());
     }
   }

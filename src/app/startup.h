@@ -79,9 +79,8 @@ Status CheckFeedbackInterval(std::chrono::milliseconds feedback_interval,
 // a mark, only when cleanup is off).
 // Corruption naming the topic and key for a state record that cannot be
 // read; Unavailable when the server or the brokers cannot be reached;
-// InvalidArgument when config.feedback_interval is too long for the
-// server's wal_sender_timeout (CheckFeedbackInterval) at the first start
-// (later, when deciding again while running, a warning).
+// a warning line when config.feedback_interval is too long for the server's
+// wal_sender_timeout (CheckFeedbackInterval), at the first start.
 Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
                                const std::string& brokers,
                                std::optional<core::DeliveryState> remembered, bool streamed_before);
