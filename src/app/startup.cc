@@ -6,7 +6,9 @@
 
 #include "app/mapping.h"
 #include "app/stop_watcher.h"
+#include "common/duration.h"
 #include "kafka/state_topic.h"
+#include "pg/catalog.h"
 #include "pg/delivered_mark.h"
 #include "pg/statement_canceller.h"
 
@@ -120,6 +122,19 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
   return Status::Ok();
 }
 
+Status CheckFeedbackInterval(std::chrono::milliseconds feedback_interval,
+                             std::chrono::milliseconds wal_sender_timeout) {
+  if (wal_sender_timeout.count() <= 0 || feedback_interval < wal_sender_timeout) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "--feedback-interval " + FormatDuration(feedback_interval) +
+      " is not shorter than the server's wal_sender_timeout " + FormatDuration(wal_sender_timeout) +
+      ": while the Kafka queue is full the server would end the stream between two status "
+      "updates (a reconnect); choose at most " +
+      FormatDuration(wal_sender_timeout / 2) + " (half of it)");
+}
+
 Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
                                const std::string& brokers,
                                std::optional<core::DeliveryState> remembered,
@@ -132,6 +147,15 @@ Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names
         auto replication,
         pg::PgConnection::Connect(config.db, pg::PgConnection::Kind::kReplication, "pgoutbox"));
     ASSIGN_OR_RETURN(in.server, pg::IdentifySystem(*replication));
+    ASSIGN_OR_RETURN(const std::chrono::milliseconds wal_sender_timeout,
+                     pg::WalSenderTimeout(*replication));
+    // A warning, not a refusal: while the stream is read the server's
+    // requests for a reply are answered at once; only a pause (Kafka's
+    // queue full) can then cost a reconnect, and nothing is lost.
+    if (Status st = CheckFeedbackInterval(config.feedback_interval, wal_sender_timeout);
+        !st.ok() && !streamed_before) {
+      spdlog::warn("{}", st.message());
+    }
   }
   if (remembered) {
     in.state = std::move(remembered);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,14 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
 Status CreateMissing(const OutboxNames& names, DatabaseState* state,
                      const std::atomic<int>* stop_requests, bool create_slot = true);
 
+// Whether status updates every `feedback_interval` keep a walsender with
+// `wal_sender_timeout` (0: none) alive: InvalidArgument naming both when
+// the interval is not shorter. While pgoutbox does not read the stream (the
+// Kafka queue full) it does not see the server's requests for a reply, and
+// only its own status updates tell the server it is alive. Pure.
+Status CheckFeedbackInterval(std::chrono::milliseconds feedback_interval,
+                             std::chrono::milliseconds wal_sender_timeout);
+
 // What PlanStart needs (app/start_plan.h), read without changing anything:
 // the server's identity (IDENTIFY_SYSTEM, on a replication connection),
 // what the state topic remembers for this deployment at `brokers` (or
@@ -70,7 +79,9 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
 // still cover the delivered mark (with config.cleanup's retention; without
 // a mark, only when cleanup is off).
 // Corruption naming the topic and key for a state record that cannot be
-// read; Unavailable when the server or the brokers cannot be reached.
+// read; Unavailable when the server or the brokers cannot be reached;
+// a warning line when config.feedback_interval is too long for the server's
+// wal_sender_timeout (CheckFeedbackInterval), at the first start.
 Result<StartInputs> CheckStart(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
                                const std::string& brokers,
                                std::optional<core::DeliveryState> remembered, bool streamed_before);

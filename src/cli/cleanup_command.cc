@@ -13,10 +13,12 @@ namespace pgoutbox::cli {
 
 namespace {
 
-// "--retention 2x: ..." for a value that is not a duration.
+// "--retention 2x: ..." for a value that is not a duration or is longer
+// than `max`.
 Status ParseDurationFlag(const std::string& flag, const std::string& text,
-                         std::chrono::milliseconds* out) {
-  auto d = ParseDuration(text);
+                         std::chrono::milliseconds* out,
+                         std::chrono::milliseconds max = kMaxDuration) {
+  auto d = ParseDuration(text, max);
   if (!d.ok()) return d.status().WithContext(flag);
   *out = *d;
   return Status::Ok();
@@ -112,11 +114,12 @@ Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
                                    std::to_string(f.batch_size));
   }
   o.cleanup.batch_size = f.batch_size;
-  RETURN_IF_ERROR(
-      ParseDurationFlag("--cleanup-lock-timeout", f.lock_timeout, &o.cleanup.lock_timeout));
+  RETURN_IF_ERROR(ParseDurationFlag("--cleanup-lock-timeout", f.lock_timeout,
+                                    &o.cleanup.lock_timeout, kMaxIntMillis));
   RETURN_IF_ERROR(RequirePositive("--cleanup-lock-timeout", o.cleanup.lock_timeout));
+  // PostgreSQL's lock_timeout and statement_timeout are ints of milliseconds.
   RETURN_IF_ERROR(ParseDurationFlag("--cleanup-statement-timeout", f.statement_timeout,
-                                    &o.cleanup.statement_timeout));
+                                    &o.cleanup.statement_timeout, kMaxIntMillis));
   RETURN_IF_ERROR(RequirePositive("--cleanup-statement-timeout", o.cleanup.statement_timeout));
   RETURN_IF_ERROR(ParseDurationFlag("--cleanup-interval", f.interval, &o.interval));
   RETURN_IF_ERROR(RequirePositive("--cleanup-interval", o.interval));

@@ -105,16 +105,23 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
     }
   }
   c.exit_when_caught_up = f.exit_when_caught_up;
+  // Durations handed on as an int of milliseconds (librdkafka's timeouts;
+  // the feedback interval is held against the server's wal_sender_timeout)
+  // are bounded by that; the others by what the clocks hold.
   auto duration = [](const std::string& flag, const std::string& text,
-                     std::chrono::milliseconds* out) -> Status {
-    auto d = ParseDuration(text);
+                     std::chrono::milliseconds* out,
+                     std::chrono::milliseconds max = kMaxDuration) -> Status {
+    auto d = ParseDuration(text, max);
     if (!d.ok()) return d.status().WithContext(flag);
     *out = *d;
     return Status::Ok();
   };
-  RETURN_IF_ERROR(duration("--feedback-interval", f.feedback_interval, &c.feedback_interval));
-  RETURN_IF_ERROR(duration("--startup-timeout", f.startup_timeout, &c.startup_timeout));
-  RETURN_IF_ERROR(duration("--shutdown-timeout", f.shutdown_timeout, &c.shutdown_timeout));
+  RETURN_IF_ERROR(
+      duration("--feedback-interval", f.feedback_interval, &c.feedback_interval, kMaxIntMillis));
+  RETURN_IF_ERROR(
+      duration("--startup-timeout", f.startup_timeout, &c.startup_timeout, kMaxIntMillis));
+  RETURN_IF_ERROR(
+      duration("--shutdown-timeout", f.shutdown_timeout, &c.shutdown_timeout, kMaxIntMillis));
   c.http_addr = f.http_addr;
   if (f.opt_http_addr != nullptr && f.opt_http_addr->count() == 0 &&
       GivenOrSetEmpty(f.opt_http_addr)) {

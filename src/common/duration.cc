@@ -6,7 +6,16 @@
 
 namespace pgoutbox {
 
-Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text,
+                                                std::chrono::milliseconds max) {
+  auto too_long = [&] {
+    // The limit rounded down to whole days (or seconds), as it is written.
+    const int64_t days = max.count() / (24 * 3600 * 1000);
+    const std::string limit = days > 0
+                                  ? std::to_string(days) + "d"
+                                  : FormatDuration(std::chrono::floor<std::chrono::seconds>(max));
+    return Status::InvalidArgument("\"" + text + "\" is too long (at most " + limit + ")");
+  };
   auto bad = [&] {
     return Status::InvalidArgument("\"" + text +
                                    "\" is not a duration (examples: 250ms, 1s, 5m, 24h, 1d)");
@@ -16,7 +25,6 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   if (i == 0) return bad();
   uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, n);
-  if (ec != std::errc() || n > 1000000000ULL) return bad();
   std::string unit = text.substr(i);
   uint64_t ms_per_unit;
   if (unit.empty() || unit == "s") {
@@ -31,6 +39,10 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
     ms_per_unit = 24 * 3600 * 1000;
   } else {
     return bad();
+  }
+  // Compared by division: the product could overflow.
+  if (ec != std::errc() || n > static_cast<uint64_t>(max.count()) / ms_per_unit) {
+    return too_long();
   }
   return std::chrono::milliseconds(n * ms_per_unit);
 }

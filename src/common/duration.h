@@ -8,16 +8,29 @@
 #pragma once
 
 #include <chrono>
+#include <climits>
 #include <string>
 
 #include "common/status.h"
 
 namespace pgoutbox {
 
-// Parses digits (at most 10^9) followed by one of the units "ms", "s" (or
-// none), "m" or "min", "h", "d". "0" is zero. InvalidArgument (quoting
-// `text`) for anything else: a sign, a fraction, a space, another unit.
-Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
+// The longest duration ParseDuration accepts by default: 100 years. Added to
+// a reading of any std::chrono clock (nanosecond ticks, good for 292 years
+// either side of its epoch), it cannot overflow.
+inline constexpr std::chrono::milliseconds kMaxDuration{36500LL * 24 * 3600 * 1000};
+
+// The longest duration that is handed on as an int of milliseconds (poll(),
+// librdkafka's timeouts, PostgreSQL's lock_timeout, statement_timeout and
+// wal_sender_timeout): INT_MAX ms, about 24.8 days.
+inline constexpr std::chrono::milliseconds kMaxIntMillis{INT_MAX};
+
+// Parses digits followed by one of the units "ms", "s" (or none), "m" or
+// "min", "h", "d". "0" is zero. InvalidArgument (quoting `text`) for anything
+// else: a sign, a fraction, a space, another unit, or a duration longer than
+// `max` (the message names the limit).
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text,
+                                                std::chrono::milliseconds max = kMaxDuration);
 
 // "24h", "90m", "30s", "1500ms", "0s": the largest of h, m, s and ms that
 // divides the duration exactly. ParseDuration reads it back as the same value.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/duration.h"
 #include "common/text.h"
 #include "pgoutput/decoder.h"
 
@@ -79,6 +80,9 @@ Status Streamer::Run(replication::MessageSource* source) {
   last_sent_flush_ = tracker_->confirmable();
   received_ = std::max(received_, tracker_->confirmable());
   reply_requested_ = false;
+  receive_timeout_ = source->receive_timeout();
+  last_heard_ = Clock::now();
+  ping_sent_ = false;
   catching_up_ = false;
   empty_naps_ = 0;
   mapper_->Reset();
@@ -141,6 +145,7 @@ Status Streamer::RunLoop() {
     // Nothing more to produce for now: what was produced goes out as one
     // batch.
     sink_->Send();
+    if (Status st = CheckServerSilence(); !st.ok()) return Shutdown(st);
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
     auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
                                     : TimeUntilFeedback(Clock::now(), last_feedback_,
@@ -178,7 +183,28 @@ Status Streamer::WaitForInput(std::chrono::milliseconds timeout, bool include_st
   return Status::Ok();
 }
 
+Status Streamer::CheckServerSilence() {
+  if (receive_timeout_.count() <= 0) return Status::Ok();
+  const auto silent = Clock::now() - last_heard_;
+  if (silent >= receive_timeout_) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
+    return Status::Unavailable("replication connection silent: no message from the server for " +
+                               std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) +
+                               " s (receive timeout " + FormatDuration(receive_timeout_) +
+                               ", from the server's wal_sender_timeout)");
+  }
+  if (!ping_sent_ && silent >= receive_timeout_ / 2) {
+    ping_sent_ = true;
+    spdlog::debug("no message from the server for {} ms: asking for a keepalive",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(silent).count());
+    return SendFeedback(/*force=*/true, /*request_reply=*/true);
+  }
+  return Status::Ok();
+}
+
 Status Streamer::HandleCopyMessage(const replication::CopyMessage& message) {
+  last_heard_ = Clock::now();
+  ping_sent_ = false;
   auto frame = replication::ParseFrame(message.bytes());
   if (!frame.ok()) return frame.status();
   if (auto* data = std::get_if<replication::XLogData>(&*frame)) return HandleXLogData(*data);
@@ -353,8 +379,12 @@ Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Eve
       case kafka::ProduceOutcome::kQueued:
         tracker_->AddEvent();
         ++events_in_txn_;
+        // The stream was not read while waiting: the server's silence is
+        // measured again from now.
+        if (waited) last_heard_ = Clock::now();
         return produced;
       case kafka::ProduceOutcome::kRefused:
+        if (waited) last_heard_ = Clock::now();
         return produced;
       case kafka::ProduceOutcome::kQueueFull:
         break;
@@ -467,7 +497,7 @@ Status Streamer::CheckFailures() const {
   return sink_->fatal_error();
 }
 
-Status Streamer::SendFeedback(bool force) {
+Status Streamer::SendFeedback(bool force, bool request_reply) {
   auto now = Clock::now();
   if (!force && !reply_requested_ && now - last_feedback_ < options_.feedback_interval) {
     return Status::Ok();
@@ -478,6 +508,7 @@ Status Streamer::SendFeedback(bool force) {
   update.flushed = flush;
   update.applied = flush;
   update.now = NowPg();
+  update.reply_requested = request_reply;
   RETURN_IF_ERROR(stream_->SendStatus(update));
   bool moved = flush != last_sent_flush_;
   if (moved) {

@@ -25,6 +25,13 @@
 // kafka::EventSink (kafka::Publisher), whose delivery reports it receives as
 // the sink's DeliveryHandler from construction to destruction.
 //
+// A dead connection: the source's receive_timeout() bounds how long the
+// server may stay silent while the loop reads the stream. At half of it a
+// status update asks the server for a reply (a live server answers with a
+// keepalive at once); at all of it Run() returns Unavailable and the caller
+// reconnects. The time the loop does not read the stream (backpressure)
+// does not count as silence.
+//
 // Failure: a bad row under halt, a delivery that fails for
 // good or a fatal producer error stops the loop; nothing past the failure is
 // confirmed and Run() returns the reason. A broken stream returns Unavailable
@@ -187,7 +194,12 @@ class Streamer : public kafka::DeliveryHandler {
   void CountBadRow(const BadRowCause& cause);
   Status WaitForInput(std::chrono::milliseconds timeout, bool include_stream);
   static void Nap(Clock::duration duration);
-  Status SendFeedback(bool force);
+  // Sends a status update when it is due (or at once with `force`);
+  // `request_reply` asks the server to answer with a keepalive.
+  Status SendFeedback(bool force, bool request_reply = false);
+  // The server's silence while the stream is read: asks for a keepalive at
+  // half the source's receive timeout; Unavailable past all of it.
+  Status CheckServerSilence();
   Status HandleLogicalMessage(const pgoutput::LogicalMessage& message);
   Status CheckFailures() const;
   Status Shutdown(Status reason);
@@ -219,6 +231,12 @@ class Streamer : public kafka::DeliveryHandler {
   Lsn last_sent_flush_;  // last flush position reported
   Clock::time_point last_feedback_{};
   bool reply_requested_ = false;
+  // The source's receive timeout (zero: none), when the server was last
+  // heard from (or the loop last started listening again), and whether a
+  // keepalive was asked for since.
+  std::chrono::milliseconds receive_timeout_{0};
+  Clock::time_point last_heard_{};
+  bool ping_sent_ = false;
   bool reached_end_ = false;
   bool stopping_ = false;  // a stop request interrupted backpressure
   Status delivery_failure_;

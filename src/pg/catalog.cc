@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/duration.h"
+
 namespace pgoutbox::pg {
 
 namespace {
@@ -286,6 +288,18 @@ Status CheckServerVersion(int server_version_num) {
   return Status::FailedPrecondition("the server runs PostgreSQL " + version +
                                     " (server_version_num " + std::to_string(server_version_num) +
                                     "); pgoutbox needs PostgreSQL 14 or later");
+}
+
+Result<std::chrono::milliseconds> WalSenderTimeout(PgConnection& conn) {
+  ASSIGN_OR_RETURN(Rows rows, conn.Query("SHOW wal_sender_timeout"));
+  const std::string text = rows.empty() ? "" : rows.Get(0, 0);
+  // The server writes it with the largest unit that divides it: "1min",
+  // "5s", "500ms", "0".
+  auto timeout = ParseDuration(text);
+  if (!timeout.ok()) {
+    return Status::Internal("wal_sender_timeout is not a duration: '" + text + "'");
+  }
+  return *timeout;
 }
 
 Status DropSlot(PgConnection& conn, const std::string& slot) {

@@ -6,6 +6,7 @@
 // and what to do. Thread safety: one thread (uses the given connection).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -115,6 +116,12 @@ Result<int> ServerVersionNum(PgConnection& conn);
 // OK for PostgreSQL 14 and later; FailedPrecondition naming the version
 // (from `server_version_num`) otherwise.
 Status CheckServerVersion(int server_version_num);
+
+// The server's wal_sender_timeout (SHOW wal_sender_timeout, which a
+// replication connection may run too): how long a walsender waits for a
+// reply from its client before it ends the connection; 0 when the server
+// never does.
+Result<std::chrono::milliseconds> WalSenderTimeout(PgConnection& conn);
 
 // Creates a pgoutput logical slot; waits for running transactions to end.
 // On PostgreSQL 17 and later the slot is a failover slot (failover => true),

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string_view>
 
@@ -244,6 +245,44 @@ std::string ConnOption(PGconn* conn, const char* keyword) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> ReplicationKeepalives(
+    const std::string& conninfo) {
+  static const std::pair<const char*, const char*> kDefaults[] = {
+      {"keepalives", "1"},       {"keepalives_idle", "10"},     {"keepalives_interval", "5"},
+      {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+  };
+  // What the conninfo sets, read by libpq itself. A string without "=" that
+  // is no URI is a database name (libpq's rule) and sets none of them; one
+  // libpq cannot read fails the connection anyway.
+  std::set<std::string> set;
+  if (IsUri(conninfo) || conninfo.find('=') != std::string::npos) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+    if (error != nullptr) PQfreemem(error);
+    if (options != nullptr) {
+      for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+        if (o->val != nullptr) set.insert(o->keyword);
+      }
+      PQconninfoFree(options);
+    }
+  }
+  // An option this libpq does not know (tcp_user_timeout before 12) would
+  // fail the connection: only the known ones are added.
+  static const std::set<std::string> known = [] {
+    std::set<std::string> names;
+    if (PQconninfoOption* defaults = PQconndefaults(); defaults != nullptr) {
+      for (PQconninfoOption* o = defaults; o->keyword != nullptr; ++o) names.insert(o->keyword);
+      PQconninfoFree(defaults);
+    }
+    return names;
+  }();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [keyword, value] : kDefaults) {
+    if (set.count(keyword) == 0 && known.count(keyword) != 0) out.emplace_back(keyword, value);
+  }
+  return out;
+}
+
 std::string RedactConninfo(const std::string& conninfo) {
   FoundPasswords found = FindPasswords(conninfo);
   std::string out;
@@ -287,6 +326,15 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
   // later keywords override what it says.
   std::vector<const char*> keys = {"dbname", "fallback_application_name"};
   std::vector<const char*> values = {conninfo.c_str(), application_name.c_str()};
+  // Keywords after "dbname" override what it says: only the ones the
+  // conninfo leaves unset are added.
+  const std::vector<std::pair<std::string, std::string>> keepalives =
+      kind == Kind::kReplication ? ReplicationKeepalives(conninfo)
+                                 : std::vector<std::pair<std::string, std::string>>{};
+  for (const auto& [keyword, value] : keepalives) {
+    keys.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
   if (kind == Kind::kReplication) {
     keys.push_back("replication");
     values.push_back("database");

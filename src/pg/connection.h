@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -47,8 +48,9 @@ class PgConnection {
   enum class Kind { kOrdinary, kReplication };
 
   // Connects with `conninfo` (key=value string or URI). For kReplication,
-  // `replication=database` is added. Fails with Unavailable for unreachable
-  // servers, InvalidArgument for bad conninfo, FailedPrecondition for
+  // `replication=database` is added, and TCP keepalives and a TCP user
+  // timeout (ReplicationKeepalives) where the conninfo does not set them. Fails with Unavailable
+  // for unreachable servers, InvalidArgument for bad conninfo, FailedPrecondition for
   // authentication and permission errors and for a server certificate the
   // client refuses (sslmode verify-ca/verify-full: wrong CA, host name not in
   // the certificate; or require against a server without TLS). The message
@@ -76,6 +78,16 @@ class PgConnection {
   Result<Rows> CollectResult(ResultPtr res, const std::string& what, SqlError* error);
   ConnPtr conn_;
 };
+
+// The libpq options that make a dead replication connection show within
+// seconds rather than after the kernel's retransmission timeout (about 15
+// minutes): keepalives=1, keepalives_idle=10, keepalives_interval=5,
+// keepalives_count=3 (an idle connection whose peer is gone fails after
+// 10 + 3 * 5 = 25 s) and tcp_user_timeout=30000 (data sent but not
+// acknowledged, a status update to a peer that is gone, fails it after
+// 30 s). Each option `conninfo` (key/value or URI, one host or several) sets
+// itself is left out: the user's value wins. Pure.
+std::vector<std::pair<std::string, std::string>> ReplicationKeepalives(const std::string& conninfo);
 
 // Removes trailing whitespace/newlines from a libpq message.
 std::string TrimMessage(const char* message);

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -66,7 +67,13 @@ class MessageSource {
   virtual Status SendStatus(const StatusUpdate& update) = 0;
 
   // Ends the stream cleanly (the server gets the last status update first).
+  // Does not wait for ever on a connection that went silent.
   virtual Status Finish() = 0;
+
+  // How long the server may stay silent (no message, no keepalive) before
+  // the stream counts as broken; the reader asks for a keepalive when half
+  // of it has passed. Zero: no such bound (a source without a server).
+  virtual std::chrono::milliseconds receive_timeout() const { return {}; }
 };
 
 }  // namespace pgoutbox::replication

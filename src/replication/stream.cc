@@ -1,5 +1,11 @@
 #include "replication/stream.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "pg/catalog.h"
 #include "pg/delivered_mark.h"
 
 namespace pgoutbox::replication {
@@ -24,6 +30,12 @@ bool IsTransientStartFailure(const std::string& sqlstate, const std::string& mes
   return false;
 }
 
+std::chrono::milliseconds ReceiveTimeout(std::chrono::milliseconds wal_sender_timeout) {
+  const std::chrono::milliseconds base =
+      wal_sender_timeout.count() > 0 ? wal_sender_timeout : std::chrono::milliseconds(60000);
+  return std::max(base + base / 4, kMinReceiveTimeout);
+}
+
 Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::string& conninfo,
                                                                     const StartOptions& options,
                                                                     std::string* sqlstate) {
@@ -34,6 +46,14 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
   auto identity = pg::IdentifySystem(*conn);
   if (!identity.ok()) {
     return Status::Unavailable("IDENTIFY_SYSTEM failed: " + identity.status().message());
+  }
+  // How long the server tolerates silence, for the reader's bound: the
+  // default if the server cannot say.
+  std::chrono::milliseconds wal_sender_timeout{60000};
+  if (auto timeout = pg::WalSenderTimeout(*conn); timeout.ok()) {
+    wal_sender_timeout = *timeout;
+  } else if (PQstatus(conn->get()) == CONNECTION_BAD) {
+    return Status::Unavailable("SHOW wal_sender_timeout failed: " + timeout.status().message());
   }
   std::string pubs = conn->QuoteLiteral(conn->QuoteIdentifier(options.publication));
   std::string sql = "START_REPLICATION SLOT " + conn->QuoteIdentifier(options.slot) + " LOGICAL " +
@@ -62,10 +82,15 @@ Result<std::unique_ptr<ReplicationStream>> ReplicationStream::Start(const std::s
   }
   auto stream = std::unique_ptr<ReplicationStream>(new ReplicationStream(std::move(conn)));
   stream->identity_ = std::move(*identity);
+  stream->wal_sender_timeout_ = wal_sender_timeout;
   return stream;
 }
 
-ReplicationStream::~ReplicationStream() = default;
+ReplicationStream::~ReplicationStream() {
+  // PQfinish sends a Terminate message: on a dead connection with a full
+  // send buffer a blocking connection would wait for ever.
+  if (conn_ != nullptr) PQsetnonblocking(conn_->get(), 1);
+}
 
 std::string ReplicationStream::server() const {
   const char* host = PQhost(conn_->get());
@@ -118,20 +143,65 @@ Status ReplicationStream::SendStatus(const StatusUpdate& update) {
   return Status::Ok();
 }
 
+bool ReplicationStream::WaitForSocket(bool write, std::chrono::milliseconds timeout) const {
+  pollfd fd{PQsocket(conn_->get()), static_cast<short>(POLLIN | (write ? POLLOUT : 0)), 0};
+  if (fd.fd < 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    const int r = poll(&fd, 1, static_cast<int>(left.count()));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
 Status ReplicationStream::Finish() {
   if (finished_) return Status::Ok();
   finished_ = true;
-  if (PQputCopyEnd(conn_->get(), nullptr) <= 0 || PQflush(conn_->get()) != 0) {
+  // Non-blocking from here: a server that went silent ends the wait after
+  // receive_timeout() without a byte, not the kernel's retransmission
+  // timeout.
+  PGconn* conn = conn_->get();
+  const std::chrono::milliseconds patience = receive_timeout();
+  auto silent = [&] {
+    return Status::Unavailable("cannot end the replication stream: no answer from the server in " +
+                               std::to_string(patience.count() / 1000) + " s");
+  };
+  if (PQsetnonblocking(conn, 1) != 0 || PQputCopyEnd(conn, nullptr) <= 0) {
     return Status::Unavailable("cannot end the replication stream: " + conn_->LastError());
+  }
+  for (;;) {
+    const int flushed = PQflush(conn);
+    if (flushed == 0) break;
+    if (flushed < 0) {
+      return Status::Unavailable("cannot end the replication stream: " + conn_->LastError());
+    }
+    if (!WaitForSocket(/*write=*/true, patience)) return silent();
+    if (PQconsumeInput(conn) == 0) {
+      return Status::Unavailable("cannot end the replication stream: " + conn_->LastError());
+    }
   }
   // Drain: remaining CopyData, then the results of the COPY and the command.
   for (;;) {
     char* buf = nullptr;
-    int n = PQgetCopyData(conn_->get(), &buf, 0);
+    const int n = PQgetCopyData(conn, &buf, 1);
     if (buf != nullptr) PQfreemem(buf);
+    if (n > 0) continue;
     if (n < 0) break;
+    if (!WaitForSocket(/*write=*/false, patience)) return silent();
+    if (PQconsumeInput(conn) == 0) break;  // PQgetCopyData reports it
   }
-  while (PGresult* r = PQgetResult(conn_->get())) PQclear(r);
+  for (;;) {
+    while (PQisBusy(conn) != 0) {
+      if (!WaitForSocket(/*write=*/false, patience)) return silent();
+      if (PQconsumeInput(conn) == 0) return Status::Ok();  // the server closed it
+    }
+    PGresult* r = PQgetResult(conn);
+    if (r == nullptr) break;
+    PQclear(r);
+  }
   return Status::Ok();
 }
 

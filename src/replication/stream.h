@@ -12,9 +12,13 @@
 // Ownership: owns the connection; each CopyMessage owns its libpq buffer.
 // Failure: a lost connection or a server error ends the stream with an
 // Unavailable (or FailedPrecondition) status carrying the server's message.
+// A connection that dies without a word (a peer or a middlebox gone) is
+// found by the reader's receive timeout (receive_timeout(), from the
+// server's wal_sender_timeout) and by TCP keepalives (pg::PgConnection).
 // Thread safety: one thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -44,6 +48,16 @@ struct StartOptions {
 bool IsTransientStartFailure(const std::string& sqlstate, const std::string& message,
                              const std::string& detail);
 
+// The longest a server whose wal_sender_timeout is `wal_sender_timeout`
+// stays silent on a live connection when asked for a keepalive at half of
+// it: 1.25 times wal_sender_timeout, so that the server (which ends a
+// walsender whose client was silent for wal_sender_timeout) has given up on
+// the dead connection, and released the slot, by the time the reader
+// reconnects; 60 s (PostgreSQL's default) times 1.25 when the server has no
+// timeout (0); never below kMinReceiveTimeout. Pure.
+inline constexpr std::chrono::milliseconds kMinReceiveTimeout{5000};
+std::chrono::milliseconds ReceiveTimeout(std::chrono::milliseconds wal_sender_timeout);
+
 class ReplicationStream : public MessageSource {
  public:
   // Connects (adding replication=database) and starts streaming. Errors keep
@@ -71,8 +85,17 @@ class ReplicationStream : public MessageSource {
   // Sends a standby status update and flushes it.
   Status SendStatus(const StatusUpdate& update) override;
 
-  // Ends COPY BOTH cleanly (PQputCopyEnd) and drains the server's results.
+  // Ends COPY BOTH cleanly (PQputCopyEnd) and drains the server's results,
+  // without blocking: Unavailable once the connection stayed silent for
+  // receive_timeout().
   Status Finish() override;
+
+  // The server's wal_sender_timeout, read when the stream started, and the
+  // bound derived from it (ReceiveTimeout).
+  std::chrono::milliseconds wal_sender_timeout() const { return wal_sender_timeout_; }
+  std::chrono::milliseconds receive_timeout() const override {
+    return ReceiveTimeout(wal_sender_timeout_);
+  }
 
   // The server this stream is connected to, "host:port" as libpq chose it
   // (with several hosts in the conninfo, the one that accepted).
@@ -81,7 +104,11 @@ class ReplicationStream : public MessageSource {
  private:
   explicit ReplicationStream(std::unique_ptr<pg::PgConnection> conn) : conn_(std::move(conn)) {}
   Status StreamEnded();
+  // Waits up to `timeout` for the socket to be readable (and writable, if
+  // `write`); false on timeout or error.
+  bool WaitForSocket(bool write, std::chrono::milliseconds timeout) const;
   pg::ServerIdentity identity_;
+  std::chrono::milliseconds wal_sender_timeout_{60000};
   std::unique_ptr<pg::PgConnection> conn_;
   bool finished_ = false;
 };

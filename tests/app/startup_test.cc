@@ -30,5 +30,22 @@ TEST(CheckNamesTest, RefusesWhatPostgresWouldRefuseAsAUsageError) {
   }
 }
 
+// Status updates must reach the server more often than it times a client
+// out; a server without a timeout (0) takes any interval.
+TEST(CheckFeedbackIntervalTest, RefusesAnIntervalNotShorterThanWalSenderTimeout) {
+  using std::chrono::milliseconds;
+  EXPECT_TRUE(CheckFeedbackInterval(milliseconds(1000), milliseconds(60000)).ok());
+  EXPECT_TRUE(CheckFeedbackInterval(milliseconds(4999), milliseconds(5000)).ok());
+  EXPECT_TRUE(CheckFeedbackInterval(milliseconds(3600000), milliseconds(0)).ok());
+  const Status st = CheckFeedbackInterval(milliseconds(120000), milliseconds(60000));
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("--feedback-interval 2m is not shorter than the server's "
+                              "wal_sender_timeout 1m"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("choose at most 30s"), std::string::npos) << st.message();
+  EXPECT_FALSE(CheckFeedbackInterval(milliseconds(5000), milliseconds(5000)).ok());
+}
+
 }  // namespace
 }  // namespace pgoutbox::app

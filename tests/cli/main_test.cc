@@ -83,5 +83,18 @@ TEST(MainTest, MistypedFlag) {
   EXPECT_TRUE(Contains(r.output, "did you mean --cleanup-lock-timeout?")) << r.output;
 }
 
+// A duration no clock can hold is a usage error naming the flag, decided
+// before anything is connected to (dbname=x and mock:1 lead nowhere).
+TEST(MainTest, DurationTooLongExitsTwo) {
+  Outcome r = Pgoutbox(
+      {"run", "--db", "dbname=x", "--brokers", "mock:1", "--feedback-interval", "1000000000h"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(Contains(r.output, "--feedback-interval: \"1000000000h\" is too long (at most 24d)"))
+      << r.output;
+  r = Pgoutbox({"cleanup", "--db", "dbname=x", "--cleanup-statement-timeout", "30d"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(Contains(r.output, "--cleanup-statement-timeout: \"30d\" is too long")) << r.output;
+}
+
 }  // namespace
 }  // namespace pgoutbox::testing

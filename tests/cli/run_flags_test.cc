@@ -117,6 +117,18 @@ TEST(RunFlagsTest, RejectsBadValues) {
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--feedback-interval", "0"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--feedback-interval", "soon"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--preset", "other"}).ok());
+  // Longer than an int of milliseconds (the flag is named), or than a clock
+  // holds.
+  for (const char* flag : {"--feedback-interval", "--startup-timeout", "--shutdown-timeout"}) {
+    auto c = Parse({"--db", "x", "--brokers", "y", flag, "25d"});
+    ASSERT_FALSE(c.ok()) << flag;
+    EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(c.status().message().rfind(std::string(flag) + ": \"25d\" is too long", 0), 0u)
+        << c.status().message();
+  }
+  EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--stall-timeout", "36501d"}).ok());
+  // A retention of months is fine: it is no int of milliseconds.
+  EXPECT_TRUE(Parse({"--db", "x", "--brokers", "y", "--retention", "90d"}).ok());
   EXPECT_FALSE(Parse({"--db", "x", "--brokers", "y", "--no-such-flag"}).ok());
   EXPECT_FALSE(Parse({"--brokers", "y"}).ok());  // --db is required
 }

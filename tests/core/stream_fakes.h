@@ -82,6 +82,10 @@ class FakeSource : public replication::MessageSource {
     finished_ = true;
     return Status::Ok();
   }
+  std::chrono::milliseconds receive_timeout() const override { return receive_timeout_; }
+
+  // The source's receive timeout (zero, the default: none).
+  void set_receive_timeout(std::chrono::milliseconds timeout) { receive_timeout_ = timeout; }
 
   // Called after every status update is recorded.
   std::function<void(const replication::StatusUpdate&)> on_status;
@@ -108,6 +112,7 @@ class FakeSource : public replication::MessageSource {
   std::optional<Clock::time_point> waiting_since_;
   std::vector<replication::StatusUpdate> updates_;
   bool finished_ = false;
+  std::chrono::milliseconds receive_timeout_{0};
 };
 
 // --- FakeSink ----------------------------------------------------------------

@@ -227,6 +227,70 @@ TEST_F(StreamLoopTest, FeedbackGoesOnWhileTheSinkIsFull) {
   EXPECT_EQ(source_.last_flushed(), End(1));
 }
 
+// A server that goes silent: at half the receive timeout a status update
+// asks for a keepalive; at all of it the run ends Unavailable (the caller
+// reconnects), long before the fake's own patience.
+TEST_F(StreamLoopTest, ASilentServerBreaksTheStreamAfterTheReceiveTimeout) {
+  source_.set_receive_timeout(milliseconds(600));
+  Transaction(1, {Good("a1")});
+  const auto start = Clock::now();
+  Status st = Run();
+  const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("no message from the server for 0.6 s (receive timeout 600ms"),
+            std::string::npos)
+      << st.message();
+  EXPECT_GE(took, milliseconds(600));
+  EXPECT_LT(took, milliseconds(1500));
+  int pings = 0;
+  for (const auto& update : source_.status_updates()) pings += update.reply_requested ? 1 : 0;
+  EXPECT_EQ(pings, 1);
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1"}));
+}
+
+// A live server answers the request with a keepalive: the stream goes on
+// however long it has nothing to send.
+TEST_F(StreamLoopTest, KeepalivesAskedForKeepAnIdleStreamAlive) {
+  source_.set_receive_timeout(milliseconds(400));
+  Transaction(1, {Good("a1")});
+  const auto start = Clock::now();
+  int pings = 0;
+  source_.on_status = [&](const replication::StatusUpdate& update) {
+    if (update.reply_requested) {
+      ++pings;
+      source_.Add(testing::KeepaliveFrame(End(1)));
+    }
+    if (Clock::now() - start > milliseconds(2000)) stop_ = 1;
+  };
+  ASSERT_OK(Run());
+  EXPECT_GE(pings, 4);
+  EXPECT_EQ(tracker_.confirmable(), End(1));
+}
+
+// While the Kafka queue is full the stream is not read: that time is no
+// silence of the server's, and the loop does not give up right after.
+TEST_F(StreamLoopTest, TheTimeNotReadingIsNotSilence) {
+  source_.set_receive_timeout(milliseconds(600));
+  sink_.capacity = 1;
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1"), Good("a2")});
+  // The sink stays full for 1 s (longer than the receive timeout), then the
+  // server is quiet for 300 ms more before the commit arrives.
+  const auto start = Clock::now();
+  std::optional<Clock::time_point> room;
+  sink_.before_reports = [&] {
+    if (!room && Clock::now() - start > milliseconds(1000)) {
+      room = Clock::now();
+      sink_.auto_ack = true;
+    }
+  };
+  source_.WaitUntil("300 ms after the queue had room again",
+                    [&] { return room && Clock::now() - *room > milliseconds(300); });
+  source_.Then([&] { stop_ = 1; });
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "a2"}));
+}
+
 TEST_F(StreamLoopTest, HaltStopsAtTheBadRowAndConfirmsNothingPastIt) {
   options_.on_bad_row = BadRowAction::kHalt;
   Transaction(1, {Good("a1")});

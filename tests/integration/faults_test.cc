@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -19,6 +20,7 @@
 
 #include "integration/harness.h"
 #include "integration/workload.h"
+#include "support/tcp_proxy.h"
 
 namespace pgoutbox::testing {
 namespace {
@@ -312,6 +314,113 @@ TEST(Faults, RestartResumesWithoutLoss) {
   for (const auto& [id, row] : rows) {
     EXPECT_EQ(seen.count(id) ? seen.at(id) : 0, 1) << "id " << id << " (tx " << row.tx << ")";
   }
+}
+
+// --- a connection that dies without a word ------------------------------------
+
+// The server's wal_sender_timeout in these tests: short, to keep them short.
+constexpr int kWalSenderTimeoutMs = 5000;
+// pgoutbox's receive timeout for it (replication::ReceiveTimeout: 1.25 times).
+constexpr int kReceiveTimeoutMs = kWalSenderTimeoutMs * 5 / 4;
+
+PgServerOptions ShortWalSenderTimeout() {
+  PgServerOptions options;
+  options.extra_settings = {"wal_sender_timeout = " + std::to_string(kWalSenderTimeoutMs) + "ms"};
+  return options;
+}
+
+// The replication connection goes silent mid-stream (a proxy between
+// pgoutbox and the server stops forwarding, closing neither side, as a peer
+// or a middlebox that vanished would): pgoutbox notices within its receive
+// timeout, not the kernel's retransmission timeout, reconnects through the
+// proxy and loses nothing.
+TEST(Faults, SilentlyDeadReplicationConnectionReconnectsWithinTheBound) {
+  Harness h(3, ShortWalSenderTimeout());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto proxy = TcpProxy::Start(h.pg->port());
+  ASSERT_NE(proxy, nullptr);
+  const std::string db =
+      "host=127.0.0.1 port=" + std::to_string(proxy->port()) + " dbname=" + h.db + " user=postgres";
+  auto child = StartStreaming(h, h.ArgsWith("--db", db));
+  ASSERT_NE(child, nullptr);
+
+  constexpr int kTxns = 300, kRows = 10, kTotal = kTxns * kRows;
+  std::atomic<int> inserted{0};
+  std::atomic<bool> insert_failed{false};
+  std::thread inserter([&] {
+    PgConnPtr conn = Connect(h);  // straight to the server
+    if (conn == nullptr) {
+      insert_failed = true;
+      return;
+    }
+    for (int tx = 0; tx < kTxns; ++tx) {
+      if (InsertTransaction(conn.get(), tx, kRows).empty()) {
+        insert_failed = true;
+        return;
+      }
+      inserted = tx + 1;
+      std::this_thread::sleep_for(milliseconds(30));  // about 9 s of traffic
+    }
+  });
+
+  // Freeze the replication connection once the stream is well under way.
+  const bool flowing = consumer.WaitForCount(kTotal / 5, seconds(30));
+  EXPECT_EQ(child->Output().find("reconnecting"), std::string::npos) << child->Output();
+  const auto frozen = Clock::now();
+  proxy->Freeze(std::string("replication\0database\0", 21));
+  const int accepted_at_freeze = proxy->accepted();
+  const bool noticed = WaitForOutput(*child, "; reconnecting", seconds(30));
+  const long long noticed_ms = MillisSince(frozen);
+  const bool reconnected =
+      WaitForOutput(*child, "replication stream connected to slot", seconds(30));
+  const long long reconnected_ms = MillisSince(frozen);
+  inserter.join();
+  ASSERT_TRUE(flowing) << consumer.Count() << "\n" << child->Output();
+  ASSERT_FALSE(insert_failed);
+  ASSERT_TRUE(noticed) << child->Output();
+  std::cerr << "the frozen connection was noticed after " << noticed_ms << " ms (receive timeout "
+            << kReceiveTimeoutMs << " ms), streaming again after " << reconnected_ms << " ms\n";
+  EXPECT_NE(child->Output().find("no message from the server for"), std::string::npos)
+      << child->Output();
+  // The silence starts at the last message before the freeze: at most the
+  // bound, plus the loop's 200 ms wake-ups and a margin for a loaded machine.
+  EXPECT_LE(noticed_ms, kReceiveTimeoutMs + 1500) << child->Output();
+  EXPECT_GE(noticed_ms, kReceiveTimeoutMs - 1500) << child->Output();
+  ASSERT_TRUE(reconnected) << child->Output();
+  EXPECT_GT(proxy->accepted(), accepted_at_freeze);
+
+  // Every committed event arrives (the unconfirmed ones perhaps twice).
+  ASSERT_TRUE(WaitForQuiet(consumer, kTotal, seconds(30)))
+      << consumer.Count() << " of " << kTotal << "\n"
+      << child->Output();
+  const auto rows = OutboxRows(h);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kTotal));
+  const auto records = consumer.Records();
+  const int duplicated = ExpectAllArrivedAtLeastOnce(rows, CountIds(records, rows));
+  std::cerr << records.size() << " records for " << kTotal << " events, " << duplicated
+            << " ids duplicated\n";
+  ExpectFirstArrivalsInOrder(records, rows);
+  StopCleanly(*child);
+}
+
+// Status updates less often than the server's wal_sender_timeout would let
+// it end the stream while pgoutbox waits for Kafka: one warning line at
+// start-up, and the stream runs.
+TEST(Faults, FeedbackIntervalNotBelowWalSenderTimeoutIsWarned) {
+  Harness h(1, ShortWalSenderTimeout());
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  auto child = StartStreaming(h, h.ArgsWith("--feedback-interval", "5s"));
+  ASSERT_NE(child, nullptr);
+  EXPECT_NE(child->Output().find("warning --feedback-interval 5s is not shorter than the server's "
+                                 "wal_sender_timeout 5s"),
+            std::string::npos)
+      << child->Output();
+  EXPECT_NE(child->Output().find("choose at most 2500ms"), std::string::npos) << child->Output();
+  StopCleanly(*child);
 }
 
 }  // namespace

@@ -249,5 +249,34 @@ TEST(NameTest, SlotAndPublicationNamesFollowPostgresRules) {
   EXPECT_EQ(ValidatePublicationName(std::string(64, 'p')).code(), Status::Code::kInvalidArgument);
 }
 
+// The replication connection gets keepalives and a TCP user timeout unless
+// the conninfo sets them, in either form, with one host or several.
+TEST(ReplicationKeepalivesTest, AddsWhatTheConninfoLeavesUnset) {
+  using Options = std::vector<std::pair<std::string, std::string>>;
+  const Options all = {{"keepalives", "1"},
+                       {"keepalives_idle", "10"},
+                       {"keepalives_interval", "5"},
+                       {"keepalives_count", "3"},
+                       {"tcp_user_timeout", "30000"}};
+  EXPECT_EQ(ReplicationKeepalives("host=a dbname=b"), all);
+  EXPECT_EQ(ReplicationKeepalives("host=a,b port=1,2 target_session_attrs=read-write"), all);
+  EXPECT_EQ(ReplicationKeepalives("postgresql://a:1,b:2/db?target_session_attrs=read-write"), all);
+  EXPECT_EQ(ReplicationKeepalives("app"), all);  // a database name
+  EXPECT_EQ(ReplicationKeepalives(""), all);
+
+  EXPECT_EQ(
+      ReplicationKeepalives("host=a keepalives=0 tcp_user_timeout=0"),
+      (Options{
+          {"keepalives_idle", "10"}, {"keepalives_interval", "5"}, {"keepalives_count", "3"}}));
+  EXPECT_EQ(
+      ReplicationKeepalives("postgresql://a,b/db?keepalives_idle=60&keepalives_count=9"),
+      (Options{{"keepalives", "1"}, {"keepalives_interval", "5"}, {"tcp_user_timeout", "30000"}}));
+  EXPECT_EQ(ReplicationKeepalives("host=a keepalives_interval = '7'"),
+            (Options{{"keepalives", "1"},
+                     {"keepalives_idle", "10"},
+                     {"keepalives_count", "3"},
+                     {"tcp_user_timeout", "30000"}}));
+}
+
 }  // namespace
 }  // namespace pgoutbox::pg
