@@ -51,12 +51,11 @@ std::string GoodRowSql(int key, int seq) {
 
 std::string BadRowSql(const BadRow& bad) {
   // Columns a bad row overrides: aggregate_id, region, headers, topic, payload.
-  std::map<std::string, std::string> v = {
-      {"aggregate_id", bad.key ? "'" + *bad.key + "'" : "NULL"},
-      {"region", "'eu'"},
-      {"headers", "NULL"},
-      {"topic", "NULL"},
-      {"payload", "'{\"bad\": true}'"}};
+  std::map<std::string, std::string> v = {{"aggregate_id", bad.key ? "'" + *bad.key + "'" : "NULL"},
+                                          {"region", "'eu'"},
+                                          {"headers", "NULL"},
+                                          {"topic", "NULL"},
+                                          {"payload", "'{\"bad\": true}'"}};
   if (!bad.columns.empty()) {
     size_t eq = bad.columns.find('=');
     v[bad.columns.substr(0, eq)] = bad.columns.substr(eq + 1);
@@ -71,14 +70,13 @@ std::string BadRowSql(const BadRow& bad) {
 // alone in a transaction (whose only event then goes to the dead-letter
 // topic, or nowhere).
 std::vector<BadRow> BadRows() {
-  const std::string large = "('{\"blob\": \"' || repeat('x', " + std::to_string(kLargePayload) +
-                            ") || '\"}')::jsonb";
+  const std::string large =
+      "('{\"blob\": \"' || repeat('x', " + std::to_string(kLargePayload) + ") || '\"}')::jsonb";
   return {
       {"00000000-0000-4000-8000-0000000000b1", std::nullopt, "null_column", ""},
       {"00000000-0000-4000-8000-0000000000b2", "k1", "null_column", "region=NULL"},
       {"00000000-0000-4000-8000-0000000000b3", "k2", "headers", "headers='[\"x\"]'"},
-      {"00000000-0000-4000-8000-0000000000b4", "k0", "headers",
-       "headers='{\"a\": {\"b\": 1}}'"},
+      {"00000000-0000-4000-8000-0000000000b4", "k0", "headers", "headers='{\"a\": {\"b\": 1}}'"},
       {"00000000-0000-4000-8000-0000000000b5", "k1", "topic", "topic='bad topic!'"},
       {"00000000-0000-4000-8000-0000000000b6", "k2", "too_large", "payload=" + large},
       {"00000000-0000-4000-8000-0000000000b7", "k0", "too_large", "payload=" + large},
@@ -107,8 +105,9 @@ std::string CommitWorkload(Harness& h, const std::vector<BadRow>& bad) {
 
 void PrepareHarness(Harness& h) {
   h.CreateOutboxTable();
-  ASSERT_TRUE(h.Exec("ALTER TABLE public.outbox ALTER COLUMN aggregate_id DROP NOT NULL;"
-                     "ALTER TABLE public.outbox ADD COLUMN region text;"));
+  ASSERT_TRUE(
+      h.Exec("ALTER TABLE public.outbox ALTER COLUMN aggregate_id DROP NOT NULL;"
+             "ALTER TABLE public.outbox ADD COLUMN region text;"));
   h.kafka->CreateTopic(kGoodTopic, 3);
   h.kafka->CreateTopic(kDeadLetterTopic, 2);
 }
@@ -260,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(BadRows, HaltTest, ::testing::Range(0, 6), HaltCaseName
 // Words of the error line that say what is wrong with each bad row.
 const std::vector<std::string>& HaltWords(int i) {
   static const std::vector<std::vector<std::string>> words = {
-      {"aggregate_id", "NULL"}, {"{region}", "NULL"}, {"headers", "not a JSON object"},
+      {"aggregate_id", "NULL"}, {"{region}", "NULL"},    {"headers", "not a JSON object"},
       {"headers", "object"},    {"topic", "bad topic!"}, {"too large"}};
   return words[i];
 }
@@ -300,13 +299,16 @@ TEST_P(HaltTest, StopsAtTheBadRow) {
     EXPECT_NE(rec.Header("id").value_or(""), bad.id);
     EXPECT_EQ(rec.value.find("\"seq\": 2"), std::string::npos) << "a row after the bad one";
   }
-  EXPECT_GT(CompareLsn(h.ConfirmedLsn(), before_good), 0) << "the good transaction was not confirmed";
+  EXPECT_GT(CompareLsn(h.ConfirmedLsn(), before_good), 0)
+      << "the good transaction was not confirmed";
   EXPECT_LT(CompareLsn(h.ConfirmedLsn(), end), 0) << "confirmed past the bad row";
 }
 
 // A record the broker itself refuses for good (its message.max.bytes is
 // smaller than the producer's): the delivery report says so after later
-// events may already be on their way. Under dlq the refused event's record
+// events may already be on their way, and the record is refused again when
+// produced alone (a refusal of its batch alone is no proof: see
+// BatchRefusalIsRetriedRecordByRecord). Under dlq the refused event's record
 // goes to the dead-letter topic with what the delivery report knows (topic,
 // key, headers, payload size), its transaction is confirmed only after that
 // record is acked, and the events after it still arrive in order.
@@ -319,7 +321,9 @@ TEST(BadRows, BrokerRefusalGoesToDeadLetterTopic) {
   ASSERT_NE(child, nullptr);
   const int port = HttpPort(*child);
 
-  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  // Its batch, then the record alone.
+  h.kafka->PushProduceErrors(
+      {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
   ASSERT_TRUE(h.Exec(GoodRowSql(0, 0)));
   ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
   for (int t = 1; t < kTransactions; ++t) ASSERT_TRUE(h.Exec(GoodRowSql(0, t)));
@@ -346,11 +350,69 @@ TEST(BadRows, BrokerRefusalGoesToDeadLetterTopic) {
   std::vector<int> expected;
   for (int t = 1; t < kTransactions; ++t) expected.push_back(t);
   EXPECT_EQ(good_seqs, expected);
-  EXPECT_EQ(MetricValue(Metrics(port),
-                        "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"}"),
-            1);
+  EXPECT_EQ(
+      MetricValue(Metrics(port), "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"}"),
+      1);
   StopCleanly(*child);
 }
+
+// The broker refuses a whole batch of good records (the answer librdkafka
+// gives every record of a produce request: MSG_SIZE_TOO_LARGE here, once).
+// None of them is a bad row: each is produced again alone, and delivered.
+// Under skip and dlq no event is acknowledged without being stored, nothing
+// goes to the dead-letter topic, and the consumer finds every event.
+class BatchRefusal : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  ASSERT_NO_FATAL_FAILURE(PrepareHarness(h));
+  TopicConsumer consumer(h.kafka->bootstraps(), {kGoodTopic, kDeadLetterTopic});
+  // One produce request in flight (the mock cluster checks sequence numbers
+  // only for transactional producers), and time for a transaction's events
+  // to gather in one batch.
+  std::vector<std::string> args = RunArgs(h, GetParam());
+  for (const char* x : {"max.in.flight.requests.per.connection=1", "linger.ms=200"}) {
+    args.push_back("-X");
+    args.push_back(x);
+  }
+  std::unique_ptr<ChildProcess> child = StartStreaming(h, args);
+  ASSERT_NE(child, nullptr);
+  const int port = HttpPort(*child);
+  ASSERT_TRUE(h.Exec(GoodRowSql(0, 0)));
+  ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
+
+  // One transaction of 20 events of one key: one batch, refused once.
+  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  std::string sql = "BEGIN;";
+  for (int seq = 1; seq <= 20; ++seq) sql += GoodRowSql(0, seq);
+  ASSERT_TRUE(h.Exec(sql + "COMMIT;"));
+  for (int seq = 21; seq <= 25; ++seq) ASSERT_TRUE(h.Exec(GoodRowSql(0, seq)));
+  const std::string end = h.CurrentWalLsn();
+  ASSERT_TRUE(WaitForQuiet(consumer, 26, seconds(30))) << child->Output();
+  EXPECT_TRUE(h.WaitForConfirmed(end, seconds(30))) << h.ConfirmedLsn() << " < " << end;
+  EXPECT_NE(child->Output().find("Kafka refused a batch of records"), std::string::npos)
+      << child->Output();
+
+  std::map<int, int> seen;
+  for (const ConsumedRecord& rec : consumer.Records()) {
+    EXPECT_EQ(rec.topic, kGoodTopic) << "a good event went to " << rec.topic;
+    if (rec.topic != kGoodTopic) continue;
+    ++seen[std::stoi(rec.value.substr(rec.value.find("\"seq\": ") + 7))];
+  }
+  for (int seq = 0; seq <= 25; ++seq) EXPECT_EQ(seen[seq], 1) << "seq " << seq;
+  EXPECT_EQ(MetricValue(Metrics(port), "pgoutbox_bad_rows_total{action=\"" + GetParam() +
+                                           "\",reason=\"too_large\"}")
+                .value_or(0),
+            0)
+      << "a good event counted as a bad row";
+  StopCleanly(*child);
+}
+
+INSTANTIATE_TEST_SUITE_P(Actions, BatchRefusal, ::testing::Values("skip", "dlq"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace pgoutbox::testing
