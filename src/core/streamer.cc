@@ -114,6 +114,23 @@ Status Streamer::RunLoop() {
     }
     if (Status st = SendFeedback(false); !st.ok()) return Shutdown(st);
 
+    // Records of a refused batch are produced again one at a time before
+    // anything new is read (core/refused_batch.h).
+    if (!refused_batch_.empty()) {
+      sink_->Poll(0);
+      ProducePendingDeadLetters();
+      RetryRefused();
+      if (refused_batch_.empty()) continue;
+      auto timeout =
+          TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
+      if (Status st = WaitForInput(std::min(timeout, std::chrono::milliseconds(10)),
+                                   /*include_stream=*/false);
+          !st.ok()) {
+        return Shutdown(st);
+      }
+      continue;
+    }
+
     // Handle everything libpq has buffered, in one burst.
     int handled = 0;
     while (handled < kMaxBurst && !reached_end_) {
@@ -128,6 +145,7 @@ Status Streamer::RunLoop() {
     }
     sink_->Poll(0);
     ProducePendingDeadLetters();
+    if (!refused_batch_.empty()) continue;
     if (handled > 0) continue;
 
     // Nothing buffered: take what the socket has without blocking, and
@@ -416,6 +434,7 @@ void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
     if (state_keeper_ != nullptr) state_keeper_->Written();
     return;
   }
+  if (refused_batch_.retrying()) refused_batch_.Pop();  // it was alone in flight
   PgTimestamp commit_time = tracker_->Ack(opaque);
   ++stats_.events_published;
   if (observer_ != nullptr) {
@@ -431,6 +450,25 @@ void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
     OnFailed(opaque, record.event_id, reason);
     return;
   }
+  if (refused_batch_.retrying()) {
+    // It was alone in flight: the refusal is about this record.
+    HandleRefusedRecord(opaque, record, reason);
+    refused_batch_.Pop();
+    return;
+  }
+  // The refusal of a batch: each of its records is produced again alone
+  // (core/refused_batch.h) before any of them counts as a bad row.
+  if (refused_batch_.empty()) {
+    spdlog::warn(
+        "Kafka refused a batch of records ({}): producing them again one at a time, so "
+        "that only a record refused on its own counts as a bad row",
+        reason.message());
+  }
+  refused_batch_.Add(opaque, record, reason);
+}
+
+void Streamer::HandleRefusedRecord(uint64_t opaque, const kafka::RefusedRecord& record,
+                                   const Status& reason) {
   if (options_.on_bad_row == BadRowAction::kHalt || record.topic == options_.dead_letter_topic) {
     if (options_.on_bad_row != BadRowAction::kHalt) CountBadRow(record.refusal);
     OnFailed(opaque, record.event_id, reason);
@@ -451,8 +489,43 @@ void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
       {opaque, DeadLetter::FromRefused(dead_letter_target_, record, reason)});
 }
 
+void Streamer::RetryRefused() {
+  if (refused_batch_.empty() || refused_batch_.retrying()) return;
+  // Alone: nothing else in flight, so that its report is its own.
+  if (sink_->outq_len() > 0 || !pending_dead_letters_.empty() || !delivery_failure_.ok()) return;
+  const uint64_t opaque = refused_batch_.opaque();
+  const outbox::Event event = refused_batch_.event();
+  Result<kafka::ProduceResult> produced =
+      sink_->Produce(event, refused_batch_.timestamp_ms(), opaque);
+  if (!produced.ok()) {
+    const std::string id(event.id);
+    refused_batch_.Pop();
+    OnFailed(opaque, id, produced.status());
+    return;
+  }
+  switch (produced->outcome) {
+    case kafka::ProduceOutcome::kQueueFull:
+      return;  // later
+    case kafka::ProduceOutcome::kRefused: {
+      // Refused when produced: about this record alone.
+      kafka::RefusedRecord record = refused_batch_.refused();
+      record.refusal = produced->refusal;
+      HandleRefusedRecord(
+          opaque, record,
+          Status::Aborted("event " + std::string(event.id) + ": " + produced->message));
+      refused_batch_.Pop();
+      return;
+    }
+    case kafka::ProduceOutcome::kQueued:
+      refused_batch_.Produced();
+      sink_->Send();
+      return;
+  }
+}
+
 void Streamer::ProducePendingDeadLetters() {
-  while (!pending_dead_letters_.empty() && delivery_failure_.ok()) {
+  // A record retried alone must stay alone in flight.
+  while (!pending_dead_letters_.empty() && delivery_failure_.ok() && !refused_batch_.retrying()) {
     const PendingDeadLetter& pending = pending_dead_letters_.front();
     Result<kafka::ProduceResult> produced =
         sink_->Produce(pending.record.event(), 0, pending.opaque);
@@ -483,6 +556,7 @@ void Streamer::OnFailed(uint64_t opaque, std::string_view event_id, const Status
                  reason.message());
     return;
   }
+  if (refused_batch_.retrying()) refused_batch_.Pop();
   tracker_->Fail(opaque);
   if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kDeliveryFailed);
   if (delivery_failure_.ok()) {
@@ -531,7 +605,8 @@ Status Streamer::SendFeedback(bool force, bool request_reply) {
 }
 
 void Streamer::WriteStateIfDue(Clock::time_point now) {
-  if (state_keeper_ == nullptr) return;
+  // Nothing beside a record retried alone (core/refused_batch.h).
+  if (state_keeper_ == nullptr || !refused_batch_.empty()) return;
   auto json = state_keeper_->Due(tracker_->confirmable(), now);
   if (!json) return;
   state_value_ = std::move(*json);
@@ -592,7 +667,7 @@ void Streamer::RebaseOnSlot(Lsn slot_confirmed) {
 
 Status Streamer::Drain() {
   tracker_->AbandonTransaction();
-  while (sink_->outq_len() > 0 || !pending_dead_letters_.empty()) {
+  while (sink_->outq_len() > 0 || !pending_dead_letters_.empty() || !refused_batch_.empty()) {
     if (StopRequested()) return FlushWithoutStream();
     RETURN_IF_ERROR(ServeDeliveries(std::chrono::milliseconds(200)));
   }
@@ -604,6 +679,7 @@ Status Streamer::ServeDeliveries(std::chrono::milliseconds timeout) {
   for (;;) {
     sink_->Poll(0);
     ProducePendingDeadLetters();
+    RetryRefused();
     RETURN_IF_ERROR(CheckFailures());
     auto now = Clock::now();
     if (now >= deadline || StopRequested()) return Status::Ok();
@@ -616,7 +692,15 @@ Status Streamer::FlushWithoutStream() {
   tracker_->AbandonTransaction();
   if (!sink_->fatal_error().ok()) return sink_->fatal_error();
   int left = sink_->Flush(options_.shutdown_timeout);
+  const auto deadline = Clock::now() + options_.shutdown_timeout;
+  while ((left > 0 || !refused_batch_.empty()) && delivery_failure_.ok() &&
+         sink_->fatal_error().ok() && Clock::now() < deadline) {
+    ProducePendingDeadLetters();
+    RetryRefused();
+    left = sink_->Flush(std::chrono::milliseconds(100));
+  }
   RETURN_IF_ERROR(CheckFailures());
+  left += static_cast<int>(refused_batch_.size());
   if (left > 0) {
     return NotAcknowledged(left);
   }
@@ -635,21 +719,24 @@ Status Streamer::Shutdown(Status reason) {
   // again after a restart).
   bool stream_alive = true;
   if (sink_->fatal_error().ok()) sink_->Send();
-  if (sink_->fatal_error().ok() && (sink_->outq_len() > 0 || !pending_dead_letters_.empty())) {
+  if (sink_->fatal_error().ok() &&
+      (sink_->outq_len() > 0 || !pending_dead_letters_.empty() || !refused_batch_.empty())) {
     spdlog::info("waiting up to {} ms for {} in flight", options_.shutdown_timeout.count(),
                  Counted(sink_->outq_len(), "event"));
     auto deadline = Clock::now() + options_.shutdown_timeout;
-    while ((sink_->outq_len() > 0 || !pending_dead_letters_.empty()) && Clock::now() < deadline &&
-           delivery_failure_.ok()) {
+    while ((sink_->outq_len() > 0 || !pending_dead_letters_.empty() || !refused_batch_.empty()) &&
+           Clock::now() < deadline && delivery_failure_.ok()) {
       sink_->Poll(100);
       ProducePendingDeadLetters();
+      RetryRefused();
       if (stream_alive && !SendFeedback(false).ok()) stream_alive = false;
       if (StopRequested() && stop_requests_->load() > 1) break;  // a second signal: hurry
     }
   }
   sink_->Poll(0);
   int undelivered = sink_->fatal_error().ok()
-                        ? sink_->outq_len() + static_cast<int>(pending_dead_letters_.size())
+                        ? sink_->outq_len() +
+                              static_cast<int>(pending_dead_letters_.size() + refused_batch_.size())
                         : 0;
 
   Status final_feedback;

@@ -14,7 +14,10 @@
 //
 // Bad rows: a row that cannot become a record (EventMapper::bad_row_reason)
 // or that Kafka refuses for good because of the record itself
-// (kafka::RecordRefusal) is handled by StreamerOptions::on_bad_row: halt (the
+// (kafka::RecordRefusal: refused when produced, or refused when it was
+// produced again alone after the broker refused its batch, see
+// core/refused_batch.h; reading pauses meanwhile) is handled by
+// StreamerOptions::on_bad_row: halt (the
 // default) stops the loop like any failure; skip logs one warning and goes
 // on; dead-letter produces a record describing the row (core::DeadLetter) to
 // the dead-letter topic, acknowledged like an event of its transaction before
@@ -60,6 +63,7 @@
 #include "core/ack_tracker.h"
 #include "core/bad_row.h"
 #include "core/dead_letter.h"
+#include "core/refused_batch.h"
 #include "core/state_keeper.h"
 #include "core/stream_observer.h"
 #include "kafka/event_sink.h"
@@ -187,6 +191,13 @@ class Streamer : public kafka::DeliveryHandler {
   // while the local queue is full. The outcome is kQueued, or kRefused when
   // Kafka refuses the record itself (nothing was produced).
   Result<kafka::ProduceResult> ProduceWithBackpressure(const outbox::Event& event);
+  // A record refused on its own (produced alone, or refused when produced),
+  // by the bad-row policy.
+  void HandleRefusedRecord(uint64_t opaque, const kafka::RefusedRecord& record,
+                           const Status& reason);
+  // Produces the oldest record of a refused batch alone, once nothing else
+  // is in flight (core/refused_batch.h).
+  void RetryRefused();
   // Produces the dead-letter records of refused deliveries (OnRefused), each
   // carrying its original event's tag; those that do not fit in the queue
   // stay pending. A refusal of a dead-letter record becomes a delivery failure.
@@ -256,6 +267,8 @@ class Streamer : public kafka::DeliveryHandler {
     DeadLetter record;
   };
   std::deque<PendingDeadLetter> pending_dead_letters_;
+  // Records of batches Kafka refused, produced again one at a time.
+  RefusedBatch refused_batch_;
   // The periodic summary: when the last line was written and the figures
   // it showed (nothing is written while they stay the same).
   struct Summary {

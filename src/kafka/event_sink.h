@@ -29,12 +29,20 @@ namespace pgoutbox::kafka {
 // A record the broker refused for good because of the record itself (see
 // RecordRefusal), as its delivery report describes it. Views valid only
 // during the OnRefused call.
+//
+// A refusal in a delivery report is the broker's answer to a whole batch:
+// every record of the batch gets it, whichever one was at fault. The payload
+// and timestamp are there so that the handler can produce each record again
+// on its own (core/refused_batch.h).
 struct RefusedRecord {
   std::string_view event_id;  // the Event::id it was produced with
   std::string_view topic;
   std::string_view key;
   bool key_is_null = false;
   size_t payload_size = 0;
+  std::string_view payload;
+  bool payload_is_null = false;
+  int64_t timestamp_ms = 0;  // as produced (0: the producer's clock)
   std::vector<outbox::EventHeader> headers;
   RecordRefusal refusal = RecordRefusal::kRejected;
 };

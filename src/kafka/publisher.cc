@@ -331,6 +331,13 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
     record.key_is_null = msg->key == nullptr;
     if (msg->key != nullptr) record.key = {static_cast<const char*>(msg->key), msg->key_len};
     record.payload_size = msg->len;
+    record.payload_is_null = msg->payload == nullptr;
+    if (msg->payload != nullptr) {
+      record.payload = {static_cast<const char*>(msg->payload), msg->len};
+    }
+    rd_kafka_timestamp_type_t timestamp_type;
+    const int64_t timestamp = rd_kafka_message_timestamp(msg, &timestamp_type);
+    record.timestamp_ms = timestamp_type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? timestamp : 0;
     record.refusal = *refusal;
     rd_kafka_headers_t* hdrs = nullptr;
     if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;

@@ -306,7 +306,9 @@ TEST_P(HaltTest, StopsAtTheBadRow) {
 
 // A record the broker itself refuses for good (its message.max.bytes is
 // smaller than the producer's): the delivery report says so after later
-// events may already be on their way. Under dlq the refused event's record
+// events may already be on their way, and the record is refused again when
+// produced alone (a refusal of its batch alone is no proof: see
+// BatchRefusal.IsRetriedRecordByRecord). Under dlq the refused event's record
 // goes to the dead-letter topic with what the delivery report knows (topic,
 // key, headers, payload size), its transaction is confirmed only after that
 // record is acked, and the events after it still arrive in order.
@@ -319,7 +321,9 @@ TEST(BadRows, BrokerRefusalGoesToDeadLetterTopic) {
   ASSERT_NE(child, nullptr);
   const int port = HttpPort(*child);
 
-  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  // Its batch, then the record alone.
+  h.kafka->PushProduceErrors(
+      {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
   ASSERT_TRUE(h.Exec(GoodRowSql(0, 0)));
   ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
   for (int t = 1; t < kTransactions; ++t) ASSERT_TRUE(h.Exec(GoodRowSql(0, t)));
@@ -378,9 +382,10 @@ TEST(BadRows, AHeadersColumnWithAnIdNeverRenamesTheEvent) {
   };
   ASSERT_TRUE(insert(0));
   ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
-  // The broker refuses the next record (alone in its request) in its
-  // delivery report: the dead-letter record is made from the report.
-  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  // The broker refuses the next record in its delivery report, in its
+  // batch and again alone: the dead-letter record is made from the report.
+  h.kafka->PushProduceErrors(
+      {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
   ASSERT_TRUE(insert(1));
   ASSERT_TRUE(WaitForQuiet(consumer, 2, seconds(20))) << child->Output();
   ASSERT_TRUE(insert(2));
@@ -433,6 +438,64 @@ TEST(BadRows, AHeadersColumnWithAnIdNeverRenamesTheEvent) {
   EXPECT_EQ(warnings, 1) << output;  // once, not for every row
   EXPECT_EQ(output.find("forged"), std::string::npos) << output;
 }
+
+// The broker refuses a whole batch of good records (the answer librdkafka
+// gives every record of a produce request: MSG_SIZE_TOO_LARGE here, once).
+// None of them is a bad row: each is produced again alone, and delivered.
+// Under skip and dlq no event is acknowledged without being stored, nothing
+// goes to the dead-letter topic, and the consumer finds every event.
+class BatchRefusal : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  ASSERT_NO_FATAL_FAILURE(PrepareHarness(h));
+  TopicConsumer consumer(h.kafka->bootstraps(), {kGoodTopic, kDeadLetterTopic});
+  // One produce request in flight (the mock cluster checks sequence numbers
+  // only for transactional producers), and time for a transaction's events
+  // to gather in one batch.
+  std::vector<std::string> args = RunArgs(h, GetParam());
+  for (const char* x : {"max.in.flight.requests.per.connection=1", "linger.ms=200"}) {
+    args.push_back("-X");
+    args.push_back(x);
+  }
+  std::unique_ptr<ChildProcess> child = StartStreaming(h, args);
+  ASSERT_NE(child, nullptr);
+  const int port = HttpPort(*child);
+  ASSERT_TRUE(h.Exec(GoodRowSql(0, 0)));
+  ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
+
+  // One transaction of 20 events of one key: one batch, refused once.
+  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  std::string sql = "BEGIN;";
+  for (int seq = 1; seq <= 20; ++seq) sql += GoodRowSql(0, seq);
+  ASSERT_TRUE(h.Exec(sql + "COMMIT;"));
+  for (int seq = 21; seq <= 25; ++seq) ASSERT_TRUE(h.Exec(GoodRowSql(0, seq)));
+  const std::string end = h.CurrentWalLsn();
+  ASSERT_TRUE(WaitForQuiet(consumer, 26, seconds(30))) << child->Output();
+  EXPECT_TRUE(h.WaitForConfirmed(end, seconds(30))) << h.ConfirmedLsn() << " < " << end;
+  EXPECT_NE(child->Output().find("Kafka refused a batch of records"), std::string::npos)
+      << child->Output();
+
+  std::map<int, int> seen;
+  for (const ConsumedRecord& rec : consumer.Records()) {
+    EXPECT_EQ(rec.topic, kGoodTopic) << "a good event went to " << rec.topic;
+    if (rec.topic != kGoodTopic) continue;
+    ++seen[std::stoi(rec.value.substr(rec.value.find("\"seq\": ") + 7))];
+  }
+  for (int seq = 0; seq <= 25; ++seq) EXPECT_EQ(seen[seq], 1) << "seq " << seq;
+  EXPECT_EQ(MetricValue(Metrics(port), "pgoutbox_bad_rows_total{action=\"" + GetParam() +
+                                           "\",reason=\"too_large\"}")
+                .value_or(0),
+            0)
+      << "a good event counted as a bad row";
+  StopCleanly(*child);
+}
+
+INSTANTIATE_TEST_SUITE_P(Actions, BatchRefusal, ::testing::Values("skip", "dlq"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace pgoutbox::testing
