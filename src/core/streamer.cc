@@ -80,6 +80,8 @@ Status Streamer::Run(replication::MessageSource* source) {
   last_sent_flush_ = tracker_->confirmable();
   received_ = std::max(received_, tracker_->confirmable());
   reply_requested_ = false;
+  skipping_txn_ = false;
+  skipped_since_connect_ = 0;
   receive_timeout_ = source->receive_timeout();
   last_heard_ = Clock::now();
   ping_sent_ = false;
@@ -295,6 +297,19 @@ Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
     reached_end_ = true;  // this transaction commits past the end position
     return Status::Ok();
   }
+  if (begin.final_lsn < last_commit_end_) {
+    // Sent again after a reconnect; produced before (see the header).
+    ++stats_.resent_skipped;
+    if (skipped_since_connect_ == 0) {
+      spdlog::info(
+          "skipping the transactions the server sends again up to {}: they were "
+          "produced before the reconnect",
+          last_commit_end_.ToString());
+    }
+    ++skipped_since_connect_;
+    skipping_txn_ = true;
+    return Status::Ok();
+  }
   txn_ = tracker_->BeginTransaction(begin.commit_time);
   events_in_txn_ = 0;
   commit_time_ = begin.commit_time;
@@ -304,11 +319,16 @@ Status Streamer::HandleBegin(const pgoutput::Begin& begin) {
 }
 
 Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
+  if (skipping_txn_) {
+    skipping_txn_ = false;
+    return Status::Ok();
+  }
   if (!tracker_->has_open_transaction()) {
     return Status::Corruption("pgoutput: Commit at " + commit.commit_lsn.ToString() +
                               " without a Begin");
   }
   tracker_->CommitTransaction(commit.end_lsn);
+  last_commit_end_ = std::max(last_commit_end_, commit.end_lsn);
   ++stats_.transactions;
   if (events_in_txn_ > 0 && observer_ != nullptr) {
     unconfirmed_commits_.push_back({commit.end_lsn, commit.commit_time});
@@ -324,6 +344,7 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
 }
 
 Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
+  if (skipping_txn_) return Status::Ok();
   if (!tracker_->has_open_transaction()) {
     return Status::Corruption("pgoutput: Insert outside a transaction");
   }
@@ -660,6 +681,7 @@ void Streamer::RebaseOnSlot(Lsn slot_confirmed) {
   tracker_->Rebase(slot_confirmed);
   received_ = slot_confirmed;
   last_sent_flush_ = slot_confirmed;
+  last_commit_end_ = Lsn();  // positions of the old server
   // Positions of the old server say nothing about this one.
   server_wal_end_ = slot_confirmed;
   unconfirmed_commits_.clear();

@@ -35,6 +35,12 @@
 // reconnects. The time the loop does not read the stream (backpressure)
 // does not count as silence.
 //
+// Reconnects: after a reconnect the server sends again everything after the
+// slot's confirmed position, also the transactions already produced and in
+// flight or acknowledged but not yet confirmed. Those (their commit before
+// the end of the last transaction received whole) are not produced again:
+// fewer duplicates, and a key's events stay in order.
+//
 // Failure: a bad row under halt, a delivery that fails for
 // good or a fatal producer error stops the loop; nothing past the failure is
 // confirmed and Run() returns the reason. A broken stream returns Unavailable
@@ -107,6 +113,9 @@ struct StreamerStats {
   uint64_t messages = 0;          // pgoutput messages received
   uint64_t ignored_changes = 0;   // updates, deletes, truncates (not events)
   uint64_t bad_rows = 0;          // rows skipped or dead-lettered
+  // Transactions the server sent again after a reconnect that had already
+  // been produced (in flight or acknowledged, not yet confirmed): skipped.
+  uint64_t resent_skipped = 0;
 };
 
 // How long the loop may sleep before the next status update is due: zero if
@@ -260,6 +269,13 @@ class Streamer : public kafka::DeliveryHandler {
   };
   std::deque<UnconfirmedCommit> unconfirmed_commits_;
   uint64_t events_in_txn_ = 0;
+  // The end of the last transaction handed to the tracker whole (its Commit
+  // received), kept across reconnects: a transaction the server sends again
+  // that committed before it was produced already and is skipped. Reset on
+  // another server (RebaseOnSlot).
+  Lsn last_commit_end_;
+  bool skipping_txn_ = false;           // the open transaction is such a one
+  uint64_t skipped_since_connect_ = 0;  // such transactions on this connection
   // Dead-letter records of refused deliveries, waiting to be produced with
   // the tag of the event they replace.
   struct PendingDeadLetter {

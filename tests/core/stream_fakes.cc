@@ -228,6 +228,7 @@ int FakeSink::Deliver() {
         refused.key = r.key;
         refused.key_is_null = r.key_is_null;
         refused.payload_size = r.payload.size();
+        refused.payload = r.payload;  // as librdkafka's report carries it
         refused.refusal = report.refusal;
         for (const auto& [name, value] : r.headers) {
           // Views into the record's own strings (a temporary would dangle).

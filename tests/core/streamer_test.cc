@@ -411,14 +411,22 @@ TEST_F(StreamLoopTest, RecordRefusedInItsDeliveryReportIsDeadLetteredUnderItsTag
   Transaction(2, {Good("b1")});
   WaitForRecords(2);
   source_.Then([&] {
-    sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);
+    sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);  // a1's batch
     sink_.Ack(1);
   });
-  WaitForRecords(3);  // the dead-letter record of a1
+  // a1 is produced again alone (the stream is not read meanwhile) and
+  // refused alone.
+  sink_.before_reports = [&] {
+    if (sink_.records().size() == 3 &&
+        sink_.records()[2].state == FakeSink::Record::State::kInFlight) {
+      sink_.Refuse(2, kafka::RecordRefusal::kTooLarge);
+    }
+  };
+  WaitForRecords(4);  // the dead-letter record of a1
   source_.WaitForStatusUpdates(2);
   source_.Then([&] {
     EXPECT_EQ(tracker_.confirmable(), kStart) << "confirmed before the dead-letter record's ack";
-    sink_.Ack(2);
+    sink_.Ack(3);
   });
   source_.WaitUntil("the position to move", [&] { return source_.last_flushed() == End(2); });
   source_.Add(testing::KeepaliveFrame(Lsn(0x5000)));
@@ -426,7 +434,10 @@ TEST_F(StreamLoopTest, RecordRefusedInItsDeliveryReportIsDeadLetteredUnderItsTag
   ASSERT_OK(Run());
   EXPECT_EQ(tracker_.confirmable(), Lsn(0x5000));
   ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
-  const FakeSink::Record& dead = sink_.records()[2];
+  EXPECT_EQ(sink_.records()[2].topic, kTopic);
+  EXPECT_EQ(sink_.records()[2].id, "a1");
+  EXPECT_EQ(sink_.records()[2].payload, sink_.records()[0].payload);
+  const FakeSink::Record& dead = sink_.records()[3];
   EXPECT_EQ(dead.opaque, sink_.records()[0].opaque);
   EXPECT_EQ(dead.key, "key-a1");
   EXPECT_NE(dead.payload.find(R"("topic":"outbox.event.order")"), std::string::npos)
@@ -446,16 +457,29 @@ TEST_F(StreamLoopTest, FailuresNameTheRowsIdWhateverItsHeadersColumnHolds) {
   Transaction(1, {Row{"a1", "key-a1", forged}});
   Transaction(2, {Row{"b1", "key-b1", forged}});
   WaitForRecords(2);
-  source_.Then([&] { sink_.Refuse(0, kafka::RecordRefusal::kTooLarge); });
-  WaitForRecords(3);  // a1's dead-letter record
   source_.Then([&] {
-    sink_.Ack(2);
-    sink_.Fail(1);
+    sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);  // a1's batch
+    sink_.Ack(1);
+  });
+  // a1 is produced again alone (the stream is not read meanwhile) and
+  // refused alone.
+  sink_.before_reports = [&] {
+    if (sink_.records().size() == 3 &&
+        sink_.records()[2].state == FakeSink::Record::State::kInFlight) {
+      sink_.Refuse(2, kafka::RecordRefusal::kTooLarge);
+    }
+  };
+  WaitForRecords(4);  // a1's dead-letter record
+  Transaction(3, {Row{"c1", "key-c1", forged}});
+  WaitForRecords(5);
+  source_.Then([&] {
+    sink_.Ack(3);
+    sink_.Fail(4);
   });
 
   Status st = Run();
   EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
-  EXPECT_NE(st.message().find("event b1 was not delivered"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("event c1 was not delivered"), std::string::npos) << st.message();
   EXPECT_EQ(st.message().find("forged"), std::string::npos) << st.message();
   for (const FakeSink::Record& r : sink_.records()) {
     if (r.topic != kTopic) continue;
@@ -467,7 +491,7 @@ TEST_F(StreamLoopTest, FailuresNameTheRowsIdWhateverItsHeadersColumnHolds) {
     EXPECT_EQ(r.Header("trace"), "t1");
   }
   ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
-  const FakeSink::Record& dead = sink_.records()[2];
+  const FakeSink::Record& dead = sink_.records()[3];
   EXPECT_EQ(dead.Header("id"), "a1");
   EXPECT_EQ(dead.Header("error").value_or("").rfind("event a1: ", 0), 0u)
       << dead.Header("error").value_or("(none)");
@@ -481,7 +505,7 @@ TEST_F(StreamLoopTest, FailuresNameTheRowsIdWhateverItsHeadersColumnHolds) {
   EXPECT_EQ(std::count(observer_.failures.begin(), observer_.failures.end(),
                        PublishFailure::kDeliveryFailed),
             1);
-  EXPECT_EQ(mapper_->dropped_headers("id"), 2u);
+  EXPECT_EQ(mapper_->dropped_headers("id"), 3u);
 }
 
 TEST_F(StreamLoopTest, FailedDeliveryHoldsThePositionDespiteLaterAcks) {
@@ -624,16 +648,27 @@ TEST_F(StreamLoopTest, DrainWaitsForTheDeadLetterRecordOfARefusedDelivery) {
   ASSERT_EQ(streamer.Run(&source_).code(), Status::Code::kUnavailable);
 
   int polls = 0;
+  bool refused_alone = false, acked = false;
   sink_.before_reports = [&] {
     ++polls;
-    if (polls == 1) sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);
+    if (polls == 1) sink_.Refuse(0, kafka::RecordRefusal::kTooLarge);  // its batch
+    // Produced again alone during the drain, and refused alone.
+    if (!refused_alone && sink_.records().size() == 2) {
+      sink_.Refuse(1, kafka::RecordRefusal::kTooLarge);
+      refused_alone = true;
+    }
     // The dead-letter record, produced during the drain, acked a while later.
-    if (polls == 4 && sink_.records().size() == 2) sink_.Ack(1);
+    if (!acked && polls >= 6 && sink_.records().size() == 3) {
+      sink_.Ack(2);
+      acked = true;
+    }
   };
   ASSERT_OK(streamer.Drain());
-  EXPECT_GE(polls, 4);
+  EXPECT_GE(polls, 6);
+  EXPECT_EQ(sink_.records()[1].id, "a1");
+  EXPECT_EQ(sink_.records()[1].topic, kTopic);
   ASSERT_EQ(sink_.IdsOn(kDeadLetterTopic), std::vector<std::string>{"a1"});
-  EXPECT_EQ(sink_.records()[1].state, FakeSink::Record::State::kAcked);
+  EXPECT_EQ(sink_.records()[2].state, FakeSink::Record::State::kAcked);
   EXPECT_EQ(tracker_.confirmable(), End(1));
 }
 

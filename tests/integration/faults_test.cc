@@ -86,6 +86,74 @@ TEST(Faults, BrokersDownHoldsConfirmedPosition) {
   StopCleanly(*child);
 }
 
+// A reconnect while events are in flight (every broker down, so none is
+// acknowledged): the server sends their transactions again from the slot's
+// confirmed position, and pgoutbox does not produce them a second time.
+// Every event arrives exactly once, in order per key.
+TEST(Faults, AReconnectDoesNotProduceInFlightEventsAgain) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic(kTopic, 3);
+  TopicConsumer consumer(h.kafka->bootstraps(), {kTopic});
+  auto child = StartStreaming(h, h.Args());
+  ASSERT_NE(child, nullptr);
+  PgConnPtr conn = Connect(h);
+  ASSERT_NE(conn, nullptr);
+  constexpr int kTxns = 10, kRows = 10;
+  for (int tx = 0; tx < kTxns; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  ASSERT_TRUE(consumer.WaitForCount(kTxns * kRows, seconds(20))) << consumer.Count();
+
+  // In flight: produced while no broker answers.
+  h.kafka->SetAllBrokersDown(true);
+  for (int tx = kTxns; tx < 3 * kTxns; ++tx) {
+    ASSERT_NE(InsertTransaction(conn.get(), tx, kRows), "");
+  }
+  const std::string produced = h.CurrentWalLsn();
+  // pgoutbox has received them once the server sent them all.
+  for (const auto deadline = Clock::now() + seconds(20); Clock::now() < deadline;) {
+    if (h.QueryValue("SELECT coalesce((sent_lsn >= '" + produced +
+                     "')::text, 'false') FROM pg_stat_replication") == "true") {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  ASSERT_EQ(
+      h.QueryValue("SELECT count(*) FROM pg_stat_replication WHERE sent_lsn >= '" + produced + "'"),
+      "1");
+  // The replication connection breaks; pgoutbox reconnects and the server
+  // sends the 200 unconfirmed events again.
+  ASSERT_EQ(h.QueryValue("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication"), "1");
+  ASSERT_TRUE(WaitForOutput(*child, "replication stream connected", seconds(30)))
+      << child->Output();
+  for (const auto deadline = Clock::now() + seconds(20); Clock::now() < deadline;) {
+    if (h.QueryValue("SELECT coalesce((sent_lsn >= '" + produced +
+                     "')::text, 'false') FROM pg_stat_replication") == "true") {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  h.kafka->SetAllBrokersDown(false);
+
+  const std::string end = h.CurrentWalLsn();
+  ASSERT_TRUE(h.WaitForConfirmed(end, seconds(30))) << child->Output();
+  const auto rows = OutboxRows(h);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(3 * kTxns * kRows));
+  ASSERT_TRUE(WaitForQuiet(consumer, rows.size(), seconds(20)));
+  const auto records = consumer.Records();
+  const int duplicated = ExpectAllArrivedAtLeastOnce(rows, CountIds(records, rows));
+  std::cerr << "a reconnect with " << 2 * kTxns * kRows << " events in flight: " << records.size()
+            << " records for " << rows.size() << " events, " << duplicated << " ids duplicated\n";
+  EXPECT_EQ(duplicated, 0) << child->Output();
+  EXPECT_NE(child->Output().find("skipping the transactions the server sends again"),
+            std::string::npos)
+      << child->Output();
+  ExpectFirstArrivalsInOrder(records, rows);
+  StopCleanly(*child);
+}
+
 TEST(Faults, SigkillMidStreamLosesNothing) {
   Harness h;
   ASSERT_TRUE(h.ok());
