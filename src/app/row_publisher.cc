@@ -38,13 +38,16 @@ int FindColumn(const std::vector<pg::ColumnInfo>& columns, const std::string& na
 
 // The delivery reports: acks counted, failures kept to be named, records
 // Kafka refused turned into bad rows by the policy (on the thread that polls
-// the publisher).
+// the publisher). A refusal of a batch is not taken for bad rows: its records
+// are kept (core::RefusedBatch) and produced again one at a time by
+// RowPublisher::RetryRefused; only a record refused alone is a bad row.
 class RowPublisher::Deliveries : public kafka::DeliveryHandler {
  public:
   Deliveries(core::BadRowAction action, core::DeadLetterTarget target)
       : action_(action), target_(std::move(target)) {}
 
   void OnDelivered(uint64_t /*opaque*/, std::string_view topic) override {
+    if (refused_.retrying()) refused_.Pop();  // it was alone in flight
     if (action_ == core::BadRowAction::kDeadLetter && topic == target_.topic) {
       ++dead_letters_;
     } else {
@@ -52,12 +55,34 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
     }
   }
   void OnFailed(uint64_t /*opaque*/, std::string_view event_id, const Status& reason) override {
+    if (refused_.retrying()) refused_.Pop();
     failures_.push_back("event " + std::string(event_id) + ": " + reason.message());
   }
   void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
                  const Status& reason) override {
-    if (action_ == core::BadRowAction::kHalt || record.topic == target_.topic) {
+    if (record.topic == target_.topic) {
       OnFailed(opaque, record.event_id, reason);
+      return;
+    }
+    if (refused_.retrying()) {
+      // It was alone in flight: the refusal is about this record.
+      Refused(record, reason);
+      refused_.Pop();
+      return;
+    }
+    if (refused_.empty()) {
+      spdlog::warn(
+          "Kafka refused a batch of records ({}): producing them again one at a time, so that "
+          "only a record refused on its own counts as a bad row",
+          reason.message());
+    }
+    refused_.Add(opaque, record, reason);
+  }
+
+  // A record refused on its own: a bad row for the policy.
+  void Refused(const kafka::RefusedRecord& record, const Status& reason) {
+    if (action_ == core::BadRowAction::kHalt) {
+      failures_.push_back("event " + std::string(record.event_id) + ": " + reason.message());
       return;
     }
     ++bad_rows_;
@@ -73,6 +98,8 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
   const std::vector<std::string>& failures() const { return failures_; }
   // Dead-letter records of refused deliveries, to be produced.
   std::deque<core::DeadLetter>& pending() { return pending_; }
+  // Records of refused batches, to be produced again one at a time.
+  core::RefusedBatch& refused() { return refused_; }
 
  private:
   const core::BadRowAction action_;
@@ -80,6 +107,7 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
   uint64_t events_ = 0, dead_letters_ = 0, bad_rows_ = 0;
   std::vector<std::string> failures_;
   std::deque<core::DeadLetter> pending_;
+  core::RefusedBatch refused_;
 };
 
 RowPublisher::RowPublisher(RowPublisherOptions options, const pg::TableName& table,
@@ -118,6 +146,7 @@ Status RowPublisher::ReadAll(pg::RowReader* reader) {
     if (publisher_) {
       publisher_->Send();
       RETURN_IF_ERROR(CheckDeliveries());
+      RETURN_IF_ERROR(RetryRefusedBatches());
     }
     MaybeLogProgress();
   }
@@ -126,13 +155,15 @@ Status RowPublisher::ReadAll(pg::RowReader* reader) {
 Status RowPublisher::WaitForAcks() {
   if (!publisher_) return Status::Ok();
   std::optional<Clock::time_point> deadline;
-  while (publisher_->outq_len() > 0 || !deliveries_->pending().empty()) {
+  while (publisher_->outq_len() > 0 || !deliveries_->pending().empty() ||
+         !deliveries_->refused().empty()) {
     if (!publisher_->fatal_error().ok()) break;
     if (Stopping(stop_requests_) && !deadline) {
       deadline = Clock::now() + options_.shutdown_timeout;
     }
     if (deadline && Clock::now() >= *deadline) break;
     ProducePendingDeadLetters();
+    RetryRefused();
     publisher_->Flush(200ms);
     MaybeLogProgress();
   }
@@ -140,7 +171,8 @@ Status RowPublisher::WaitForAcks() {
   stats_->bad_rows = bad_rows_ + deliveries_->bad_rows();
   std::vector<std::string> problems = deliveries_->failures();
   if (!publisher_->fatal_error().ok()) problems.push_back(publisher_->fatal_error().message());
-  const int undelivered = publisher_->outq_len() + static_cast<int>(deliveries_->pending().size());
+  const int undelivered = publisher_->outq_len() + static_cast<int>(deliveries_->pending().size() +
+                                                                    deliveries_->refused().size());
   if (problems.empty() && undelivered == 0) return Status::Ok();
   std::string message;
   if (!deliveries_->failures().empty()) {
@@ -239,7 +271,8 @@ Result<kafka::ProduceResult> RowPublisher::Produce(const outbox::Event& event, i
 
 void RowPublisher::ProducePendingDeadLetters() {
   auto& pending = deliveries_->pending();
-  while (!pending.empty()) {
+  // A record produced again alone must stay alone in flight.
+  while (!pending.empty() && !deliveries_->refused().retrying()) {
     Result<kafka::ProduceResult> produced =
         publisher_->Produce(pending.front().event(), NowUnixMillis(), ++opaque_);
     if (!produced.ok()) return;  // fatal: WaitForAcks reports it
@@ -251,6 +284,51 @@ void RowPublisher::ProducePendingDeadLetters() {
     }
     pending.pop_front();
   }
+}
+
+void RowPublisher::RetryRefused() {
+  core::RefusedBatch& refused = deliveries_->refused();
+  if (refused.empty() || refused.retrying()) return;
+  // Alone: nothing else in flight, so that its report is its own.
+  if (publisher_->outq_len() > 0 || !deliveries_->pending().empty()) return;
+  const outbox::Event event = refused.event();
+  Result<kafka::ProduceResult> produced =
+      publisher_->Produce(event, refused.timestamp_ms(), ++opaque_);
+  if (!produced.ok()) {
+    deliveries_->OnFailed(0, event.id, produced.status());
+    refused.Pop();
+    return;
+  }
+  switch (produced->outcome) {
+    case kafka::ProduceOutcome::kQueueFull:
+      return;  // later
+    case kafka::ProduceOutcome::kRefused: {
+      // Refused when produced: about this record alone.
+      kafka::RefusedRecord record = refused.refused();
+      record.refusal = produced->refusal;
+      deliveries_->Refused(
+          record, Status::Aborted("event " + std::string(event.id) + ": " + produced->message));
+      refused.Pop();
+      return;
+    }
+    case kafka::ProduceOutcome::kQueued:
+      refused.Produced();
+      publisher_->Send();
+      return;
+  }
+}
+
+Status RowPublisher::RetryRefusedBatches() {
+  while (!deliveries_->refused().empty()) {
+    if (Stopping(stop_requests_)) {
+      return Status::Cancelled("stopped by a signal after " + Counted(stats_->rows, "row"));
+    }
+    ProducePendingDeadLetters();
+    RetryRefused();
+    publisher_->Flush(10ms);
+    RETURN_IF_ERROR(CheckDeliveries());
+  }
+  return Status::Ok();
 }
 
 Status RowPublisher::CheckDeliveries() {

@@ -5,7 +5,9 @@
 //
 // Each row is mapped by outbox::TableRowMapper (the stream's EventMapper)
 // and produced with its created_at as the record's timestamp (now when the
-// table has none). Bad rows follow the --on-bad-row policy like the stream:
+// table has none). A batch Kafka refused is produced again record by record
+// before more rows are read (core/refused_batch.h): only a record refused
+// on its own is a bad row. Bad rows follow the --on-bad-row policy like the stream:
 // halt stops at the row (Aborted, naming it), skip logs and goes on, dlq
 // sends core::DeadLetter's record (without an lsn header) to the dead-letter
 // topic. Without a publisher (a dry run) rows are read and mapped only.
@@ -31,6 +33,7 @@
 #include "common/status.h"
 #include "core/bad_row.h"
 #include "core/dead_letter.h"
+#include "core/refused_batch.h"
 #include "kafka/publisher.h"
 #include "outbox/mapper.h"
 #include "outbox/table_row.h"
@@ -92,6 +95,12 @@ class RowPublisher {
   Status HandleBadRow(const core::BadRowCause& cause, const Status& error, size_t payload_size);
   Result<kafka::ProduceResult> Produce(const outbox::Event& event, int64_t timestamp);
   void ProducePendingDeadLetters();
+  // Produces the oldest record of a refused batch alone, once nothing else
+  // is in flight (core/refused_batch.h).
+  void RetryRefused();
+  // Before more rows are read: every record of a refused batch produced
+  // again alone and its report received.
+  Status RetryRefusedBatches();
   Status CheckDeliveries();
   void MaybeLogProgress();
 

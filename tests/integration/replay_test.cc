@@ -5,8 +5,9 @@
 // or publication is created; --dry-run publishes nothing; bad arguments are
 // exit 2 with one line; the least-privilege role is enough; a bad row stops
 // the replay under halt, is passed over under skip and dead-lettered (without
-// an lsn header) under dlq; an undelivered record and an id not in the table
-// are named, exit 1. And the row reader
+// an lsn header) under dlq; a batch the broker refused is produced again
+// record by record, none of its good records a bad row; an undelivered
+// record and an id not in the table are named, exit 1. And the row reader
 // under it, on a replication connection inside the snapshot of a new slot,
 // as a recovery from the table will use it.
 #include <gtest/gtest.h>
@@ -337,6 +338,44 @@ TEST_F(ReplayTest, ABadRowGoesToTheDeadLetterTopicUnderDlq) {
   EXPECT_FALSE(record.Header("lsn").has_value()) << "a row read from the table has no lsn";
   EXPECT_TRUE(Contains(record.value, "\"aggregate_id\":\"k2\"")) << record.value;
   EXPECT_TRUE(Contains(record.value, "\"headers\":\"[1]\"")) << record.value;
+}
+
+// The broker refuses a whole batch of the replay's good records (the answer
+// librdkafka gives every record of a produce request: MSG_SIZE_TOO_LARGE
+// here, once). None of them is a bad row: each is produced again alone and
+// delivered, under skip as under dlq, and nothing goes to the dead-letter
+// topic. One produce request in flight (the mock cluster checks sequence
+// numbers only for transactional producers) and time for the rows to
+// gather in one batch.
+TEST_F(ReplayTest, ARefusedBatchIsProducedAgainRecordByRecord) {
+  const std::set<std::string> ids = Insert("batch", 20, "1 minute");
+  Stream(20);
+  h_.kafka->CreateTopic("outbox.dlq", 1);
+  TopicConsumer dead_letters(h_.kafka->bootstraps(), {"outbox.dlq"});
+  for (const std::string action : {"skip", "dlq"}) {
+    SCOPED_TRACE(action);
+    const size_t before = consumer_->Count();
+    h_.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+    std::string output;
+    ASSERT_EQ(RunToExit(ReplayArgs(
+                            h_, {"--since", "-infinity", "--on-bad-row", action, "-X",
+                                 "max.in.flight.requests.per.connection=1", "-X", "linger.ms=200"}),
+                        &output),
+              0)
+        << output;
+    EXPECT_TRUE(Contains(output, "Kafka refused a batch of records")) << output;
+    EXPECT_TRUE(Contains(output, "replayed 20 events from 20 rows")) << output;
+    EXPECT_FALSE(Contains(output, "skipped or dead-lettered")) << output;
+    ASSERT_TRUE(WaitForQuiet(*consumer_, before + 20, 20s)) << "got " << consumer_->Count();
+    EXPECT_EQ(consumer_->Count(), before + 20);
+  }
+  std::map<std::string, size_t> copies;
+  for (const auto& [id, records] : ById()) {
+    copies[id] = records.size();
+    for (const Published& r : records) EXPECT_EQ(r, records.front()) << id;
+  }
+  for (const std::string& id : ids) EXPECT_EQ(copies[id], 3u) << id;  // streamed, replayed twice
+  EXPECT_FALSE(dead_letters.WaitForCount(1, 2s)) << "a good event was dead-lettered";
 }
 
 // The row reader as a recovery from the table will use it: on a replication
