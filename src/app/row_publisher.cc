@@ -79,9 +79,10 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
     refused_.Add(opaque, record, reason);
   }
 
-  // A record refused on its own: a bad row for the policy.
+  // A record refused on its own: a bad row for the policy (a corrupted one:
+  // a delivery failure).
   void Refused(const kafka::RefusedRecord& record, const Status& reason) {
-    if (action_ == core::BadRowAction::kHalt) {
+    if (action_ == core::BadRowAction::kHalt || !kafka::IsAboutTheRecord(record.refusal)) {
       failures_.push_back("event " + std::string(record.event_id) + ": " + reason.message());
       return;
     }

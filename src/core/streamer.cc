@@ -490,6 +490,10 @@ void Streamer::OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
 
 void Streamer::HandleRefusedRecord(uint64_t opaque, const kafka::RefusedRecord& record,
                                    const Status& reason) {
+  if (!kafka::IsAboutTheRecord(record.refusal)) {
+    OnFailed(opaque, record.event_id, reason);  // not a bad row: a delivery failure
+    return;
+  }
   if (options_.on_bad_row == BadRowAction::kHalt || record.topic == options_.dead_letter_topic) {
     if (options_.on_bad_row != BadRowAction::kHalt) CountBadRow(record.refusal);
     OnFailed(opaque, record.event_id, reason);

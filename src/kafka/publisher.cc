@@ -226,7 +226,8 @@ Result<ProduceResult> Publisher::Produce(const outbox::Event& event, int64_t tim
     fatal_ = Status::Aborted(std::string("Kafka producer fatal error: ") + reason);
     return fatal_;
   }
-  if (const std::optional<RecordRefusal> refusal = RefusalOf(err)) {
+  if (const std::optional<RecordRefusal> refusal = RefusalOf(err);
+      refusal && IsAboutTheRecord(*refusal)) {
     return Refused(*refusal, "cannot produce to topic \"" + std::string(event.topic) +
                                  "\": " + rd_kafka_err2str(err) + " (" +
                                  Counted(event.payload.size(), "byte") + " of payload)");

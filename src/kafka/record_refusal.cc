@@ -8,6 +8,8 @@ const char* RecordRefusalName(RecordRefusal refusal) {
       return "too_large";
     case RecordRefusal::kTopic:
       return "topic";
+    case RecordRefusal::kCorrupted:
+      return "corrupted";
     case RecordRefusal::kRejected:
       break;
   }
@@ -22,12 +24,15 @@ std::optional<RecordRefusal> RefusalOf(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
       return RecordRefusal::kTopic;
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
       return RecordRefusal::kRejected;
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+      return RecordRefusal::kCorrupted;
     default:
       return std::nullopt;
   }
 }
+
+bool IsAboutTheRecord(RecordRefusal refusal) { return refusal != RecordRefusal::kCorrupted; }
 
 }  // namespace pgoutbox::kafka

@@ -51,12 +51,11 @@ std::string GoodRowSql(int key, int seq) {
 
 std::string BadRowSql(const BadRow& bad) {
   // Columns a bad row overrides: aggregate_id, region, headers, topic, payload.
-  std::map<std::string, std::string> v = {
-      {"aggregate_id", bad.key ? "'" + *bad.key + "'" : "NULL"},
-      {"region", "'eu'"},
-      {"headers", "NULL"},
-      {"topic", "NULL"},
-      {"payload", "'{\"bad\": true}'"}};
+  std::map<std::string, std::string> v = {{"aggregate_id", bad.key ? "'" + *bad.key + "'" : "NULL"},
+                                          {"region", "'eu'"},
+                                          {"headers", "NULL"},
+                                          {"topic", "NULL"},
+                                          {"payload", "'{\"bad\": true}'"}};
   if (!bad.columns.empty()) {
     size_t eq = bad.columns.find('=');
     v[bad.columns.substr(0, eq)] = bad.columns.substr(eq + 1);
@@ -71,14 +70,13 @@ std::string BadRowSql(const BadRow& bad) {
 // alone in a transaction (whose only event then goes to the dead-letter
 // topic, or nowhere).
 std::vector<BadRow> BadRows() {
-  const std::string large = "('{\"blob\": \"' || repeat('x', " + std::to_string(kLargePayload) +
-                            ") || '\"}')::jsonb";
+  const std::string large =
+      "('{\"blob\": \"' || repeat('x', " + std::to_string(kLargePayload) + ") || '\"}')::jsonb";
   return {
       {"00000000-0000-4000-8000-0000000000b1", std::nullopt, "null_column", ""},
       {"00000000-0000-4000-8000-0000000000b2", "k1", "null_column", "region=NULL"},
       {"00000000-0000-4000-8000-0000000000b3", "k2", "headers", "headers='[\"x\"]'"},
-      {"00000000-0000-4000-8000-0000000000b4", "k0", "headers",
-       "headers='{\"a\": {\"b\": 1}}'"},
+      {"00000000-0000-4000-8000-0000000000b4", "k0", "headers", "headers='{\"a\": {\"b\": 1}}'"},
       {"00000000-0000-4000-8000-0000000000b5", "k1", "topic", "topic='bad topic!'"},
       {"00000000-0000-4000-8000-0000000000b6", "k2", "too_large", "payload=" + large},
       {"00000000-0000-4000-8000-0000000000b7", "k0", "too_large", "payload=" + large},
@@ -107,8 +105,9 @@ std::string CommitWorkload(Harness& h, const std::vector<BadRow>& bad) {
 
 void PrepareHarness(Harness& h) {
   h.CreateOutboxTable();
-  ASSERT_TRUE(h.Exec("ALTER TABLE public.outbox ALTER COLUMN aggregate_id DROP NOT NULL;"
-                     "ALTER TABLE public.outbox ADD COLUMN region text;"));
+  ASSERT_TRUE(
+      h.Exec("ALTER TABLE public.outbox ALTER COLUMN aggregate_id DROP NOT NULL;"
+             "ALTER TABLE public.outbox ADD COLUMN region text;"));
   h.kafka->CreateTopic(kGoodTopic, 3);
   h.kafka->CreateTopic(kDeadLetterTopic, 2);
 }
@@ -260,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(BadRows, HaltTest, ::testing::Range(0, 6), HaltCaseName
 // Words of the error line that say what is wrong with each bad row.
 const std::vector<std::string>& HaltWords(int i) {
   static const std::vector<std::vector<std::string>> words = {
-      {"aggregate_id", "NULL"}, {"{region}", "NULL"}, {"headers", "not a JSON object"},
+      {"aggregate_id", "NULL"}, {"{region}", "NULL"},    {"headers", "not a JSON object"},
       {"headers", "object"},    {"topic", "bad topic!"}, {"too large"}};
   return words[i];
 }
@@ -300,7 +299,8 @@ TEST_P(HaltTest, StopsAtTheBadRow) {
     EXPECT_NE(rec.Header("id").value_or(""), bad.id);
     EXPECT_EQ(rec.value.find("\"seq\": 2"), std::string::npos) << "a row after the bad one";
   }
-  EXPECT_GT(CompareLsn(h.ConfirmedLsn(), before_good), 0) << "the good transaction was not confirmed";
+  EXPECT_GT(CompareLsn(h.ConfirmedLsn(), before_good), 0)
+      << "the good transaction was not confirmed";
   EXPECT_LT(CompareLsn(h.ConfirmedLsn(), end), 0) << "confirmed past the bad row";
 }
 
@@ -350,9 +350,9 @@ TEST(BadRows, BrokerRefusalGoesToDeadLetterTopic) {
   std::vector<int> expected;
   for (int t = 1; t < kTransactions; ++t) expected.push_back(t);
   EXPECT_EQ(good_seqs, expected);
-  EXPECT_EQ(MetricValue(Metrics(port),
-                        "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"}"),
-            1);
+  EXPECT_EQ(
+      MetricValue(Metrics(port), "pgoutbox_bad_rows_total{action=\"dlq\",reason=\"too_large\"}"),
+      1);
   StopCleanly(*child);
 }
 
@@ -440,13 +440,20 @@ TEST(BadRows, AHeadersColumnWithAnIdNeverRenamesTheEvent) {
 }
 
 // The broker refuses a whole batch of good records (the answer librdkafka
-// gives every record of a produce request: MSG_SIZE_TOO_LARGE here, once).
-// None of them is a bad row: each is produced again alone, and delivered.
-// Under skip and dlq no event is acknowledged without being stored, nothing
-// goes to the dead-letter topic, and the consumer finds every event.
-class BatchRefusal : public ::testing::TestWithParam<std::string> {};
+// gives every record of a produce request: MSG_SIZE_TOO_LARGE here, once),
+// or the batch arrived corrupted (INVALID_MSG, once). None of them is a bad
+// row: each is produced again alone, and delivered. Under skip and dlq no
+// event is acknowledged without being stored, nothing goes to the
+// dead-letter topic, and the consumer finds every event.
+struct Refusal {
+  std::string action;
+  rd_kafka_resp_err_t error;
+};
+
+class BatchRefusal : public ::testing::TestWithParam<Refusal> {};
 
 TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
+  const std::string action = GetParam().action;
   Harness h;
   ASSERT_TRUE(h.ok());
   ASSERT_NO_FATAL_FAILURE(PrepareHarness(h));
@@ -454,7 +461,7 @@ TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
   // One produce request in flight (the mock cluster checks sequence numbers
   // only for transactional producers), and time for a transaction's events
   // to gather in one batch.
-  std::vector<std::string> args = RunArgs(h, GetParam());
+  std::vector<std::string> args = RunArgs(h, action);
   for (const char* x : {"max.in.flight.requests.per.connection=1", "linger.ms=200"}) {
     args.push_back("-X");
     args.push_back(x);
@@ -466,7 +473,7 @@ TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
   ASSERT_TRUE(WaitForQuiet(consumer, 1, seconds(20))) << child->Output();
 
   // One transaction of 20 events of one key: one batch, refused once.
-  h.kafka->PushProduceErrors({RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  h.kafka->PushProduceErrors({GetParam().error});
   std::string sql = "BEGIN;";
   for (int seq = 1; seq <= 20; ++seq) sql += GoodRowSql(0, seq);
   ASSERT_TRUE(h.Exec(sql + "COMMIT;"));
@@ -484,17 +491,25 @@ TEST_P(BatchRefusal, IsRetriedRecordByRecord) {
     ++seen[std::stoi(rec.value.substr(rec.value.find("\"seq\": ") + 7))];
   }
   for (int seq = 0; seq <= 25; ++seq) EXPECT_EQ(seen[seq], 1) << "seq " << seq;
-  EXPECT_EQ(MetricValue(Metrics(port), "pgoutbox_bad_rows_total{action=\"" + GetParam() +
-                                           "\",reason=\"too_large\"}")
-                .value_or(0),
-            0)
-      << "a good event counted as a bad row";
+  const std::string metrics = Metrics(port);
+  for (const char* reason : {"too_large", "rejected", "corrupted"}) {
+    EXPECT_EQ(MetricValue(metrics, "pgoutbox_bad_rows_total{action=\"" + action + "\",reason=\"" +
+                                       reason + "\"}")
+                  .value_or(0),
+              0)
+        << "a good event counted as a bad row (" << reason << ")";
+  }
   StopCleanly(*child);
 }
 
-INSTANTIATE_TEST_SUITE_P(Actions, BatchRefusal, ::testing::Values("skip", "dlq"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
+INSTANTIATE_TEST_SUITE_P(Actions, BatchRefusal,
+                         ::testing::Values(Refusal{"skip", RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE},
+                                           Refusal{"dlq", RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE},
+                                           Refusal{"skip", RD_KAFKA_RESP_ERR_INVALID_MSG}),
+                         [](const ::testing::TestParamInfo<Refusal>& info) {
+                           return info.param.action +
+                                  (info.param.error == RD_KAFKA_RESP_ERR_INVALID_MSG ? "_corrupted"
+                                                                                     : "");
                          });
 
 }  // namespace

@@ -1,5 +1,6 @@
 // A delivery that fails for good, or a fatal producer error, stops the stream
-// without confirming past the failed event; a restart delivers it.
+// without confirming past the failed event; a restart delivers it. So does a
+// record still corrupted on the way when produced again alone.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -28,8 +29,11 @@ std::vector<std::string> InsertOrders(Harness& h, int n, const std::string& tag,
 }
 
 // `headers`: the rows' headers column (see InsertOrders).
-void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phrase,
-                               const std::string& headers = "NULL") {
+// `errors`: what the first produce requests are answered; `args`: more flags
+// for the first run.
+void ExpectFailureThenRecovery(const std::vector<int>& errors, const std::string& expected_phrase,
+                               const std::string& headers = "NULL",
+                               const std::vector<std::string>& args = {}) {
   Harness h(1);
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
@@ -44,10 +48,12 @@ void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phra
   ids.insert(ids.end(), more.begin(), more.end());
   std::string end = h.CurrentWalLsn();
 
-  // The first Produce request fails: its events fail for good.
-  h.kafka->PushProduceErrors({kafka_error});
+  // The first Produce requests fail: their events fail for good.
+  h.kafka->PushProduceErrors(errors);
+  std::vector<std::string> first = {"--end-lsn", end, "--shutdown-timeout", "5s"};
+  first.insert(first.end(), args.begin(), args.end());
   std::string output;
-  int code = h.RunToEnd({"--end-lsn", end, "--shutdown-timeout", "5s"}, seconds(60), &output);
+  int code = h.RunToEnd(first, seconds(60), &output);
   EXPECT_EQ(code, 1) << output;
   EXPECT_NE(output.find(expected_phrase), std::string::npos) << output;
   bool names_an_event = false;
@@ -77,12 +83,22 @@ void ExpectFailureThenRecovery(int kafka_error, const std::string& expected_phra
 
 TEST(DeliveryFailure, PermanentErrorStopsAndRestartDelivers) {
   // Not retriable: the delivery report carries the error.
-  ExpectFailureThenRecovery(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "was not delivered");
+  ExpectFailureThenRecovery({RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED}, "was not delivered");
 }
 
 TEST(DeliveryFailure, TheFailureNamesTheRowsIdNotOneFromItsHeadersColumn) {
-  ExpectFailureThenRecovery(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, "was not delivered",
+  ExpectFailureThenRecovery({RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED}, "was not delivered",
                             "jsonb_build_object('id', 'forged-' || i, 'trace', 't' || i)");
+}
+
+// A batch that arrived corrupted (INVALID_MSG) is produced again record by
+// record; a record corrupted again on its own is a delivery failure, not a
+// bad row, even under skip: the stream stops, and a restart delivers it.
+TEST(DeliveryFailure, ARecordCorruptedAgainAloneStopsTheStreamEvenUnderSkip) {
+  ExpectFailureThenRecovery({RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR_INVALID_MSG},
+                            "was not delivered", "NULL",
+                            {"--on-bad-row", "skip", "-X",
+                             "max.in.flight.requests.per.connection=1", "-X", "linger.ms=200"});
 }
 
 }  // namespace

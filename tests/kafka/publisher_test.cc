@@ -247,7 +247,12 @@ TEST(RecordRefusalTest, OnlyErrorsAboutTheRecordAreRefusals) {
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE), RecordRefusal::kTooLarge);
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION), RecordRefusal::kTopic);
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_RECORD), RecordRefusal::kRejected);
-  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_MSG), RecordRefusal::kRejected);
+  // Corruption on the way (CORRUPT_MESSAGE) is about the batch, and a
+  // record that meets it alone is not a bad row.
+  EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_MSG), RecordRefusal::kCorrupted);
+  EXPECT_FALSE(IsAboutTheRecord(RecordRefusal::kCorrupted));
+  EXPECT_TRUE(IsAboutTheRecord(RecordRefusal::kTooLarge));
+  EXPECT_TRUE(IsAboutTheRecord(RecordRefusal::kRejected));
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP), RecordRefusal::kRejected);
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR__QUEUE_FULL), std::nullopt);
   EXPECT_EQ(RefusalOf(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT), std::nullopt);
