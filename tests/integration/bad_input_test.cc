@@ -219,6 +219,25 @@ TEST(BadInput, UnsafeProducerSetting) {
   ExpectOneClearLine(output, {"-X partitioner=random is refused", "one partition"});
   ExpectNothingCreated(h);
 
+  // Every other refused setting, each on its own: exit 2, one line naming it.
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"acks=1", "-X acks=1 is refused"},
+      {"request.required.acks=0", "-X acks=0 is refused"},
+      {"partitioner=consistent_random", "-X partitioner=consistent_random is refused"},
+      {"delivery.report.only.error=true", "-X delivery.report.only.error=true is refused"},
+      {"max.in.flight.requests.per.connection=6",
+       "-X max.in.flight.requests.per.connection=6 is refused"},
+      {"retries=0", "-X retries=0 is refused"},
+      {"queuing.strategy=lifo", "-X queuing.strategy=lifo is refused"},
+      {"transactional.id=outbox-1", "-X transactional.id=outbox-1 is refused"},
+      {"queue.buffering.max.kbytes=512", "-X queue.buffering.max.kbytes=512 is refused"},
+  };
+  for (const auto& [setting, line] : refused) {
+    EXPECT_EQ(RunToExit(h.Args({"-X", setting}), &output, kRunTimeout), 2) << output;
+    ExpectOneClearLine(output, {line});
+  }
+  ExpectNothingCreated(h);
+
   // What only trades speed is not refused: the run gets past the check.
   EXPECT_EQ(RunToExit(h.Args({"--exit-when-caught-up", "-X", "linger.ms=50", "-X",
                               "batch.size=65536", "-X", "compression.type=zstd"}),
