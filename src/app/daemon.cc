@@ -61,7 +61,7 @@ Result<RecoveryResult> Recover(const RunConfig& config, const OutboxNames& names
   recovery.slot = names.slot;
   recovery.database = db.database;
   recovery.slot_info = db.slot;
-  recovery.failover_slot = version >= 170000;
+  recovery.failover_slot = version >= pg::kFailoverSlotsVersion;
   recovery.state = inputs.state;
   recovery.server = inputs.server;
   if (pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {

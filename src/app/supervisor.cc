@@ -28,32 +28,34 @@ std::string SlotHolder(const std::string& conninfo, const std::string& slot) {
   return holder.ok() ? *holder : "";
 }
 
-// The slot's confirmed position now, read once this process holds the slot
-// (nobody else can move it then); nullopt if it cannot be read.
-std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& slot) {
+// The slot as pg_replication_slots shows it now, on an ordinary connection
+// of its own; nullopt (logged at debug level) if it cannot be read.
+std::optional<pg::SlotInfo> ReadSlot(const std::string& conninfo, const std::string& slot) {
   auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
   if (!conn.ok()) {
-    spdlog::debug("cannot read the position of slot {}: {}", slot, conn.status().message());
+    spdlog::debug("cannot read slot {}: {}", slot, conn.status().message());
     return std::nullopt;
   }
   auto info = pg::InspectSlot(**conn, slot);
   if (!info.ok()) {
-    spdlog::debug("cannot read the position of slot {}: {}", slot, info.status().message());
+    spdlog::debug("cannot read slot {}: {}", slot, info.status().message());
     return std::nullopt;
   }
-  return info->confirmed_flush;
+  return *info;
 }
 
-// Why the slot cannot be streamed from any more, if it is gone (missing or
-// invalidated); "" if it is there or that cannot be told.
-std::string SlotGoneReason(const std::string& conninfo, const std::string& slot) {
-  auto conn = pg::PgConnection::Connect(conninfo, pg::PgConnection::Kind::kOrdinary, "pgoutbox");
-  if (!conn.ok()) return "";
-  auto info = pg::InspectSlot(**conn, slot);
-  if (!info.ok()) return "";
-  if (!info->exists) return "replication slot " + slot + " does not exist";
-  if (pg::SlotIsLost(*info)) return "replication slot " + slot + " was invalidated";
-  return "";
+// The slot's confirmed position now, read once this process holds the slot
+// (nobody else can move it then); nullopt if it cannot be read.
+std::optional<Lsn> SlotPosition(const std::string& conninfo, const std::string& slot) {
+  std::optional<pg::SlotInfo> info = ReadSlot(conninfo, slot);
+  return info ? info->confirmed_flush : std::nullopt;
+}
+
+// Whether the slot is gone: missing, or invalidated (it can no longer be
+// streamed from). False if it is there or that cannot be told.
+bool SlotGone(const std::string& conninfo, const std::string& slot) {
+  std::optional<pg::SlotInfo> info = ReadSlot(conninfo, slot);
+  return info && (!info->exists || pg::SlotIsLost(*info));
 }
 
 }  // namespace
@@ -110,9 +112,8 @@ Status Supervisor::Run(Lsn start_position, const std::atomic<int>* stop_requests
       } else {
         // The slot missing or invalidated (a failover to a server without
         // it, a slot dropped by hand, its WAL removed), permissions...
-        if (std::string gone = SlotGoneReason(options_.conninfo, options_.slot); !gone.empty()) {
+        if (SlotGone(options_.conninfo, options_.slot)) {
           slot_gone_ = true;
-          spdlog::debug("{}: {}", gone, stream.status().message());
           return Status::NotFound(stream.status().message());
         }
         return stream.status();

@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include "pg/catalog.h"
+
 namespace pgoutbox::pg {
 
 Result<std::unique_ptr<SlotSnapshot>> SlotSnapshot::Create(const SlotSnapshotOptions& options) {
@@ -11,7 +13,7 @@ Result<std::unique_ptr<SlotSnapshot>> SlotSnapshot::Create(const SlotSnapshotOpt
                                          "pgoutbox recovery"));
   PgConnection& conn = *s->conn_;
   s->server_version_ = PQserverVersion(conn.get());
-  if (options.failover && s->server_version_ < 170000) {
+  if (options.failover && s->server_version_ < kFailoverSlotsVersion) {
     return Status::FailedPrecondition("failover slots need PostgreSQL 17 or later");
   }
   RETURN_IF_ERROR(conn.Query("BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ").status());
