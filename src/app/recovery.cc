@@ -26,7 +26,7 @@ constexpr uint64_t kMaxMarkAge = (uint64_t{1} << 31) - (uint64_t{1} << 24);
 // The acknowledgement of one state record.
 class StateAck : public kafka::DeliveryHandler {
  public:
-  void OnDelivered(uint64_t, std::string_view) override { done_ = true; }
+  void OnDelivered(uint64_t, std::string_view, std::chrono::microseconds) override { done_ = true; }
   void OnFailed(uint64_t, std::string_view, const Status& reason) override {
     done_ = true;
     error_ = reason;

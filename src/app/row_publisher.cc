@@ -46,7 +46,8 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
   Deliveries(core::BadRowAction action, core::DeadLetterTarget target)
       : action_(action), target_(std::move(target)) {}
 
-  void OnDelivered(uint64_t /*opaque*/, std::string_view topic) override {
+  void OnDelivered(uint64_t /*opaque*/, std::string_view topic,
+                   std::chrono::microseconds /*in_producer*/) override {
     if (refused_.retrying()) refused_.Pop();  // it was alone in flight
     if (action_ == core::BadRowAction::kDeadLetter && topic == target_.topic) {
       ++dead_letters_;

@@ -21,11 +21,12 @@ void AckTracker::AddEvent() {
   ++inflight_;
 }
 
-void AckTracker::CommitTransaction(Lsn end_lsn) {
+void AckTracker::CommitTransaction(Lsn end_lsn, Clock::time_point arrived) {
   assert(open_);
   open_ = false;
   Entry& e = entries_.back();
   e.end = end_lsn;
+  e.commit_arrived = arrived;
   e.closed = true;
   // A transaction without events becomes confirmable exactly when the entry
   // before it does: merge it there so memory stays bounded by the events in
@@ -57,15 +58,15 @@ AckTracker::Entry* AckTracker::Find(TxnId txn) {
   return &*it;
 }
 
-PgTimestamp AckTracker::Ack(TxnId txn) {
+AckTracker::Acked AckTracker::Ack(TxnId txn) {
   Entry* e = Find(txn);
   assert(e != nullptr && e->pending > 0);
-  if (e == nullptr || e->pending == 0) return PgTimestamp();
-  PgTimestamp commit_time = e->commit_time;
+  if (e == nullptr || e->pending == 0) return Acked{};
+  const Acked acked{e->commit_time, e->commit_arrived};
   --e->pending;
   --inflight_;
   Advance();
-  return commit_time;
+  return acked;
 }
 
 void AckTracker::Fail(TxnId txn) {

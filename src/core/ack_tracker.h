@@ -20,6 +20,7 @@
 // delivery reports are served on that thread too).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 
@@ -31,6 +32,15 @@ class AckTracker {
  public:
   // A transaction's handle; also the opaque value carried by its events.
   using TxnId = uint64_t;
+  using Clock = std::chrono::steady_clock;
+
+  // What Ack() tells of the event's transaction.
+  struct Acked {
+    PgTimestamp commit_time;  // as given to BeginTransaction()
+    // When its Commit message arrived (CommitTransaction()); empty (the
+    // epoch) while it is still open.
+    Clock::time_point commit_arrived{};
+  };
 
   // `confirmed` is where the slot stands now (its confirmed_flush_lsn).
   explicit AckTracker(Lsn confirmed) : confirmed_(confirmed) {}
@@ -44,18 +54,19 @@ class AckTracker {
   // REQUIRES: has_open_transaction().
   void AddEvent();
 
-  // Closes the open transaction; it becomes confirmable at `end_lsn` once all
-  // its events are acknowledged. REQUIRES: has_open_transaction().
-  void CommitTransaction(Lsn end_lsn);
+  // Closes the open transaction, whose Commit message arrived at `arrived`;
+  // it becomes confirmable at `end_lsn` once all its events are
+  // acknowledged. REQUIRES: has_open_transaction().
+  void CommitTransaction(Lsn end_lsn, Clock::time_point arrived = {});
 
   // Forgets the open transaction without ever confirming it (the stream broke
   // before its Commit arrived; the server will send it again). Acks of its
   // events are still accepted. No-op without an open transaction.
   void AbandonTransaction();
 
-  // The broker acknowledged one event of transaction `txn`. Returns the
-  // transaction's commit time.
-  PgTimestamp Ack(TxnId txn);
+  // The broker acknowledged one event of transaction `txn`. Returns its
+  // transaction's commit time and the arrival of its Commit message.
+  Acked Ack(TxnId txn);
 
   // One event of transaction `txn` failed for good: neither it nor anything
   // after it will ever be confirmable.
@@ -96,6 +107,7 @@ class AckTracker {
   struct Entry {
     TxnId id = 0;
     PgTimestamp commit_time;
+    Clock::time_point commit_arrived{};
     Lsn end;               // position confirmed once this entry is done; invalid: moves nothing
     uint64_t pending = 0;  // events not yet acknowledged
     bool closed = false;   // committed or abandoned

@@ -26,6 +26,25 @@ enum class PublishFailure {
   kDeliveryFailed,  // the broker did not acknowledge it, for good
 };
 
+// How long an acknowledged event took, in seconds, by stage.
+struct DeliveryLatency {
+  double since_commit = 0;  // from its transaction's commit (the server's clock) to the ack
+  // From the arrival of its transaction's Commit message to the ack:
+  // pgoutbox's own share (0 when the ack came first).
+  double since_commit_arrival = 0;
+  // From the produce call to the ack (the producer and the broker); < 0: unknown.
+  double in_producer = -1;
+};
+
+// When a transaction's Commit message arrived, in seconds.
+struct CommitArrival {
+  double receive_lag = 0;  // from the commit to the arrival
+  // From the server sending the Commit message (its clock) to the arrival:
+  // the network and the wait in pgoutbox's socket buffer; < 0: unknown.
+  double read_delay = -1;
+  double commit_unix_seconds = 0;  // the commit time
+};
+
 // Where the stream stands, after every status update sent to the server.
 struct StreamPosition {
   Lsn received;             // highest WAL position received
@@ -38,12 +57,10 @@ class StreamObserver {
  public:
   virtual ~StreamObserver() = default;
 
-  // The broker acknowledged one event of `topic`, `latency_seconds` after
-  // its transaction committed.
-  virtual void EventDelivered(std::string_view topic, double latency_seconds) = 0;
-  // A Commit message arrived, `receive_lag_seconds` after the commit, which
-  // happened at `commit_unix_seconds`.
-  virtual void TransactionReceived(double receive_lag_seconds, double commit_unix_seconds) = 0;
+  // The broker acknowledged one event of `topic`.
+  virtual void EventDelivered(std::string_view topic, const DeliveryLatency& latency) = 0;
+  // A Commit message arrived.
+  virtual void TransactionReceived(const CommitArrival& arrival) = 0;
   // A transaction with events was confirmed to the server,
   // `confirm_lag_seconds` after it committed.
   virtual void TransactionConfirmed(double confirm_lag_seconds) = 0;

@@ -248,6 +248,7 @@ Status Streamer::HandleKeepalive(const replication::Keepalive& keepalive) {
 Status Streamer::HandleXLogData(const replication::XLogData& data) {
   received_ = std::max(received_, data.start);
   server_wal_end_ = std::max(server_wal_end_, data.wal_end);
+  message_send_time_ = data.send_time;
   ++stats_.messages;
   // Inserts decode into a message of their own, so their column vector is
   // reused from one insert to the next instead of being rebuilt after every
@@ -327,7 +328,7 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
     return Status::Corruption("pgoutput: Commit at " + commit.commit_lsn.ToString() +
                               " without a Begin");
   }
-  tracker_->CommitTransaction(commit.end_lsn);
+  tracker_->CommitTransaction(commit.end_lsn, Clock::now());
   last_commit_end_ = std::max(last_commit_end_, commit.end_lsn);
   ++stats_.transactions;
   if (events_in_txn_ > 0 && observer_ != nullptr) {
@@ -335,9 +336,13 @@ Status Streamer::HandleCommit(const pgoutput::Commit& commit) {
   }
   events_in_txn_ = 0;
   if (observer_ != nullptr) {
-    observer_->TransactionReceived(
-        static_cast<double>(NowPg().micros() - commit.commit_time.micros()) / 1e6,
-        static_cast<double>(commit.commit_time.UnixMicros()) / 1e6);
+    const int64_t now_us = NowPg().micros();
+    observer_->TransactionReceived(CommitArrival{
+        static_cast<double>(now_us - commit.commit_time.micros()) / 1e6,
+        message_send_time_.micros() == 0
+            ? -1.0  // not stamped
+            : static_cast<double>(std::max<int64_t>(0, now_us - message_send_time_.micros())) / 1e6,
+        static_cast<double>(commit.commit_time.UnixMicros()) / 1e6});
   }
   if (options_.end_lsn && commit.end_lsn >= *options_.end_lsn) reached_end_ = true;
   return Status::Ok();
@@ -450,18 +455,27 @@ Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Eve
   }
 }
 
-void Streamer::OnDelivered(uint64_t opaque, std::string_view topic) {
+void Streamer::OnDelivered(uint64_t opaque, std::string_view topic,
+                           std::chrono::microseconds in_producer) {
   if (opaque == kStateTag) {
     if (state_keeper_ != nullptr) state_keeper_->Written();
     return;
   }
   if (refused_batch_.retrying()) refused_batch_.Pop();  // it was alone in flight
-  PgTimestamp commit_time = tracker_->Ack(opaque);
+  const AckTracker::Acked acked = tracker_->Ack(opaque);
   ++stats_.events_published;
   if (observer_ != nullptr) {
-    int64_t now_us = NowPg().micros();
-    observer_->EventDelivered(
-        topic, static_cast<double>(std::max<int64_t>(0, now_us - commit_time.micros())) / 1e6);
+    const int64_t now_us = NowPg().micros();
+    DeliveryLatency latency;
+    latency.since_commit =
+        static_cast<double>(std::max<int64_t>(0, now_us - acked.commit_time.micros())) / 1e6;
+    if (acked.commit_arrived != Clock::time_point{}) {
+      latency.since_commit_arrival =
+          std::max(0.0, std::chrono::duration<double>(Clock::now() - acked.commit_arrived).count());
+    }
+    latency.in_producer =
+        in_producer.count() < 0 ? -1.0 : static_cast<double>(in_producer.count()) / 1e6;
+    observer_->EventDelivered(topic, latency);
   }
 }
 

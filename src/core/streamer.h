@@ -178,7 +178,8 @@ class Streamer : public kafka::DeliveryHandler {
 
   // kafka::DeliveryHandler (called from the sink's Poll, Send or Flush on
   // Run's thread).
-  void OnDelivered(uint64_t opaque, std::string_view topic) override;
+  void OnDelivered(uint64_t opaque, std::string_view topic,
+                   std::chrono::microseconds in_producer) override;
   void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) override;
   void OnRefused(uint64_t opaque, const kafka::RefusedRecord& record,
                  const Status& reason) override;
@@ -273,6 +274,7 @@ class Streamer : public kafka::DeliveryHandler {
   // received), kept across reconnects: a transaction the server sends again
   // that committed before it was produced already and is skipped. Reset on
   // another server (RebaseOnSlot).
+  PgTimestamp message_send_time_;  // the send time of the XLogData being handled
   Lsn last_commit_end_;
   bool skipping_txn_ = false;           // the open transaction is such a one
   uint64_t skipped_since_connect_ = 0;  // such transactions on this connection

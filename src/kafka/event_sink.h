@@ -50,8 +50,11 @@ struct RefusedRecord {
 class DeliveryHandler {
  public:
   virtual ~DeliveryHandler() = default;
-  // The broker acknowledged the event tagged `opaque`, produced to `topic`.
-  virtual void OnDelivered(uint64_t opaque, std::string_view topic) = 0;
+  // The broker acknowledged the event tagged `opaque`, produced to `topic`,
+  // `in_producer` after it was produced (the producer's queue, the request
+  // and the broker's answer; negative when unknown).
+  virtual void OnDelivered(uint64_t opaque, std::string_view topic,
+                           std::chrono::microseconds in_producer) = 0;
   // The event failed for good (`event_id`: the Event::id it was produced
   // with, whatever other headers the record holds).
   virtual void OnFailed(uint64_t opaque, std::string_view event_id, const Status& reason) = 0;

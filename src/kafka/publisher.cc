@@ -318,7 +318,8 @@ void Publisher::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void*
   }
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (spdlog::should_log(spdlog::level::debug)) LogDelivered(msg);
-    self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "");
+    self->handler_->OnDelivered(tag, msg->rkt ? rd_kafka_topic_name(msg->rkt) : "",
+                                std::chrono::microseconds(rd_kafka_message_latency(msg)));
     return;
   }
   const std::string_view event_id = EventIdOf(msg).value_or("(unknown)");

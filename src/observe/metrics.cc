@@ -163,6 +163,19 @@ void Metrics::ObserveReceiveLag(double seconds) {
   receive_lag_.Observe(seconds);
 }
 
+void Metrics::ObserveDelivery(double since_commit, double own, double in_producer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  delivery_latency_.Observe(since_commit);
+  own_latency_.Observe(own);
+  if (in_producer >= 0) broker_latency_.Observe(in_producer);
+}
+
+void Metrics::ObserveCommitArrival(double receive_lag, double read_delay) {
+  std::lock_guard<std::mutex> lock(mu_);
+  receive_lag_.Observe(receive_lag);
+  if (read_delay >= 0) read_delay_.Observe(read_delay);
+}
+
 void Metrics::ObserveConfirmLag(double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   confirm_lag_.Observe(seconds);
@@ -202,7 +215,7 @@ std::string Metrics::Render() const {
   // Copy what the mutex guards, then format without holding it, so a scrape
   // never holds up the streaming thread for longer than the copy.
   std::map<std::string, uint64_t, std::less<>> published, errors, reconnects;
-  Histogram delivery_latency, receive_lag, confirm_lag;
+  Histogram delivery_latency, receive_lag, confirm_lag, read_delay, own_latency, broker_latency;
   std::map<std::pair<std::string, std::string>, uint64_t> bad_rows;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -213,6 +226,9 @@ std::string Metrics::Render() const {
     delivery_latency = delivery_latency_;
     receive_lag = receive_lag_;
     confirm_lag = confirm_lag_;
+    read_delay = read_delay_;
+    own_latency = own_latency_;
+    broker_latency = broker_latency_;
   }
 
   std::string out;
@@ -253,6 +269,16 @@ std::string Metrics::Render() const {
   receive_lag.Append(&out, "pgoutbox_receive_lag_seconds",
                      "Time from a transaction's commit to the arrival of its Commit message from "
                      "the server (flush, logical decoding and sending), in seconds.");
+  read_delay.Append(&out, "pgoutbox_read_delay_seconds",
+                    "Time from the server sending a Commit message (its clock) to its arrival in "
+                    "pgoutbox: the network and the wait in pgoutbox's socket buffer, in seconds.");
+  own_latency.Append(&out, "pgoutbox_own_latency_seconds",
+                     "Time from the arrival of the transaction's Commit message to the broker's "
+                     "acknowledgement (pgoutbox's own share; 0 when the acknowledgement came "
+                     "first), in seconds.");
+  broker_latency.Append(&out, "pgoutbox_broker_latency_seconds",
+                        "Time from producing an event to the broker's acknowledgement (the "
+                        "producer's queue, the request and the broker), in seconds.");
   confirm_lag.Append(&out, "pgoutbox_confirm_lag_seconds",
                      "Time from a transaction's commit to the moment its position was confirmed "
                      "to the replication slot, in seconds.");

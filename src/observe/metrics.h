@@ -13,6 +13,16 @@
 //   pgoutbox_receive_lag_seconds                histogram, commit time to the Commit message's
 //                                               arrival (the server's flush, decoding and
 //                                               sending; per transaction)
+//   pgoutbox_read_delay_seconds                 histogram, the server sending the Commit
+//                                               message (its clock) to its arrival: the
+//                                               network and pgoutbox's socket buffer (per
+//                                               transaction; part of the receive lag)
+//   pgoutbox_own_latency_seconds                histogram, the Commit message's arrival to the
+//                                               broker's ack: pgoutbox's own share (per event;
+//                                               0 when the ack came first)
+//   pgoutbox_broker_latency_seconds             histogram, produce call to the broker's ack:
+//                                               the producer's queue, the request and the
+//                                               broker (per event; part of the own share)
 //   pgoutbox_confirm_lag_seconds                histogram, commit time to the moment its
 //                                               position is confirmed to the server (per
 //                                               transaction with events)
@@ -51,6 +61,12 @@ class Metrics {
   void ObserveDeliveryLatency(double seconds);
   void ObserveConfirmLag(double seconds);
   void ObserveReceiveLag(double seconds);
+  // An acknowledged event's stages at once (one lock): the delivery latency,
+  // the own share and, if `in_producer` >= 0, the broker latency.
+  void ObserveDelivery(double since_commit, double own, double in_producer);
+  // A Commit message's arrival: the receive lag and, if `read_delay` >= 0,
+  // the read delay.
+  void ObserveCommitArrival(double receive_lag, double read_delay);
   void SetReplicationLagBytes(int64_t bytes);
   void SetConfirmedLsn(uint64_t lsn);
   void SetLastCommitTimestamp(double unix_seconds);
@@ -90,6 +106,9 @@ class Metrics {
   Histogram delivery_latency_;
   Histogram confirm_lag_;
   Histogram receive_lag_;
+  Histogram read_delay_;
+  Histogram own_latency_;
+  Histogram broker_latency_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<int64_t> inflight_{0};
   std::atomic<int64_t> lag_bytes_{0};

@@ -20,17 +20,18 @@ const char* PublishFailureLabel(core::PublishFailure failure) {
 
 }  // namespace
 
-void MetricsObserver::EventDelivered(std::string_view topic, double latency_seconds) {
+void MetricsObserver::EventDelivered(std::string_view topic, const core::DeliveryLatency& latency) {
   if (metrics_ == nullptr) return;
   metrics_->EventsPublished(topic);
-  metrics_->ObserveDeliveryLatency(latency_seconds);
+  metrics_->ObserveDelivery(latency.since_commit, latency.since_commit_arrival,
+                            latency.in_producer);
 }
 
-void MetricsObserver::TransactionReceived(double receive_lag_seconds, double commit_unix_seconds) {
+void MetricsObserver::TransactionReceived(const core::CommitArrival& arrival) {
   if (metrics_ == nullptr) return;
   metrics_->TransactionCommitted();
-  metrics_->ObserveReceiveLag(receive_lag_seconds);
-  metrics_->SetLastCommitTimestamp(commit_unix_seconds);
+  metrics_->ObserveCommitArrival(arrival.receive_lag, arrival.read_delay);
+  metrics_->SetLastCommitTimestamp(arrival.commit_unix_seconds);
 }
 
 void MetricsObserver::TransactionConfirmed(double confirm_lag_seconds) {

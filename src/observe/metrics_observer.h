@@ -27,8 +27,8 @@ class MetricsObserver : public core::StreamObserver {
   MetricsObserver(Metrics* metrics, Health* health, StreamProgress* progress)
       : metrics_(metrics), health_(health), progress_(progress) {}
 
-  void EventDelivered(std::string_view topic, double latency_seconds) override;
-  void TransactionReceived(double receive_lag_seconds, double commit_unix_seconds) override;
+  void EventDelivered(std::string_view topic, const core::DeliveryLatency& latency) override;
+  void TransactionReceived(const core::CommitArrival& arrival) override;
   void TransactionConfirmed(double confirm_lag_seconds) override;
   void PublishFailed(core::PublishFailure failure) override;
   void BadRow(core::BadRowAction action, const core::BadRowCause& cause) override;

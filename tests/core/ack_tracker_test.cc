@@ -91,6 +91,21 @@ TEST(AckTrackerTest, AcksBeforeTheCommitConfirmOnlyAtTheCommit) {
   EXPECT_EQ(t.pending_entries(), 0u);
 }
 
+TEST(AckTrackerTest, AcksTellWhenTheCommitArrived) {
+  AckTracker t(Lsn(100));
+  const AckTracker::Clock::time_point arrived = AckTracker::Clock::now();
+  const auto a = t.BeginTransaction(PgTimestamp::FromUnixMicros(7));
+  t.AddEvent();
+  t.AddEvent();
+  // Acked before its Commit arrived: no arrival yet.
+  EXPECT_EQ(t.Ack(a).commit_arrived, AckTracker::Clock::time_point{});
+  t.CommitTransaction(Lsn(200), arrived);
+  const AckTracker::Acked acked = t.Ack(a);
+  EXPECT_EQ(acked.commit_arrived, arrived);
+  EXPECT_EQ(acked.commit_time, PgTimestamp::FromUnixMicros(7));
+  EXPECT_EQ(t.confirmable(), Lsn(200));
+}
+
 TEST(AckTrackerTest, EmptyTransactions) {
   AckTracker t(Lsn(10));
   CommittedTxn(t, 0, 50);

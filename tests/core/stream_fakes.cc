@@ -9,6 +9,9 @@ namespace pgoutbox::core::testing {
 
 namespace {
 
+// What the fake producer reports as its own latency.
+constexpr std::chrono::microseconds kInProducer{250};
+
 // Big-endian, like the server.
 void Put(Bytes* out, uint64_t value, int size) {
   for (int i = size - 1; i >= 0; --i) out->push_back(static_cast<uint8_t>(value >> (8 * i)));
@@ -75,7 +78,14 @@ Bytes XLogDataFrame(Lsn start, const Bytes& payload) {
   Bytes out{'w'};
   Put(&out, start.value(), 8);
   Put(&out, start.value(), 8);  // the server's WAL end
-  Put(&out, 0, 8);              // send time
+  // The send time: now, as the server stamps it.
+  Put(&out,
+      static_cast<uint64_t>(
+          PgTimestamp::FromUnixMicros(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count())
+              .micros()),
+      8);
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
@@ -209,7 +219,7 @@ int FakeSink::Deliver() {
     switch (report.kind) {
       case Report::kAck:
         r.state = Record::State::kAcked;
-        if (handler_ != nullptr) handler_->OnDelivered(r.opaque, r.topic);
+        if (handler_ != nullptr) handler_->OnDelivered(r.opaque, r.topic, kInProducer);
         break;
       case Report::kFail:
         r.state = Record::State::kFailed;
@@ -248,7 +258,9 @@ int FakeSink::Deliver() {
       if (records_[i].state != Record::State::kInFlight) continue;
       records_[i].state = Record::State::kAcked;
       ++handed;
-      if (handler_ != nullptr) handler_->OnDelivered(records_[i].opaque, records_[i].topic);
+      if (handler_ != nullptr) {
+        handler_->OnDelivered(records_[i].opaque, records_[i].topic, kInProducer);
+      }
     }
   }
   return handed;

@@ -193,8 +193,11 @@ class FakeSink : public kafka::EventSink {
 
 class RecordingObserver : public StreamObserver {
  public:
-  void EventDelivered(std::string_view, double) override { ++delivered; }
-  void TransactionReceived(double, double) override {}
+  void EventDelivered(std::string_view, const DeliveryLatency& latency) override {
+    ++delivered;
+    latencies.push_back(latency);
+  }
+  void TransactionReceived(const CommitArrival& arrival) override { arrivals.push_back(arrival); }
   void TransactionConfirmed(double) override {}
   void PublishFailed(PublishFailure failure) override { failures.push_back(failure); }
   void BadRow(BadRowAction action, const BadRowCause& cause) override {
@@ -204,6 +207,8 @@ class RecordingObserver : public StreamObserver {
   void PositionReported(const StreamPosition&) override {}
 
   int delivered = 0;
+  std::vector<DeliveryLatency> latencies;
+  std::vector<CommitArrival> arrivals;
   std::vector<PublishFailure> failures;
   std::vector<std::string> bad_rows;  // "action/cause"
 };

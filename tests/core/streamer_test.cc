@@ -204,6 +204,32 @@ TEST_F(StreamLoopTest, EndLsnWaitsForTheAcksBeforeReturning) {
   EXPECT_EQ(source_.last_flushed(), End(1));
 }
 
+// Each ack reports its stages: from the commit, from the arrival of the
+// Commit message (pgoutbox's own share: here the ack comes 30 ms after it),
+// and the producer's own latency as the sink reported it.
+TEST_F(StreamLoopTest, EachAckReportsTheTimeSinceItsCommitArrived) {
+  options_.end_lsn = End(1);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  int updates = 0;
+  source_.on_status = [&](const replication::StatusUpdate&) {
+    if (sink_.outq_len() == 1 && !tracker_.has_open_transaction() && ++updates == 2) {
+      std::this_thread::sleep_for(milliseconds(30));
+      sink_.Ack(0);
+    }
+  };
+  ASSERT_OK(Run());
+  ASSERT_EQ(observer_.latencies.size(), 1u);
+  const DeliveryLatency& latency = observer_.latencies[0];
+  EXPECT_GE(latency.since_commit_arrival, 0.030);
+  EXPECT_LT(latency.since_commit_arrival, 5.0);
+  EXPECT_GE(latency.since_commit, latency.since_commit_arrival);
+  EXPECT_DOUBLE_EQ(latency.in_producer, 0.00025);
+  ASSERT_EQ(observer_.arrivals.size(), 1u);
+  EXPECT_GE(observer_.arrivals[0].read_delay, 0.0);
+  EXPECT_LT(observer_.arrivals[0].read_delay, 5.0);
+}
+
 TEST_F(StreamLoopTest, FeedbackGoesOnWhileTheSinkIsFull) {
   options_.end_lsn = End(1);
   sink_.capacity = 1;

@@ -9,7 +9,7 @@ namespace {
 
 class NullHandler : public DeliveryHandler {
  public:
-  void OnDelivered(uint64_t, std::string_view) override {}
+  void OnDelivered(uint64_t, std::string_view, std::chrono::microseconds) override {}
   void OnFailed(uint64_t, std::string_view, const Status&) override {}
 };
 
@@ -64,7 +64,9 @@ namespace {
 
 class RecordingHandler : public DeliveryHandler {
  public:
-  void OnDelivered(uint64_t opaque, std::string_view topic) override {
+  void OnDelivered(uint64_t opaque, std::string_view topic,
+                   std::chrono::microseconds in_producer) override {
+    latencies.push_back(in_producer);
     delivered.push_back(opaque);
     topics.emplace_back(topic);
   }
@@ -74,6 +76,7 @@ class RecordingHandler : public DeliveryHandler {
     last_reason = reason;
   }
   std::vector<uint64_t> delivered, failed;
+  std::vector<std::chrono::microseconds> latencies;
   std::vector<std::string> topics;
   std::vector<std::string> failed_ids;
   Status last_reason;

@@ -23,7 +23,7 @@ constexpr char kKeyPassword[] = "Key-Unit-Pw-8842";
 
 class NullHandler : public DeliveryHandler {
  public:
-  void OnDelivered(uint64_t, std::string_view) override {}
+  void OnDelivered(uint64_t, std::string_view, std::chrono::microseconds) override {}
   void OnFailed(uint64_t, std::string_view, const Status&) override {}
 };
 

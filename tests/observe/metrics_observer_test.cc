@@ -21,9 +21,9 @@ TEST(MetricsObserverTest, EachReportLandsInItsMetric) {
   StreamProgress progress;
   MetricsObserver observer(&metrics, &health, &progress);
 
-  observer.EventDelivered("orders", 0.002);
-  observer.EventDelivered("orders", 0.002);
-  observer.TransactionReceived(0.001, 1700000000.5);
+  observer.EventDelivered("orders", {0.002, 0.0015, 0.001});
+  observer.EventDelivered("orders", {0.002, 0.0015, -1});  // the producer's share unknown
+  observer.TransactionReceived({0.001, 0.0004, 1700000000.5});
   observer.TransactionConfirmed(0.004);
   observer.PublishFailed(core::PublishFailure::kBadRow);
   observer.PublishFailed(core::PublishFailure::kProduceFailed);
@@ -36,6 +36,13 @@ TEST(MetricsObserverTest, EachReportLandsInItsMetric) {
   const std::string text = metrics.Render();
   EXPECT_TRUE(Has(text, "pgoutbox_events_published_total{topic=\"orders\"} 2")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_delivery_latency_seconds_count 2")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_delivery_latency_seconds_sum 0.004")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_own_latency_seconds_count 2")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_own_latency_seconds_sum 0.003")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_broker_latency_seconds_count 1")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_broker_latency_seconds_sum 0.001")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_read_delay_seconds_count 1")) << text;
+  EXPECT_TRUE(Has(text, "pgoutbox_read_delay_seconds_sum 0.0004")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_transactions_total 1")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_receive_lag_seconds_count 1")) << text;
   EXPECT_TRUE(Has(text, "pgoutbox_last_commit_timestamp_seconds 1700000000.5")) << text;
@@ -67,8 +74,8 @@ TEST(MetricsObserverTest, PositionsFeedTheStallClock) {
 
 TEST(MetricsObserverTest, ReportsWithoutTargetsDoNothing) {
   MetricsObserver observer(nullptr, nullptr, nullptr);
-  observer.EventDelivered("t", 0.1);
-  observer.TransactionReceived(0.1, 1.0);
+  observer.EventDelivered("t", {0.1, 0.1, 0.1});
+  observer.TransactionReceived({0.1, 0.1, 1.0});
   observer.TransactionConfirmed(0.1);
   observer.PublishFailed(core::PublishFailure::kBadRow);
   observer.BadRow(core::BadRowAction::kSkip, outbox::BadRowReason::kTopic);

@@ -10,7 +10,7 @@ namespace {
 
 class Counter : public kafka::DeliveryHandler {
  public:
-  void OnDelivered(uint64_t, std::string_view) override { ++delivered; }
+  void OnDelivered(uint64_t, std::string_view, std::chrono::microseconds) override { ++delivered; }
   void OnFailed(uint64_t, std::string_view, const Status& reason) override {
     if (failure.ok()) failure = reason;
   }
