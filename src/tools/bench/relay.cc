@@ -4,9 +4,11 @@
 #include <librdkafka/rdkafka.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <span>
+#include <string>
 #include <variant>
 
 #include "outbox/mapper.h"
