@@ -9,13 +9,24 @@
 #      (pgoutbox-bench receive, run before and after pgoutbox: the faster one
 #      counts), and once by pg_recvlogical for reference;
 #   2. pgoutbox's peak RSS on a 1,000,000-event backlog;
-#   3. live latency at 1,000 and 5,000 events/s: insert-to-consume (an
-#      independent consumer), commit-to-ack and confirm lag (pgoutbox's own
-#      histograms), and the floor: the same rates produced straight to Kafka.
+#   3. live latency at 1,000 and 5,000 events/s, from 2 pgbench clients so
+#      that the load does not saturate the machine: first through one
+#      long-running pgoutbox (both rates), then through a naive relay of the
+#      same stream (pgoutbox-bench relay: one libpq loop, one produce call
+#      and rd_kafka_poll(0) per insert, confirming after the acks; a slot
+#      and topics of its own), then the floor: the same rates produced
+#      straight to Kafka. Each phase has its own independent consumer
+#      (insert-to-consume p50/p99/p99.9/max) and records the CPU time of
+#      its streaming process (utime + stime from /proc/PID/stat, from the
+#      start of the load to the consumer's end) per 1,000 events; for
+#      pgoutbox also its own histograms from /metrics: commit-to-ack,
+#      commit-to-receive, confirm lag, and when this pgoutbox exports them
+#      its own share (Commit message to ack) and the broker's (produce to
+#      ack).
 #
 # Results go to build/bench/: results.md (also printed at the end),
 # results.csv (phase,metric,value,unit), chart.png, and logs/ with every
-# step's output. Takes about 10 minutes on 2 cores; --quick about 2 minutes.
+# step's output. Takes about 12 minutes on 2 cores; --quick about 2 minutes.
 # It measures; pgoutbox-bench report derives the figures and writes the files.
 #
 # Usage: scripts/bench.sh [--quick] [--reps N]
@@ -71,9 +82,15 @@ else
   mode=full backlog_events=200000 rss_events=1000000 live_seconds=60 warmup_seconds=5 reps="${reps:-3}"
 fi
 live_rates=(1000 5000)
+# The naive relay's topics: relay.<aggregate type>, its rows' "relay<rate>".
+relay_topic_template='relay.{aggregate_type}'
 kafka_topics=(--topic outbox.event.order:6)
-for rate in "${live_rates[@]}"; do kafka_topics+=(--topic "outbox.event.live$rate:6" --topic "floor$rate:6"); done
+for rate in "${live_rates[@]}"; do
+  kafka_topics+=(--topic "outbox.event.live$rate:6" --topic "relay.relay$rate:6" --topic "floor$rate:6")
+done
 backlog_clients=8      # pgbench clients writing a backlog (it is only the backlog)
+live_clients=2         # pgbench clients of the live phases: the machine keeps room
+clock_ticks_per_s="$(getconf CLK_TCK)"  # the unit of /proc/PID/stat's CPU times
 aggregate_keys=10000   # aggregate ids order-1 .. order-N
 
 pg_settings=(wal_level=logical max_wal_senders=40 max_replication_slots=40 shared_buffers=256MB
@@ -91,7 +108,8 @@ pgoutbox_bin="$repo_root/build/pgoutbox"
 load_pid=""
 consumer_pid=""
 pgoutbox_pid=""
-CLEANUP_PIDS=(fg_pid load_pid consumer_pid pgoutbox_pid)
+relay_pid=""
+CLEANUP_PIDS=(fg_pid load_pid consumer_pid pgoutbox_pid relay_pid)
 
 # record PHASE METRIC VALUE UNIT: one measurement, for pgoutbox-bench report.
 record() { printf '%s,%s,%s,%s\n' "$@" >>"$LOGS/measurements.csv"; }
@@ -100,6 +118,16 @@ record_quantiles() {
   local phase="$1" name="$2" q
   shift 2
   for q in "$@"; do record "$phase" "${name}_${q}_ms" "${kv[${q}_ms]}" "ms"; done
+}
+
+# cpu_ticks PID: the CPU time PID used so far, utime + stime (fields 14 and
+# 15 of /proc/PID/stat, counted after the command name, which may hold
+# spaces), in clock ticks.
+cpu_ticks() {
+  local stat fields
+  stat="$(<"/proc/$1/stat")" || die "no process $1 to read the CPU time of"
+  read -r -a fields <<<"${stat##*) }"
+  echo $((fields[11] + fields[12]))
 }
 
 # ---------------------------------------------------------------- workload
@@ -270,7 +298,7 @@ phase_rss() {
 # ---------------------------------------------------------------- phase 3: live latency
 
 start_pgoutbox_live() {
-  step "Starting pgoutbox for the live phases"
+  step "Starting pgoutbox for its live phases"
   http_port="$(free_port)"
   pg_create_slots live_pgoutbox
   "$pgoutbox_bin" run --db "$PG_CONNINFO" --brokers "$KAFKA_BROKERS" --table public.outbox \
@@ -295,6 +323,30 @@ stop_pgoutbox_live() {
   log "pgoutbox stopped (exit 0)"
 }
 
+# The naive relay, on a slot created now: it decodes none of pgoutbox's
+# phases, and pgoutbox (stopped, its slot dropped) none of its.
+start_relay_live() {
+  step "Starting the naive relay for its live phases (pgoutbox-bench relay)"
+  pg_create_slots live_relay
+  "$BENCH_BIN" relay --db "$PG_CONNINFO" --brokers "$KAFKA_BROKERS" --slot live_relay \
+    --publication "$publication" --topic "$relay_topic_template" \
+    >"$LOGS/relay-live.out" 2>"$LOGS/relay-live.err" &
+  relay_pid=$!
+  wait_ready "$LOGS/relay-live.out" '^ready=1' 30 "$relay_pid" "the relay"
+  log "relay streaming from slot live_relay to $relay_topic_template"
+}
+
+stop_relay_live() {
+  local rc=0
+  term_wait "$relay_pid" 40 || rc=$?
+  relay_pid=""
+  [[ "$rc" -ne 124 ]] || die "the relay still running 40 s after SIGTERM" "$LOGS/relay-live.err"
+  [[ "$rc" -eq 0 ]] || die "the relay exited with $rc after SIGTERM" "$LOGS/relay-live.err"
+  pg_drop_slot live_relay
+  load "$LOGS/relay-live.out" events acked
+  log "relay stopped (exit 0): ${kv[events]} events produced, ${kv[acked]} acknowledged"
+}
+
 scrape() {
   curl -fsS "http://127.0.0.1:$http_port/metrics" >"$1" ||
     die "scraping pgoutbox's /metrics on port $http_port failed" "$LOGS/pgoutbox-live.log"
@@ -310,8 +362,9 @@ start_consumer() {
   wait_ready "$LOGS/$1-consume.out" '^ready=1' 30 "$consumer_pid" "the $1 consumer"
 }
 
-# wait_consumer TAG PHASE EXPECTED WHAT: waits for the consumer, checks that
-# it got EXPECTED records (all with a "ts") and records its figures.
+# wait_consumer TAG PHASE EXPECTED WHAT [LOG]: waits for the consumer,
+# checks that it got EXPECTED records (all with a "ts") and records its
+# figures; LOG is the streamer's, shown when records are missing.
 wait_consumer() {
   local tag="$1" phase="$2" rc=0
   wait "$consumer_pid" || rc=$?
@@ -321,39 +374,20 @@ wait_consumer() {
   [[ "${kv[missing_ts]}" -eq 0 ]] ||
     die "the $tag consumer got ${kv[missing_ts]} records without a \"ts\"" "$LOGS/$tag-consume.out"
   [[ "${kv[count]}" -eq "$3" ]] ||
-    die "$tag: $3 $4 but the consumer got ${kv[count]}" "$LOGS/$tag-consume.out" "$LOGS/pgoutbox-live.log"
+    die "$tag: $3 $4 but the consumer got ${kv[count]}" "$LOGS/$tag-consume.out" ${5:+"$5"}
   record "$phase" consumed "${kv[count]}" "events"
   record "$phase" insert_to_consume_samples "${kv[kept]}" "events"
   record_quantiles "$phase" insert_to_consume p50 p99 p999 max
   log "${kv[count]} records; to consume p50/p99/p99.9 ${kv[p50_ms]}/${kv[p99_ms]}/${kv[p999_ms]} ms"
 }
 
-# phase_live RATE: 1-row transactions at RATE/s (default synchronous_commit)
-# for live_seconds through the running pgoutbox.
-phase_live() {
-  local rate="$1" tag="live$1" phase="live_$1" clients=8 rc=0 metric inserted
-  [[ "$rate" -lt 2000 ]] || clients=16  # enough connections to keep up with fsync per commit
-  step "Live: $rate events/s for ${live_seconds}s (1-row transactions, pgbench -c $clients)"
-  write_script "$WORK/$tag.sql" "$tag" 1
-  start_consumer "$tag" "outbox.event.$tag" 0
-  pgbench -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$live_seconds" -f "$WORK/$tag.sql" \
-    -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >"$LOGS/$tag-pgbench.out" 2>"$LOGS/$tag-pgbench.err" &
-  load_pid=$!
-  # pgoutbox's histograms from the end of the warm-up on, like the consumer's samples.
-  sleep "$warmup_seconds"
-  scrape "$LOGS/$tag-metrics-before.txt"
-  wait "$load_pid" || rc=$?
-  load_pid=""
-  [[ "$rc" -eq 0 ]] || die "pgbench exited with $rc" "$LOGS/$tag-pgbench.out" "$LOGS/$tag-pgbench.err" "$PG_LOG"
-  record "$phase" target_events_per_s "$rate" "events/s"
-  record "$phase" achieved_events_per_s "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$LOGS/$tag-pgbench.out")" "events/s"
-  record "$phase" pgbench_schedule_lag_avg_ms \
-    "$(grep -oE 'schedule lag: avg [0-9.]+' "$LOGS/$tag-pgbench.out" | cut -d' ' -f4)" "ms"
-  inserted="$(sql_value "SELECT count(*) FROM outbox WHERE aggregate_type = '$tag'")"
-  record "$phase" inserted "$inserted" "events"
-  wait_consumer "$tag" "$phase" "$inserted" "events inserted"
+# pgoutbox_histograms TAG PHASE: pgoutbox's histograms between the scrape
+# taken after the warm-up and one taken now. Own share and broker latency
+# only when this pgoutbox exports them (quantiles says present=0 if not).
+pgoutbox_histograms() {
+  local tag="$1" phase="$2" metric
   scrape "$LOGS/$tag-metrics-after.txt"
-  for metric in delivery_latency receive_lag confirm_lag; do
+  for metric in delivery_latency receive_lag confirm_lag own_latency broker_latency; do
     run_step "$tag-$metric" 60 "$BENCH_BIN" quantiles --before "$LOGS/$tag-metrics-before.txt" \
       --after "$LOGS/$tag-metrics-after.txt" --metric "pgoutbox_${metric}_seconds"
   done
@@ -366,6 +400,60 @@ phase_live() {
   record "$phase" confirm_lag_samples "${kv[count]}" "transactions"
   record_quantiles "$phase" confirm_lag p50 p99
   log "confirm lag p99 ${kv[p99_ms]} ms"
+  for metric in own_latency broker_latency; do
+    load "$LOGS/$tag-$metric.out" present count
+    [[ "${kv[present]}" -eq 1 ]] || continue
+    load "$LOGS/$tag-$metric.out" present count p50_ms p99_ms p999_ms
+    record "$phase" "${metric}_samples" "${kv[count]}" "events"
+    record_quantiles "$phase" "$metric" p50 p99 p999
+    log "$metric p50/p99/p99.9 ${kv[p50_ms]}/${kv[p99_ms]}/${kv[p999_ms]} ms"
+  done
+}
+
+# phase_live STREAMER RATE: 1-row transactions (default synchronous_commit)
+# from live_clients pgbench clients at RATE/s for live_seconds, streamed by
+# the running STREAMER (pgoutbox or relay), with their own aggregate type
+# and so their own topic; records the consumer's figures, the streamer's CPU
+# time from the start of the load until the consumer had everything, and
+# for pgoutbox its histograms.
+phase_live() {
+  local who="$1" rate="$2" rc=0 tag phase topic pid log inserted ticks_before ticks_load ticks_after
+  if [[ "$who" == pgoutbox ]]; then
+    tag="live$rate" phase="live_$rate" topic="outbox.event.live$rate"
+    pid="$pgoutbox_pid" log="$LOGS/pgoutbox-live.log"
+  else
+    tag="relay$rate" phase="relay_$rate" topic="relay.relay$rate"
+    pid="$relay_pid" log="$LOGS/relay-live.err"
+  fi
+  step "Live, $who: $rate events/s for ${live_seconds}s (1-row transactions, pgbench -c $live_clients)"
+  write_script "$WORK/$tag.sql" "$tag" 1
+  start_consumer "$tag" "$topic" 0
+  ticks_before="$(cpu_ticks "$pid")"
+  pgbench -n -M prepared -c "$live_clients" -j 2 -R "$rate" -T "$live_seconds" -f "$WORK/$tag.sql" \
+    -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >"$LOGS/$tag-pgbench.out" 2>"$LOGS/$tag-pgbench.err" &
+  load_pid=$!
+  if [[ "$who" == pgoutbox ]]; then
+    # pgoutbox's histograms from the end of the warm-up on, like the consumer's samples.
+    sleep "$warmup_seconds"
+    scrape "$LOGS/$tag-metrics-before.txt"
+  fi
+  wait "$load_pid" || rc=$?
+  load_pid=""
+  ticks_load="$(cpu_ticks "$pid")"
+  [[ "$rc" -eq 0 ]] || die "pgbench exited with $rc" "$LOGS/$tag-pgbench.out" "$LOGS/$tag-pgbench.err" "$PG_LOG"
+  record "$phase" target_events_per_s "$rate" "events/s"
+  record "$phase" achieved_events_per_s "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$LOGS/$tag-pgbench.out")" "events/s"
+  record "$phase" pgbench_schedule_lag_avg_ms \
+    "$(grep -oE 'schedule lag: avg [0-9.]+' "$LOGS/$tag-pgbench.out" | cut -d' ' -f4)" "ms"
+  inserted="$(sql_value "SELECT count(*) FROM outbox WHERE aggregate_type = '$tag'")"
+  record "$phase" inserted "$inserted" "events"
+  wait_consumer "$tag" "$phase" "$inserted" "events inserted" "$log"
+  ticks_after="$(cpu_ticks "$pid")"
+  record "$phase" streamer_cpu_ticks "$((ticks_after - ticks_before))" "ticks"
+  record "$phase" clock_ticks_per_s "$clock_ticks_per_s" "Hz"
+  log "$who CPU: $((ticks_after - ticks_before)) ticks of 1/${clock_ticks_per_s} s" \
+    "($((ticks_after - ticks_load)) after the load ended)"
+  [[ "$who" != pgoutbox ]] || pgoutbox_histograms "$tag" "$phase"
 }
 
 # phase_floor RATE: records produced straight to Kafka at RATE/s.
@@ -406,8 +494,13 @@ main() {
   kafka_stop
   kafka_start "${kafka_topics[@]}"
   start_pgoutbox_live
-  for rate in "${live_rates[@]}"; do phase_live "$rate"; done
+  for rate in "${live_rates[@]}"; do phase_live pgoutbox "$rate"; done
   stop_pgoutbox_live
+  kafka_stop
+  kafka_start "${kafka_topics[@]}"
+  start_relay_live
+  for rate in "${live_rates[@]}"; do phase_live relay "$rate"; done
+  stop_relay_live
   kafka_stop
   kafka_start "${kafka_topics[@]}"
   for rate in "${live_rates[@]}"; do phase_floor "$rate"; done

@@ -7,6 +7,7 @@
 //   receive    the ceiling: reads a slot's stream in bursts, does nothing
 //   consume    insert-to-consume latency of the records on a topic
 //   produce    the floor: records straight to Kafka at a fixed rate
+//   relay      the comparison: a naive relay of a slot's outbox inserts
 //   measure    runs a command and reports its wall time, CPU and peak RSS
 //   quantiles  quantiles of a pgoutbox histogram between two /metrics scrapes
 //   report     the benchmark's results.md, results.csv and chart.png
@@ -32,6 +33,7 @@
 #include "tools/produce_command.h"
 #include "tools/quantiles_command.h"
 #include "tools/receive_command.h"
+#include "tools/relay_command.h"
 #include "tools/report_command.h"
 #include "tools/workload_command.h"
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   commands.push_back(MakeReceiveCommand(&app));
   commands.push_back(MakeConsumeCommand(&app));
   commands.push_back(MakeProduceCommand(&app));
+  commands.push_back(MakeRelayCommand(&app));
   commands.push_back(MakeMeasureCommand(&app, &command));
   commands.push_back(MakeQuantilesCommand(&app));
   commands.push_back(MakeReportCommand(&app));

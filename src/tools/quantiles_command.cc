@@ -23,15 +23,16 @@ class QuantilesCommand : public Command {
     auto after_text = ReadFile(after_);
     if (!before_text.ok()) return Fail(before_text.status());
     if (!after_text.ok()) return Fail(after_text.status());
-    auto before = bench::ParseHistogram(*before_text, metric_);
-    auto after = bench::ParseHistogram(*after_text, metric_);
-    if (!before.ok()) return Fail(before.status());
-    if (!after.ok()) return Fail(after.status());
-    auto diff = bench::Difference(*after, *before);
-    if (!diff.ok()) return Fail(diff.status());
-    auto ms = [&](double q) { return bench::Quantile(*diff, q).value_or(0) * 1000; };
-    std::printf("count=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n", diff->back().count, ms(0.5),
-                ms(0.99), ms(0.999));
+    auto diff = bench::ScrapeDifference(*before_text, *after_text, metric_);
+    if (!diff.ok()) return Fail(diff.status().WithContext(metric_));
+    if (!diff->has_value()) {
+      std::printf("present=0 count=0\n");
+      return 0;
+    }
+    const std::vector<bench::HistogramBucket>& buckets = **diff;
+    auto ms = [&](double q) { return bench::Quantile(buckets, q).value_or(0) * 1000; };
+    std::printf("present=1 count=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n", buckets.back().count,
+                ms(0.5), ms(0.99), ms(0.999));
     return 0;
   }
 

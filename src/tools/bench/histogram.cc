@@ -52,6 +52,21 @@ Result<std::vector<HistogramBucket>> Difference(const std::vector<HistogramBucke
   return out;
 }
 
+Result<std::optional<std::vector<HistogramBucket>>> ScrapeDifference(std::string_view before,
+                                                                     std::string_view after,
+                                                                     std::string_view name) {
+  auto later = ParseHistogram(after, name);
+  if (later.status().code() == Status::Code::kNotFound) {
+    return std::optional<std::vector<HistogramBucket>>();
+  }
+  if (!later.ok()) return later.status();
+  auto earlier = ParseHistogram(before, name);
+  if (earlier.status().code() == Status::Code::kNotFound) return std::optional(*later);
+  if (!earlier.ok()) return earlier.status();
+  ASSIGN_OR_RETURN(auto diff, Difference(*later, *earlier));
+  return std::optional(std::move(diff));
+}
+
 std::optional<double> Quantile(const std::vector<HistogramBucket>& buckets, double q) {
   if (buckets.empty() || buckets.back().count <= 0) return std::nullopt;
   const double rank = q * buckets.back().count;

@@ -26,6 +26,15 @@ Result<std::vector<HistogramBucket>> ParseHistogram(std::string_view text, std::
 Result<std::vector<HistogramBucket>> Difference(const std::vector<HistogramBucket>& after,
                                                 const std::vector<HistogramBucket>& before);
 
+// The observations of histogram `name` between two scrapes of /metrics
+// (`before`, `after`): the difference of their buckets. nullopt when the
+// `after` scrape has no such histogram (a pgoutbox that does not export it);
+// when only `before` lacks it, every observation in `after` counts. A
+// malformed bucket line or different bounds are InvalidArgument.
+Result<std::optional<std::vector<HistogramBucket>>> ScrapeDifference(std::string_view before,
+                                                                     std::string_view after,
+                                                                     std::string_view name);
+
 // The q-quantile (0 < q < 1) of the observations in `buckets`; nullopt if
 // there are none. A rank in the +Inf bucket yields the highest finite bound.
 std::optional<double> Quantile(const std::vector<HistogramBucket>& buckets, double q);

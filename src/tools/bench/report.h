@@ -2,9 +2,11 @@
 // rendered from Results (bench/results.h), and the targets evaluated on
 // them. Pure functions: the caller gathers ReportInfo and writes the files.
 //
-// The phases it reads: catchup_1row, catchup_10row, catchup_1tx, rss,
-// live_<rate> and floor_<rate> for each rate the live phases ran at (the
-// order of the live_ phases in the results), live, settings.
+// The phases it reads: catchup_1row, catchup_10row, catchup_1tx, rss, and
+// for each rate the live phases ran at (the order of the live_ phases in the
+// results) live_<rate> (pgoutbox), relay_<rate> (the naive relay,
+// bench/relay.h) and floor_<rate> (straight to Kafka); live, settings. The
+// latency targets are those of the highest rate.
 #pragma once
 
 #include <string>
@@ -50,11 +52,14 @@ void AddTargetRows(const std::vector<Target>& targets, Results* results);
 std::string TargetSlug(std::string_view label);
 
 // results.md: the run, the targets, the catch-up, peak RSS and live latency
-// tables and the PostgreSQL settings.
+// tables (pgoutbox, the naive relay and the floor side by side at each rate,
+// then pgoutbox's own histograms) and the PostgreSQL settings. A figure that
+// was not recorded shows as n/a.
 std::string RenderMarkdown(const Results& results, const ReportInfo& info,
                            const std::vector<Target>& targets);
 // A gnuplot script (data inline) drawing chart.png at `png_path`: catch-up
-// throughput per backlog, and insert-to-consume latency per live phase.
+// throughput per backlog, and insert-to-consume latency per live phase
+// (pgoutbox, relay, floor at each rate).
 std::string RenderChartScript(const Results& results, const ReportInfo& info,
                               const std::string& png_path);
 

@@ -61,6 +61,24 @@ void DeriveCatchup(Results* results, const std::string& phase, std::vector<Resul
   }
   if (!cpu.empty()) {
     out->push_back({phase, "pgoutbox_cpu_s_per_100k", FormatNumber(Median(cpu)), "s"});
+    out->push_back({phase, "pgoutbox_cpu_s_per_1k", FormatNumber(Median(cpu) / 100), "s"});
+  }
+}
+
+// A live phase's streaming process: its CPU seconds, per 1,000 events
+// consumed, and (for pgoutbox's live_ phases) over its catch-up CPU per
+// event, that of the 1-row backlog, the same transactions.
+void DeriveLive(Results* results, const std::string& phase, std::vector<ResultRow>* out) {
+  auto ticks = results->Number(phase, "streamer_cpu_ticks");
+  auto hz = results->Number(phase, "clock_ticks_per_s");
+  auto consumed = results->Number(phase, "consumed");
+  if (!ticks || !hz || !consumed || *hz <= 0 || *consumed <= 0) return;
+  const double cpu_s = *ticks / *hz, per_1k = cpu_s / *consumed * 1000;
+  out->push_back({phase, "streamer_cpu_s", FormatNumber(cpu_s), "s"});
+  out->push_back({phase, "cpu_s_per_1k", FormatNumber(per_1k), "s"});
+  auto catchup = results->Number("catchup_1row", "pgoutbox_cpu_s_per_1k");
+  if (phase.rfind("live_", 0) == 0 && catchup && *catchup > 0) {
+    out->push_back({phase, "cpu_live_to_catchup", FormatNumber(per_1k / *catchup), "ratio"});
   }
 }
 
@@ -131,21 +149,38 @@ std::vector<std::string> Results::Phases(std::string_view prefix) const {
 }
 
 void DeriveFigures(Results* results) {
-  std::vector<std::pair<std::string, std::vector<ResultRow>>> derived;
-  for (const std::string& phase : results->Phases("catchup_")) {
-    std::vector<ResultRow> rows;
-    DeriveCatchup(results, phase, &rows);
-    derived.emplace_back(phase, std::move(rows));
+  // In two rounds: the live phases' ratios need the catch-up's figures.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::pair<std::string, std::vector<ResultRow>>> derived;
+    if (round == 0) {
+      for (const std::string& phase : results->Phases("catchup_")) {
+        std::vector<ResultRow> rows;
+        DeriveCatchup(results, phase, &rows);
+        derived.emplace_back(phase, std::move(rows));
+      }
+      if (auto cpu = results->Number("rss", "pgoutbox_cpu_s_per_100k")) {
+        derived.push_back(
+            {"rss", {{"rss", "pgoutbox_cpu_s_per_1k", FormatNumber(*cpu / 100), "s"}}});
+      }
+      if (auto kb = results->Number("live", "pgoutbox_peak_rss_kb")) {
+        derived.push_back(
+            {"live", {{"live", "pgoutbox_peak_rss_mib", FormatNumber(*kb / 1024), "MiB"}}});
+      }
+    } else {
+      for (const char* prefix : {"live_", "relay_"}) {
+        for (const std::string& phase : results->Phases(prefix)) {
+          std::vector<ResultRow> rows;
+          DeriveLive(results, phase, &rows);
+          derived.emplace_back(phase, std::move(rows));
+        }
+      }
+    }
+    std::vector<ResultRow> rows = results->rows();
+    for (auto& [phase, extra] : derived) InsertAfterPhase(&rows, phase, std::move(extra));
+    Results out;
+    for (ResultRow& r : rows) out.Add(r.phase, r.metric, r.value, r.unit);
+    *results = std::move(out);
   }
-  if (auto kb = results->Number("live", "pgoutbox_peak_rss_kb")) {
-    derived.push_back(
-        {"live", {{"live", "pgoutbox_peak_rss_mib", FormatNumber(*kb / 1024), "MiB"}}});
-  }
-  std::vector<ResultRow> rows = results->rows();
-  for (auto& [phase, extra] : derived) InsertAfterPhase(&rows, phase, std::move(extra));
-  Results out;
-  for (ResultRow& r : rows) out.Add(r.phase, r.metric, r.value, r.unit);
-  *results = std::move(out);
 }
 
 std::string FormatNumber(double v) {

@@ -53,8 +53,16 @@ class Results {
 //     ceiling_events_per_s (median over the repetitions of the faster
 //     receiver run), pgoutbox_events_per_s (median), ratio (median of each
 //     repetition's pgoutbox / ceiling), pgoutbox_peak_rss_mib (maximum),
-//     pgoutbox_cpu_s_per_100k (median);
-//   live: pgoutbox_peak_rss_mib from pgoutbox_peak_rss_kb.
+//     pgoutbox_cpu_s_per_100k (median) and the same per 1,000 events,
+//     pgoutbox_cpu_s_per_1k;
+//   rss: pgoutbox_cpu_s_per_1k from pgoutbox_cpu_s_per_100k;
+//   live: pgoutbox_peak_rss_mib from pgoutbox_peak_rss_kb;
+//   live_<rate> (pgoutbox) and relay_<rate> (the naive relay): from
+//     streamer_cpu_ticks (utime + stime of the streaming process over the
+//     phase), clock_ticks_per_s and consumed: streamer_cpu_s and
+//     cpu_s_per_1k (per 1,000 events consumed); for live_ also
+//     cpu_live_to_catchup, cpu_s_per_1k over catchup_1row's
+//     pgoutbox_cpu_s_per_1k (the same 1-row transactions).
 // A phase without those rows gets nothing.
 void DeriveFigures(Results* results);
 

@@ -49,5 +49,21 @@ TEST(HistogramTest, EmptyAndMissingHistograms) {
   EXPECT_EQ(Difference(*y, *before).status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST(HistogramTest, ScrapeDifferenceOfAHistogramThatMayBeAbsent) {
+  auto x = ScrapeDifference(kBefore, kAfter, "x");
+  ASSERT_TRUE(x.ok() && x->has_value());
+  EXPECT_EQ((*x)->back().count, 100);
+  // Absent from the later scrape: no figures, not an error.
+  auto z = ScrapeDifference(kBefore, kAfter, "z");
+  ASSERT_TRUE(z.ok());
+  EXPECT_FALSE(z->has_value());
+  // Absent only from the earlier one: everything observed since counts.
+  auto fresh = ScrapeDifference("", kAfter, "x");
+  ASSERT_TRUE(fresh.ok() && fresh->has_value());
+  EXPECT_EQ((*fresh)->back().count, 110);
+  EXPECT_EQ(ScrapeDifference(kBefore, "x_bucket{le=\"1\"} many\n", "x").status().code(),
+            Status::Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace pgoutbox::bench

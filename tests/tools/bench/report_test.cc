@@ -28,6 +28,7 @@ Results Sample() {
   Results r;
   r.Add("settings", "fsync", "on", "");
   r.Add("catchup_1row", "ratio", "0.8996", "ratio");
+  r.Add("catchup_1row", "pgoutbox_cpu_s_per_1k", "0.0057", "s");
   r.Add("catchup_10row", "ratio", "0.85", "ratio");
   r.Add("rss", "pgoutbox_peak_rss_mib", "21.84", "MiB");
   for (const char* rate : {"1000", "5000"}) {
@@ -37,27 +38,66 @@ Results Sample() {
     r.Add(p, "confirm_lag_p99_ms", "1149", "ms");
   }
   r.Add("live_5000", "achieved_events_per_s", "4182.4", "events/s");
+  r.Add("live_5000", "insert_to_consume_p999_ms", "25", "ms");
+  r.Add("live_5000", "own_latency_p50_ms", "0.8", "ms");
+  r.Add("live_5000", "own_latency_p99_ms", "1.2", "ms");
+  r.Add("live_5000", "own_latency_p999_ms", "1.9", "ms");
+  r.Add("live_5000", "cpu_s_per_1k", "0.01712", "s");
+  r.Add("live_5000", "cpu_live_to_catchup", "3.004", "ratio");  // shows as 3.00
+  r.Add("relay_5000", "achieved_events_per_s", "5000", "events/s");
+  r.Add("relay_5000", "insert_to_consume_p99_ms", "6", "ms");
+  r.Add("relay_5000", "insert_to_consume_p999_ms", "20", "ms");
+  r.Add("relay_5000", "cpu_s_per_1k", "0.0301", "s");
   return r;
 }
 
 TEST(ReportTest, EvaluatesTheTargetsOnTheRoundedFigures) {
   const std::vector<Target> t = EvaluateTargets(Sample(), Info());
-  ASSERT_EQ(t.size(), 8u);
+  ASSERT_EQ(t.size(), 12u);
   EXPECT_EQ(t[0].label, "catch-up ratio, 1-row transactions");
   EXPECT_EQ(t[0].goal, ">= 0.90");
   EXPECT_EQ(t[0].result, "0.90");  // 0.8996 shows as 0.90, which meets 0.90
   EXPECT_EQ(t[0].met, "yes");
   EXPECT_EQ(t[1].met, "**no**");
-  EXPECT_EQ(t[2].label, "insert-to-consume p99 at 5000 ev/s");
-  EXPECT_EQ(t[2].result, "4.50 ms (load reached only 4182 ev/s)");
+  EXPECT_EQ(t[4].label, "insert-to-consume p99 at 5000 ev/s");
+  EXPECT_EQ(t[4].goal, "<= 10 ms");
+  EXPECT_EQ(t[4].result, "4.50 ms (load reached only 4182 ev/s)");
+  EXPECT_EQ(t[4].met, "yes");
+  EXPECT_EQ(t[5].goal, "<= 20 ms");
+  EXPECT_EQ(t[5].met, "**no**");
+  EXPECT_EQ(t[6].label, "own share (Commit to ack) p99 at 5000 ev/s");
+  EXPECT_EQ(t[6].result, "1.20 ms (load reached only 4182 ev/s)");
+  EXPECT_EQ(t[6].met, "yes");
+  EXPECT_EQ(t[7].label, "CPU per event at 5000 ev/s, live / catch-up");
+  EXPECT_EQ(t[7].goal, "<= 3 x");
+  EXPECT_EQ(t[7].met, "yes");
+  EXPECT_EQ(t[8].label, "commit-to-ack p99 at 5000 ev/s");
+  EXPECT_EQ(t[8].result, "n/a ms (load reached only 4182 ev/s)");
+  EXPECT_EQ(t[8].met, "n/a");
+  EXPECT_EQ(t[9].label, "confirm lag p99 at 1000 ev/s");
+  EXPECT_EQ(t[9].result, "1.15 s");
+  EXPECT_EQ(t[9].met, "yes");
+  EXPECT_EQ(t[11].label, "peak RSS, 100000-event backlog");
+  EXPECT_EQ(t[11].result, "21.8 MiB (quick: not the 1M backlog)");
+}
+
+TEST(ReportTest, ComparesPgoutboxWithTheNaiveRelay) {
+  const std::vector<Target> t = EvaluateTargets(Sample(), Info());
+  EXPECT_EQ(t[2].label, "insert-to-consume p99 at 5000 ev/s, pgoutbox vs naive relay");
+  EXPECT_EQ(t[2].goal, "<= the naive relay's");
+  EXPECT_EQ(t[2].result, "4.50 ms (relay 6.00 ms) (pgoutbox's load reached only 4182 ev/s)");
   EXPECT_EQ(t[2].met, "yes");
-  EXPECT_EQ(t[3].result, "n/a ms (load reached only 4182 ev/s)");
-  EXPECT_EQ(t[3].met, "n/a");
-  EXPECT_EQ(t[5].label, "confirm lag p99 at 1000 ev/s");
-  EXPECT_EQ(t[5].result, "1.15 s");
-  EXPECT_EQ(t[5].met, "yes");
-  EXPECT_EQ(t[7].label, "peak RSS, 100000-event backlog");
-  EXPECT_EQ(t[7].result, "21.8 MiB (quick: not the 1M backlog)");
+  EXPECT_EQ(t[3].result, "25.00 ms (relay 20.00 ms) (pgoutbox's load reached only 4182 ev/s)");
+  EXPECT_EQ(t[3].met, "**no**");
+  // Without a relay run there is nothing to compare with.
+  Results r = Sample();
+  Results without;
+  for (const ResultRow& row : r.rows()) {
+    if (row.phase != "relay_5000") without.Add(row.phase, row.metric, row.value, row.unit);
+  }
+  const std::vector<Target> alone = EvaluateTargets(without, Info());
+  EXPECT_EQ(alone[2].result, "4.50 ms (relay n/a ms) (pgoutbox's load reached only 4182 ev/s)");
+  EXPECT_EQ(alone[2].met, "n/a");
 }
 
 TEST(ReportTest, RecordsTheTargetsMet) {
@@ -66,6 +106,7 @@ TEST(ReportTest, RecordsTheTargetsMet) {
   EXPECT_EQ(*r.Get("targets", "catch_up_ratio_1_row_transactions"), "1");
   EXPECT_EQ(*r.Get("targets", "catch_up_ratio_10_row_transactions"), "0");
   EXPECT_EQ(*r.Get("targets", "insert_to_consume_p99_9_at_5000_ev_s"), "0");
+  EXPECT_EQ(*r.Get("targets", "insert_to_consume_p99_at_5000_ev_s_pgoutbox_vs_naive_relay"), "1");
   EXPECT_EQ(TargetSlug("peak RSS, 1000000-event backlog"), "peak_RSS_1000000_event_backlog");
 }
 
@@ -75,18 +116,43 @@ TEST(ReportTest, MarkdownHasEverySection) {
   for (const char* part :
        {"# pgoutbox benchmark (quick)\n", "`scripts/bench.sh --quick`", "## Targets",
         "| catch-up ratio, 1-row transactions | >= 0.90 | 0.90 | yes |", "## Catch-up throughput",
-        "| 1-row transactions | n/a | n/a | n/a | 0.90 |", "## Peak RSS on a large backlog",
-        "## Live latency", "10s per phase", "| pgoutbox | 1000 | n/a |",
-        "| floor (Kafka only) | 5000 |", "## PostgreSQL settings", "| fsync | on |"}) {
+        "| 1-row transactions | n/a | n/a | n/a | 0.90 |", "pgoutbox CPU s / 1,000 events |",
+        "## Peak RSS on a large backlog", "## Live latency", "10s per phase",
+        "(0.0057 s / 1,000 events)", "| 1000 | pgoutbox | n/a |", "| 1000 | naive relay | n/a |",
+        "| 5000 | floor (Kafka only) |", "### pgoutbox's own histograms", "## PostgreSQL settings",
+        "| fsync | on |"}) {
     EXPECT_NE(md.find(part), std::string::npos) << part << "\n" << md;
   }
+}
+
+TEST(ReportTest, LiveRowsSideBySide) {
+  Results r = Sample();
+  const std::string md = RenderMarkdown(r, Info(), EvaluateTargets(r, Info()));
+  // pgoutbox: CPU per 1,000 events, live / catch-up, own share; the relay:
+  // its CPU only; the floor: none of them.
+  EXPECT_NE(md.find("| 5000 | pgoutbox | 4182 | n/a | n/a / 4.50 / 25.00 | n/a | 0.0171 | 3.00 | "
+                    "0.80 / 1.20 / 1.90 |\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(
+      md.find("| 5000 | naive relay | 5000 | n/a | n/a / 6.00 / 20.00 | n/a | 0.0301 |  |  |\n"),
+      std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 5000 | floor (Kafka only) | n/a | n/a | n/a / n/a / n/a | n/a |  |  |  |\n"),
+            std::string::npos)
+      << md;
+  // A histogram this pgoutbox does not export shows as n/a, not as zeros.
+  EXPECT_NE(md.find("| 1000 | pgoutbox | n/a | n/a | n/a / 4.50 / n/a | n/a | n/a | n/a | n/a |\n"),
+            std::string::npos)
+      << md;
 }
 
 TEST(ReportTest, ChartScriptCarriesItsData) {
   const std::string gp = RenderChartScript(Sample(), Info(), "/out/chart.png");
   EXPECT_NE(gp.find("set output \"/out/chart.png\""), std::string::npos);
   EXPECT_NE(gp.find("\"1-row tx\" NaN NaN NaN\n"), std::string::npos);
-  EXPECT_NE(gp.find("\"live 5000\" NaN 4.5 NaN\n"), std::string::npos);
+  EXPECT_NE(gp.find("\"pgoutbox 5000\" NaN 4.5 25\n"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("\"relay 5000\" NaN 6 20\n"), std::string::npos) << gp;
   EXPECT_NE(gp.find("\"floor 1000\" NaN NaN NaN\n"), std::string::npos);
   EXPECT_NE(gp.find("pgoutbox benchmark (quick, abc1234, 2026-12-06 23:30 UTC)"),
             std::string::npos);

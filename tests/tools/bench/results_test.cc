@@ -50,12 +50,38 @@ TEST(ResultsTest, DerivesTheCatchupFiguresAfterThePhase) {
   EXPECT_EQ(*r.Get("catchup_1row", "ratio"), "0.9");
   EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_peak_rss_mib"), "22");
   EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_cpu_s_per_100k"), "0.6");
+  EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_cpu_s_per_1k"), "0.006");
   EXPECT_EQ(*r.Get("live", "pgoutbox_peak_rss_mib"), "17.7998");
   // The derived rows follow the phase's own, before the next phase.
   const auto& rows = r.rows();
-  ASSERT_EQ(rows.size(), 1 + 15 + 5 + 1 + 2u);
+  ASSERT_EQ(rows.size(), 1 + 15 + 6 + 1 + 2u);
   EXPECT_EQ(rows[16].metric, "ceiling_events_per_s");
-  EXPECT_EQ(rows[21].phase, "rss");
+  EXPECT_EQ(rows[22].phase, "rss");
+}
+
+TEST(ResultsTest, DerivesTheCpuPerEventOfTheLivePhases) {
+  Results r;
+  r.Add("catchup_1row", "rep1_receiver_before_events_per_s", "100", "events/s");
+  r.Add("catchup_1row", "rep1_receiver_after_events_per_s", "100", "events/s");
+  r.Add("catchup_1row", "rep1_pgoutbox_events_per_s", "90", "events/s");
+  r.Add("catchup_1row", "rep1_pgoutbox_cpu_s_per_100k", "0.8", "s");
+  r.Add("rss", "pgoutbox_cpu_s_per_100k", "0.5", "s");
+  for (const char* phase : {"live_5000", "relay_5000"}) {
+    r.Add(phase, "consumed", "50000", "events");
+    r.Add(phase, "streamer_cpu_ticks", phase[0] == 'l' ? "150" : "250", "ticks");
+    r.Add(phase, "clock_ticks_per_s", "100", "Hz");
+  }
+  r.Add("live_1000", "consumed", "10000", "events");  // no CPU figures: nothing derived
+  DeriveFigures(&r);
+  EXPECT_EQ(*r.Get("catchup_1row", "pgoutbox_cpu_s_per_1k"), "0.008");
+  EXPECT_EQ(*r.Get("rss", "pgoutbox_cpu_s_per_1k"), "0.005");
+  EXPECT_EQ(*r.Get("live_5000", "streamer_cpu_s"), "1.5");
+  EXPECT_EQ(*r.Get("live_5000", "cpu_s_per_1k"), "0.03");
+  EXPECT_EQ(*r.Get("live_5000", "cpu_live_to_catchup"), "3.75");
+  EXPECT_EQ(*r.Get("relay_5000", "cpu_s_per_1k"), "0.05");
+  EXPECT_FALSE(r.Get("relay_5000", "cpu_live_to_catchup"));  // the relay has no catch-up
+  EXPECT_FALSE(r.Get("live_1000", "cpu_s_per_1k"));
+  EXPECT_EQ(r.rows().back().phase, "live_1000");
 }
 
 TEST(ResultsTest, DerivesNothingWithoutRepetitions) {
