@@ -387,7 +387,7 @@ wait_consumer() {
 pgoutbox_histograms() {
   local tag="$1" phase="$2" metric
   scrape "$LOGS/$tag-metrics-after.txt"
-  for metric in delivery_latency receive_lag confirm_lag own_latency broker_latency; do
+  for metric in delivery_latency receive_lag confirm_lag own_latency broker_latency read_delay; do
     run_step "$tag-$metric" 60 "$BENCH_BIN" quantiles --before "$LOGS/$tag-metrics-before.txt" \
       --after "$LOGS/$tag-metrics-after.txt" --metric "pgoutbox_${metric}_seconds"
   done
@@ -400,7 +400,7 @@ pgoutbox_histograms() {
   record "$phase" confirm_lag_samples "${kv[count]}" "transactions"
   record_quantiles "$phase" confirm_lag p50 p99
   log "confirm lag p99 ${kv[p99_ms]} ms"
-  for metric in own_latency broker_latency; do
+  for metric in own_latency broker_latency read_delay; do
     load "$LOGS/$tag-$metric.out" present count
     [[ "${kv[present]}" -eq 1 ]] || continue
     load "$LOGS/$tag-$metric.out" present count p50_ms p99_ms p999_ms

@@ -242,20 +242,23 @@ std::string RenderMarkdown(const Results& r, const ReportInfo& info,
         "from the\n"
      << "commit to the Commit message reaching pgoutbox (the server's WAL flush, logical decoding "
         "and sending).\n"
+     << "read delay: from the server sending the Commit message to its arrival (part of "
+        "commit-to-receive).\n"
      << "commit-to-ack: from the commit to the broker's ack. produce-to-ack: the broker's part. "
         "confirm lag:\n"
      << "from the commit to the slot's confirmation. n/a: a histogram this pgoutbox does not "
         "export.\n\n"
-     << "| rate ev/s | commit-to-receive p50 / p99 / p99.9 ms | commit-to-ack p50 / p99 / p99.9 ms "
+     << "| rate ev/s | commit-to-receive p50 / p99 / p99.9 ms | read delay p50 / p99 / p99.9 ms "
+        "| commit-to-ack p50 / p99 / p99.9 ms "
         "| produce-to-ack p50 / p99 / p99.9 ms | own share p50 / p99 / p99.9 ms | confirm lag p99 "
         "ms |\n"
-     << "|---:|---:|---:|---:|---:|---:|\n";
+     << "|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const std::string& rate : LiveRates(r)) {
     const std::string p = "live_" + rate;
     md << "| " << rate << " | " << Quantiles(r, p, "receive_lag") << " | "
-       << Quantiles(r, p, "commit_to_ack") << " | " << QuantilesIfAny(r, p, "broker_latency")
-       << " | " << QuantilesIfAny(r, p, "own_latency") << " | " << F(r, p, "confirm_lag_p99_ms", 0)
-       << " |\n";
+       << QuantilesIfAny(r, p, "read_delay") << " | " << Quantiles(r, p, "commit_to_ack") << " | "
+       << QuantilesIfAny(r, p, "broker_latency") << " | " << QuantilesIfAny(r, p, "own_latency")
+       << " | " << F(r, p, "confirm_lag_p99_ms", 0) << " |\n";
   }
   md << "\npgoutbox's peak RSS during the live phases: " << F(r, "live", "pgoutbox_peak_rss_mib", 1)
      << " MiB.\n";

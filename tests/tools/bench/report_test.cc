@@ -42,6 +42,9 @@ Results Sample() {
   r.Add("live_5000", "own_latency_p50_ms", "0.8", "ms");
   r.Add("live_5000", "own_latency_p99_ms", "1.2", "ms");
   r.Add("live_5000", "own_latency_p999_ms", "1.9", "ms");
+  r.Add("live_5000", "read_delay_p50_ms", "0.1", "ms");
+  r.Add("live_5000", "read_delay_p99_ms", "0.4", "ms");
+  r.Add("live_5000", "read_delay_p999_ms", "0.7", "ms");
   r.Add("live_5000", "cpu_s_per_1k", "0.01712", "s");
   r.Add("live_5000", "cpu_live_to_catchup", "3.004", "ratio");  // shows as 3.00
   r.Add("relay_5000", "achieved_events_per_s", "5000", "events/s");
@@ -145,6 +148,24 @@ TEST(ReportTest, LiveRowsSideBySide) {
   EXPECT_NE(md.find("| 1000 | pgoutbox | n/a | n/a | n/a / 4.50 / n/a | n/a | n/a | n/a | n/a |\n"),
             std::string::npos)
       << md;
+}
+
+// pgoutbox's histograms by stage, the read delay among them; n/a where a
+// phase has none.
+TEST(ReportTest, OwnHistogramsShowEachStage) {
+  Results r = Sample();
+  const std::string md = RenderMarkdown(r, Info(), EvaluateTargets(r, Info()));
+  const size_t table = md.find("| rate ev/s | commit-to-receive p50 / p99 / p99.9 ms | read delay");
+  ASSERT_NE(table, std::string::npos) << md;
+  const size_t row = md.find("| 5000 | ", table);
+  ASSERT_NE(row, std::string::npos) << md;
+  const std::string line = md.substr(row, md.find('\n', row) - row);
+  EXPECT_NE(line.find("| 0.10 / 0.40 / 0.70 |"), std::string::npos) << line;
+  EXPECT_NE(line.find("| 0.80 / 1.20 / 1.90 |"), std::string::npos) << line;
+  const size_t row1000 = md.find("| 1000 | ", table);
+  ASSERT_NE(row1000, std::string::npos) << md;
+  EXPECT_EQ(md.substr(row1000, md.find('\n', row1000) - row1000).find("0.10 / 0.40"),
+            std::string::npos);
 }
 
 TEST(ReportTest, ChartScriptCarriesItsData) {
