@@ -1,5 +1,6 @@
 #include "kafka/mock_cluster.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pgoutbox::kafka {
@@ -33,7 +34,24 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
   m->cluster_ = rd_kafka_mock_cluster_new(m->rk_, brokers);
   if (m->cluster_ == nullptr) return Status::Internal("cannot start the mock Kafka cluster");
   m->bootstraps_ = rd_kafka_mock_cluster_bootstraps(m->cluster_);
+  m->brokers_ = brokers;
   return m;
+}
+
+Status MockCluster::CreateTopic(const std::string& name, int partitions) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, std::min(3, brokers_));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Internal("topic " + name + ": " + rd_kafka_err2str(err));
+  }
+  for (int p = 0; p < partitions; ++p) {
+    err = rd_kafka_mock_partition_set_leader(cluster_, name.c_str(), p, p % brokers_ + 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Internal("topic " + name + " partition " + std::to_string(p) +
+                              ": cannot set its leader: " + rd_kafka_err2str(err));
+    }
+  }
+  return Status::Ok();
 }
 
 MockCluster::~MockCluster() {

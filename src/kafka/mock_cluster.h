@@ -30,6 +30,14 @@ class MockCluster {
   MockCluster(const MockCluster&) = delete;
   MockCluster& operator=(const MockCluster&) = delete;
 
+  // Creates `name` with `partitions` partitions, replicated on up to 3
+  // brokers, with the leaders spread evenly (partition p led by broker
+  // p % N + 1), as a Kafka cluster balances them. The mock itself picks each
+  // leader at random, so that one broker may lead most of a topic: then its
+  // producer thread sends for several partitions in turn, and benchmark runs
+  // differ by chance. Internal if the mock refuses.
+  Status CreateTopic(const std::string& name, int partitions);
+
   const std::string& bootstraps() const { return bootstraps_; }
   rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
 
@@ -37,6 +45,7 @@ class MockCluster {
   MockCluster() = default;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  int brokers_ = 0;
   std::string bootstraps_;
 };
 

@@ -88,11 +88,7 @@ int HostKafka(const KafkaFlags& f) {
     int partitions = colon == std::string::npos ? 0 : std::atoi(spec.c_str() + colon + 1);
     if (partitions <= 0) return Fail(Status::InvalidArgument("--topic " + spec + ": want NAME:N"));
     std::string name = spec.substr(0, colon);
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create((*cluster)->cluster(), name.c_str(),
-                                                         partitions, std::min(3, f.brokers));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Fail(Status::Internal("topic " + name + ": " + rd_kafka_err2str(err)));
-    }
+    if (Status st = (*cluster)->CreateTopic(name, partitions); !st.ok()) return Fail(st);
   }
   std::unique_ptr<faults::MockFaults> mock;
   if (!f.control.empty()) {
