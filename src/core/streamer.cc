@@ -163,8 +163,18 @@ Status Streamer::RunLoop() {
       continue;
     }
     // Nothing more to produce for now: what was produced goes out as one
-    // batch.
-    sink_->Send();
+    // batch, unless the last one left less than min_send_interval ago.
+    if (unsent_ && Clock::now() - last_send_ < options_.min_send_interval) {
+      const auto timeout =
+          TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
+      if (Status st = SendOrWait(timeout); !st.ok()) return Shutdown(st);
+      continue;
+    }
+    if (unsent_) {
+      sink_->Send();
+      unsent_ = false;
+      last_send_ = Clock::now();
+    }
     if (Status st = CheckServerSilence(); !st.ok()) return Shutdown(st);
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
     auto timeout = reply_requested_ ? std::chrono::milliseconds(0)
@@ -188,12 +198,20 @@ void Streamer::Nap(Clock::duration duration) {
   nanosleep(&ts, nullptr);  // a stop signal cuts it short, which is what we want
 }
 
-Status Streamer::WaitForInput(std::chrono::milliseconds timeout, bool include_stream) {
+Status Streamer::SendOrWait(Clock::duration timeout) {
+  const auto due = last_send_ + options_.min_send_interval;
+  return WaitForInput(std::min(timeout, due - Clock::now()), /*include_stream=*/true);
+}
+
+Status Streamer::WaitForInput(Clock::duration timeout, bool include_stream) {
   pollfd fds[2];
   int n = 0;
   fds[n++] = pollfd{sink_->wakeup_fd(), POLLIN, 0};
   if (include_stream) fds[n++] = pollfd{stream_->socket(), POLLIN, 0};
-  int r = poll(fds, n, static_cast<int>(timeout.count()));
+  const auto ns =
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
+  const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  int r = ppoll(fds, n, &ts, nullptr);
   if (r < 0 && errno != EINTR) {
     return Status::Internal(std::string("poll failed: ") + std::strerror(errno));
   }
@@ -423,6 +441,7 @@ Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Eve
       case kafka::ProduceOutcome::kQueued:
         tracker_->AddEvent();
         ++events_in_txn_;
+        unsent_ = true;
         // The stream was not read while waiting: the server's silence is
         // measured again from now.
         if (waited) last_heard_ = Clock::now();
@@ -574,6 +593,7 @@ void Streamer::ProducePendingDeadLetters() {
       continue;
     }
     if (produced->outcome == kafka::ProduceOutcome::kQueueFull) return;  // later
+    if (produced->outcome == kafka::ProduceOutcome::kQueued) unsent_ = true;
     if (produced->outcome == kafka::ProduceOutcome::kRefused) {
       OnFailed(pending.opaque, pending.record.id(),
                Status::Aborted(pending.record.error() +
@@ -654,6 +674,7 @@ void Streamer::WriteStateIfDue(Clock::time_point now) {
   event.key = state_keeper_->key();
   event.payload = state_value_;
   auto result = sink_->Produce(event, 0, kStateTag);
+  if (result.ok() && result->outcome == kafka::ProduceOutcome::kQueued) unsent_ = true;
   if (!result.ok() || result->outcome != kafka::ProduceOutcome::kQueued) {
     state_keeper_->NotWritten();
     if (!result.ok() || result->outcome == kafka::ProduceOutcome::kRefused) {

@@ -95,6 +95,13 @@ struct StreamerOptions {
   // a keepalive, or a commit younger than a second, or two naps that find
   // nothing new end catching up. Zero disables it.
   std::chrono::microseconds catch_up_nap{20000};
+  // The shortest time between two batches sent at once (EventSink::Send()).
+  // An event arriving after a quiet spell goes out at once; under load the
+  // events of this span go out together, as one request per partition,
+  // instead of a request per few events: on a busy machine those requests'
+  // CPU (here and in the broker) is what delays everyone. Zero: a batch
+  // whenever the stream has nothing more buffered.
+  std::chrono::microseconds min_send_interval{1000};
   BadRowAction on_bad_row = BadRowAction::kHalt;
   // Where kDeadLetter sends bad rows (core::DeadLetter describes the records).
   std::string dead_letter_topic{defaults::kDeadLetterTopic};
@@ -213,7 +220,12 @@ class Streamer : public kafka::DeliveryHandler {
   // stay pending. A refusal of a dead-letter record becomes a delivery failure.
   void ProducePendingDeadLetters();
   void CountBadRow(const BadRowCause& cause);
-  Status WaitForInput(std::chrono::milliseconds timeout, bool include_stream);
+  // Sleeps until the Kafka wake-up fd (and with `include_stream` the
+  // replication socket, then read) is readable, or `timeout` passes.
+  Status WaitForInput(Clock::duration timeout, bool include_stream);
+  // Sends what was produced as one batch, or waits for more input until
+  // min_send_interval has passed since the last batch (see there).
+  Status SendOrWait(Clock::duration timeout);
   static void Nap(Clock::duration duration);
   // Sends a status update when it is due (or at once with `force`);
   // `request_reply` asks the server to answer with a keepalive.
@@ -258,6 +270,10 @@ class Streamer : public kafka::DeliveryHandler {
   std::chrono::milliseconds receive_timeout_{0};
   Clock::time_point last_heard_{};
   bool ping_sent_ = false;
+  // Whether events were produced since the last batch was sent, and when
+  // that was (min_send_interval).
+  bool unsent_ = false;
+  Clock::time_point last_send_{};
   bool reached_end_ = false;
   bool stopping_ = false;  // a stop request interrupted backpressure
   Status delivery_failure_;

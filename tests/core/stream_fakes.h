@@ -146,6 +146,13 @@ class FakeSink : public kafka::EventSink {
   // streamer waits without a stream.
   std::function<void()> before_reports;
 
+  // Every Send(): when, and how many records had been produced by then.
+  struct SendCall {
+    std::chrono::steady_clock::time_point at;
+    size_t records;
+  };
+  std::vector<SendCall> sends;
+
   // Delivery reports to hand over at the next Poll(), Send() or Flush(), in
   // this order, for the record produced `index`-th (from 0).
   void Ack(size_t index) { reports_.push_back({index, Report::kAck, {}}); }
@@ -159,7 +166,10 @@ class FakeSink : public kafka::EventSink {
   Result<kafka::ProduceResult> Produce(const outbox::Event& event, int64_t timestamp_ms,
                                        uint64_t opaque) override;
   void Poll(int timeout_ms) override;
-  void Send() override { Poll(0); }
+  void Send() override {
+    sends.push_back({std::chrono::steady_clock::now(), records_.size()});
+    Poll(0);
+  }
   int Flush(std::chrono::milliseconds timeout) override;
   int wakeup_fd() const override { return -1; }
   Status fatal_error() const override { return Status::Ok(); }

@@ -230,6 +230,39 @@ TEST_F(StreamLoopTest, EachAckReportsTheTimeSinceItsCommitArrived) {
   EXPECT_LT(observer_.arrivals[0].read_delay, 5.0);
 }
 
+// A batch is sent at once after a quiet spell; the next one not before
+// min_send_interval has passed, whatever arrived meanwhile.
+TEST_F(StreamLoopTest, BatchesGoOutAtMostOncePerMinSendInterval) {
+  options_.min_send_interval = milliseconds(150);
+  const auto started = std::chrono::steady_clock::now();
+  Transaction(1, {Good("a1")});
+  source_.WaitUntil("the first batch sent", [&] { return sink_.sends.size() >= 1; });
+  Transaction(2, {Good("b1")});
+  Transaction(3, {Good("c1")});
+  source_.WaitUntil("the second batch sent", [&] { return sink_.sends.size() >= 2; });
+  source_.Then([&] { stop_ = 1; });
+  ASSERT_OK(Run());
+  ASSERT_GE(sink_.sends.size(), 2u);
+  EXPECT_EQ(sink_.sends[0].records, 1u);
+  EXPECT_LT(sink_.sends[0].at - started, milliseconds(100));  // at once
+  EXPECT_EQ(sink_.sends[1].records, 3u);                      // both later transactions, together
+  EXPECT_GE(sink_.sends[1].at - sink_.sends[0].at, milliseconds(150));
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "c1"}));
+}
+
+TEST_F(StreamLoopTest, WithoutAMinSendIntervalEachDrainedStreamIsABatch) {
+  options_.min_send_interval = milliseconds(0);
+  Transaction(1, {Good("a1")});
+  source_.WaitUntil("the first batch sent", [&] { return sink_.sends.size() >= 1; });
+  Transaction(2, {Good("b1")});
+  source_.WaitUntil("the second batch sent", [&] { return sink_.sends.size() >= 2; });
+  source_.Then([&] { stop_ = 1; });
+  ASSERT_OK(Run());
+  ASSERT_GE(sink_.sends.size(), 2u);
+  EXPECT_EQ(sink_.sends[1].records, 2u);
+  EXPECT_LT(sink_.sends[1].at - sink_.sends[0].at, milliseconds(150));
+}
+
 TEST_F(StreamLoopTest, FeedbackGoesOnWhileTheSinkIsFull) {
   options_.end_lsn = End(1);
   sink_.capacity = 1;
