@@ -163,8 +163,9 @@ Status Streamer::RunLoop() {
       continue;
     }
     // Nothing more to produce for now: what was produced goes out as one
-    // batch, unless the last one left less than min_send_interval ago.
-    if (unsent_ && Clock::now() - last_send_ < options_.min_send_interval) {
+    // batch, unless the last one left less than min_send_interval ago (not
+    // while catching up: the naps below gather the batches then).
+    if (unsent_ && !catching_up_ && Clock::now() - last_send_ < options_.min_send_interval) {
       const auto timeout =
           TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
       if (Status st = SendOrWait(timeout); !st.ok()) return Shutdown(st);

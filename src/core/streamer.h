@@ -6,7 +6,9 @@
 // keepalive, compute how long to sleep, send feedback, each its own function.
 // The stream is read in bursts (everything libpq has buffered) and the loop
 // sleeps in poll() on both the replication socket and the Kafka wake-up fd,
-// so it reacts at once to new data and to delivery reports.
+// so it reacts at once to new data and to delivery reports. What it produced
+// goes out as one batch (EventSink::Send()) once the stream has nothing more
+// buffered, at most once per StreamerOptions::min_send_interval.
 //
 // Backpressure: when the producer's local queue is full the streamer stops
 // reading the replication stream until there is room, still sending status
@@ -99,7 +101,8 @@ struct StreamerOptions {
   // An event arriving after a quiet spell goes out at once; under load the
   // events of this span go out together, as one request per partition,
   // instead of a request per few events: on a busy machine those requests'
-  // CPU (here and in the broker) is what delays everyone. Zero: a batch
+  // CPU (here and in the broker) is what delays everyone. Not applied
+  // while catching up (catch_up_nap gathers the batches then). Zero: a batch
   // whenever the stream has nothing more buffered.
   std::chrono::microseconds min_send_interval{1000};
   BadRowAction on_bad_row = BadRowAction::kHalt;
