@@ -28,6 +28,12 @@ constexpr int64_t kCatchUpLagMicros = 1'000'000;
 // everything it had.
 constexpr int kMaxEmptyNaps = 2;
 
+// `duration` (not negative) for nanosleep() and ppoll().
+timespec ToTimespec(Clock::duration duration) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
 // What stopping leaves behind when `count` events were not acknowledged in
 // time (with or without a stream).
 Status NotAcknowledged(int count) {
@@ -165,16 +171,22 @@ Status Streamer::RunLoop() {
     // Nothing more to produce for now: what was produced goes out as one
     // batch, unless the last one left less than min_send_interval ago (not
     // while catching up: the naps below gather the batches then).
-    if (unsent_ && !catching_up_ && Clock::now() - last_send_ < options_.min_send_interval) {
-      const auto timeout =
-          TimeUntilFeedback(Clock::now(), last_feedback_, options_.feedback_interval, kMaxSleep);
-      if (Status st = SendOrWait(timeout); !st.ok()) return Shutdown(st);
-      continue;
-    }
     if (unsent_) {
+      const auto now = Clock::now();
+      const auto due = last_send_ + options_.min_send_interval;
+      if (!catching_up_ && now < due) {
+        const auto timeout =
+            TimeUntilFeedback(now, last_feedback_, options_.feedback_interval, kMaxSleep);
+        if (Status st = WaitForInput(std::min<Clock::duration>(timeout, due - now),
+                                     /*include_stream=*/true);
+            !st.ok()) {
+          return Shutdown(st);
+        }
+        continue;
+      }
       sink_->Send();
       unsent_ = false;
-      last_send_ = Clock::now();
+      last_send_ = Clock::now();  // after the flush: the interval is from its end
     }
     if (Status st = CheckServerSilence(); !st.ok()) return Shutdown(st);
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
@@ -194,14 +206,8 @@ Status Streamer::RunLoop() {
 
 void Streamer::Nap(Clock::duration duration) {
   if (duration <= Clock::duration::zero()) return;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  const timespec ts = ToTimespec(duration);
   nanosleep(&ts, nullptr);  // a stop signal cuts it short, which is what we want
-}
-
-Status Streamer::SendOrWait(Clock::duration timeout) {
-  const auto due = last_send_ + options_.min_send_interval;
-  return WaitForInput(std::min(timeout, due - Clock::now()), /*include_stream=*/true);
 }
 
 Status Streamer::WaitForInput(Clock::duration timeout, bool include_stream) {
@@ -209,9 +215,7 @@ Status Streamer::WaitForInput(Clock::duration timeout, bool include_stream) {
   int n = 0;
   fds[n++] = pollfd{sink_->wakeup_fd(), POLLIN, 0};
   if (include_stream) fds[n++] = pollfd{stream_->socket(), POLLIN, 0};
-  const auto ns =
-      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
-  const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  const timespec ts = ToTimespec(std::max(timeout, Clock::duration::zero()));
   int r = ppoll(fds, n, &ts, nullptr);
   if (r < 0 && errno != EINTR) {
     return Status::Internal(std::string("poll failed: ") + std::strerror(errno));

@@ -226,9 +226,6 @@ class Streamer : public kafka::DeliveryHandler {
   // Sleeps until the Kafka wake-up fd (and with `include_stream` the
   // replication socket, then read) is readable, or `timeout` passes.
   Status WaitForInput(Clock::duration timeout, bool include_stream);
-  // Sends what was produced as one batch, or waits for more input until
-  // min_send_interval has passed since the last batch (see there).
-  Status SendOrWait(Clock::duration timeout);
   static void Nap(Clock::duration duration);
   // Sends a status update when it is due (or at once with `force`);
   // `request_reply` asks the server to answer with a keepalive.
