@@ -166,7 +166,7 @@ done
 show_pgoutbox_log
 brokers="$(grep -o 'mock Kafka cluster with [0-9]* brokers\? at [^ ]*' "$logs/pgoutbox.log" | awk '{print $NF}')"
 
-step "Inserting sample events in four transactions (the third rolls back)"
+step "Inserting sample events in five transactions (the third rolls back; the fifth writes one event as a logical decoding message, without a table)"
 psql_q -e <<'SQL'
 BEGIN;
 INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, headers) VALUES
@@ -186,6 +186,13 @@ ROLLBACK;
 BEGIN;
 INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, topic) VALUES
   ('order', 'order-1001', 'OrderShipped', '{"orderId": 1001, "carrier": "DHL"}', 'shipping.events');
+COMMIT;
+BEGIN;
+INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES
+  ('customer', 'customer-7', 'CustomerVerified', '{"customerId": 7}');
+SELECT pg_logical_emit_message(true, 'pgoutbox', '{"aggregate_type": "order", "aggregate_id": "order-1002",
+  "event_type": "OrderCancelled", "payload": {"orderId": 1002, "reason": "no table row: a message"},
+  "headers": {"source": "pg_logical_emit_message"}}');
 COMMIT;
 SQL
 
@@ -217,5 +224,5 @@ show_pgoutbox_log
 [[ "$status" -eq 0 ]] || fail "pgoutbox exited with status $status" "$logs/pgoutbox.log"
 echo "pgoutbox exited 0"
 echo
-echo "Demo done in $((SECONDS - started)) s: 5 events in 3 committed transactions arrived; the rolled-back one did not."
+echo "Demo done in $((SECONDS - started)) s: 7 events in 4 committed transactions arrived (one of them a message, with its WAL position as its id); the rolled-back one did not."
 echo "Logs: $logs/"

@@ -25,6 +25,7 @@
 #include "observe/metrics_observer.h"
 #include "observe/progress.h"
 #include "observe/server_monitor.h"
+#include "outbox/message_mapper.h"
 #include "pg/catalog.h"
 
 namespace pgoutbox::app {
@@ -103,6 +104,11 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
   RETURN_IF_ERROR(kafka::ParseMockSpec(config.brokers).status());
   RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
   ASSIGN_OR_RETURN(DatabaseState db, InspectDatabase(config, names));
+  outbox::MessageMapperOptions message_options;
+  message_options.prefix = config.message_prefix;
+  message_options.topic_template = config.mapping.topic_template;
+  ASSIGN_OR_RETURN(std::unique_ptr<outbox::MessageMapper> message_mapper,
+                   outbox::MessageMapper::Create(message_options));
 
   observe::Metrics metrics;
   observe::Health health(config.stall_timeout);
@@ -166,6 +172,13 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
         plan.action == StartAction::kRecover || plan.action == StartAction::kRecoverAcceptingGap;
     if (recover) {
       spdlog::warn("{}: recovering from the table", plan.reason);
+      if (!config.message_prefix.empty()) {
+        spdlog::warn(
+            "events written as logical decoding messages (prefix {}) that were not delivered "
+            "before the slot was lost cannot be recovered: they exist only in the WAL, and only "
+            "table rows can be read again",
+            config.message_prefix);
+      }
       if (config.no_create) {
         return Status::FailedPrecondition(plan.reason +
                                           ": the recovery from the table creates the slot again, "
@@ -216,6 +229,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     observe::MetricsObserver observer(&metrics, &health, &progress);
     core::Streamer streamer(streamer_options, publisher, db.mapper.get(), &tracker, stop_requests,
                             &observer, &state_keeper);
+    streamer.set_message_mapper(message_mapper.get());
     SupervisorOptions supervisor_options;
     supervisor_options.conninfo = config.db;
     supervisor_options.slot = names.slot;

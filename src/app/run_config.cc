@@ -48,6 +48,7 @@ std::string RunConfig::Describe() const {
   s += std::string(" on_bad_row=") + core::BadRowActionName(on_bad_row);
   if (on_bad_row == core::BadRowAction::kDeadLetter) s += " dlq_topic=" + dead_letter_topic;
   if (accept_gap) s += " accept_gap";
+  s += " message_prefix=" + (message_prefix.empty() ? std::string("off") : message_prefix);
   return s;
 }
 

@@ -43,6 +43,9 @@ struct RunConfig {
   // Recover from the table even when cleanup may have deleted rows the
   // delivered mark needs (app/start_plan.h).
   bool accept_gap = false;
+  // Logical decoding messages with this prefix are events
+  // (outbox::MessageMapper); empty: none is.
+  std::string message_prefix{defaults::kMessagePrefix};
 
   // The flag that makes this run stop at an end position, for messages:
   // "--exit-when-caught-up" or "--end-lsn".

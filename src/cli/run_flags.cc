@@ -81,6 +81,14 @@ void AddRunFlags(CLI::App* cmd, RunFlags* f) {
                 "needs may have been deleted by cleanup (the outage outlasted --retention), "
                 "recover what the table holds and go on instead of refusing to start")
       ->envname("PGOUTBOX_ACCEPT_GAP");
+  f->opt_message_prefix =
+      cmd->add_option(
+             "--message-prefix", f->message_prefix,
+             "logical decoding messages with this prefix, written with "
+             "pg_logical_emit_message(true, prefix, json) in a transaction, are events like "
+             "outbox rows; '' disables")
+          ->envname("PGOUTBOX_MESSAGE_PREFIX")
+          ->capture_default_str();
 }
 
 Result<app::RunConfig> Resolve(const RunFlags& f) {
@@ -139,6 +147,15 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   c.dead_letter_topic = bad_rows.dead_letter_topic;
   c.state_topic = f.state_topic;
   c.accept_gap = f.accept_gap;
+  c.message_prefix = f.message_prefix;
+  if (f.opt_message_prefix != nullptr && f.opt_message_prefix->count() == 0 &&
+      GivenOrSetEmpty(f.opt_message_prefix)) {
+    c.message_prefix.clear();  // PGOUTBOX_MESSAGE_PREFIX= disables message events
+  }
+  if (c.message_prefix == defaults::kHeartbeatPrefix) {
+    return Status::InvalidArgument("--message-prefix " + c.message_prefix +
+                                   " is the prefix of pgoutbox's own heartbeat messages");
+  }
   if (!outbox::IsValidTopicName(c.state_topic)) {
     return Status::InvalidArgument("--state-topic \"" + c.state_topic +
                                    "\" is not a valid Kafka topic name");

@@ -41,16 +41,19 @@ struct RunFlags {
   CleanupFlags cleanup;
   BadRowFlags bad_rows;
   bool accept_gap = false;
+  std::string message_prefix{defaults::kMessagePrefix};
 
   CLI::Option* opt_http_addr = nullptr;
+  CLI::Option* opt_message_prefix = nullptr;
 };
 
 // Declares the flags of `run` on `cmd`, bound to `flags`.
 void AddRunFlags(CLI::App* cmd, RunFlags* flags);
 
 // Validates the flags into a RunConfig (InvalidArgument with the flag's name).
-// Call it after parsing: an empty PGOUTBOX_HTTP_ADDR, PGOUTBOX_COLUMN_HEADERS
-// or PGOUTBOX_COLUMN_TOPIC in the environment means '' (disabled), as the
+// Call it after parsing: an empty PGOUTBOX_HTTP_ADDR, PGOUTBOX_COLUMN_HEADERS,
+// PGOUTBOX_COLUMN_TOPIC or PGOUTBOX_MESSAGE_PREFIX in the environment means
+// '' (disabled), as the
 // flag would, though CLI11 ignores empty variables.
 Result<app::RunConfig> Resolve(const RunFlags& flags);
 

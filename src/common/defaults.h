@@ -22,6 +22,11 @@ inline constexpr std::string_view kRole = "pgoutbox";
 // Kafka.
 inline constexpr std::string_view kTopicTemplate = "outbox.event.{aggregate_type}";
 inline constexpr std::string_view kDeadLetterTopic = "outbox.dlq";
+// Logical decoding messages: the prefix of the application's events
+// (pg_logical_emit_message), and the one of pgoutbox's own heartbeat, which
+// is never an event.
+inline constexpr std::string_view kMessagePrefix = "pgoutbox";
+inline constexpr std::string_view kHeartbeatPrefix = "pgoutbox.heartbeat";
 
 // Streaming.
 inline constexpr milliseconds kFeedbackInterval{1000};

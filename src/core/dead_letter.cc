@@ -19,6 +19,11 @@ void AppendJsonString(std::string_view text, bool is_null, std::string* out) {
   *out += '"';
 }
 
+bool IsTooLarge(const BadRowCause& cause) {
+  const auto* refusal = std::get_if<kafka::RecordRefusal>(&cause);
+  return refusal != nullptr && *refusal == kafka::RecordRefusal::kTooLarge;
+}
+
 }  // namespace
 
 Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
@@ -27,10 +32,7 @@ Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
                                        const BadRowCause& cause, const Status& error,
                                        size_t payload_size) {
   std::optional<size_t> omitted_payload_size;
-  if (const auto* refusal = std::get_if<kafka::RecordRefusal>(&cause);
-      refusal != nullptr && *refusal == kafka::RecordRefusal::kTooLarge) {
-    omitted_payload_size = payload_size;
-  }
+  if (IsTooLarge(cause)) omitted_payload_size = payload_size;
   ASSIGN_OR_RETURN(outbox::EventMapper::RowDump dump, mapper.DumpRow(insert, omitted_payload_size));
   DeadLetter dl;
   dl.topic_ = target.topic;
@@ -42,6 +44,25 @@ Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
   dl.id_ = std::move(dump.id).value_or("");
   dl.error_ = error.message();
   if (lsn) dl.lsn_ = lsn->ToString();
+  return dl;
+}
+
+DeadLetter DeadLetter::FromMessage(const DeadLetterTarget& target,
+                                   const pgoutput::LogicalMessage& message,
+                                   const BadRowCause& cause, const Status& error,
+                                   size_t payload_size) {
+  DeadLetter dl;
+  dl.topic_ = target.topic;
+  dl.message_prefix_ = std::string(message.prefix);
+  if (IsTooLarge(cause)) {
+    dl.value_ = "{\"payload_size\":" + std::to_string(payload_size) + "}";
+  } else {
+    dl.value_.assign(message.content);
+  }
+  dl.key_is_null_ = true;
+  dl.id_is_null_ = true;
+  dl.error_ = error.message();
+  dl.lsn_ = message.lsn.ToString();
   return dl;
 }
 
@@ -81,7 +102,11 @@ outbox::Event DeadLetter::event() const {
   event.payload_is_null = false;
   event.headers.reserve(4);
   event.headers.push_back({"error", error_, false});
-  event.headers.push_back({"table", table_, false});
+  if (message_prefix_) {
+    event.headers.push_back({"message_prefix", *message_prefix_, false});
+  } else {
+    event.headers.push_back({"table", table_, false});
+  }
   if (lsn_) event.headers.push_back({"lsn", *lsn_, false});
   event.headers.push_back({"id", id_, id_is_null_});
   return event;

@@ -13,6 +13,12 @@
 //    row is no longer in memory. value = what the report tells:
 //    {"topic":...,"key":...,"headers":{...},"payload_size":N}. key = the
 //    record's key. Headers: error, table, id.
+//  - FromMessage: a logical decoding message with the events' prefix
+//    (outbox::MessageMapper) that cannot become a record, or whose record
+//    Kafka refused when it was produced. value = the message's content as
+//    written; when Kafka refused it as too large,
+//    {"payload_size": N} instead. No key. Headers: error, message_prefix,
+//    lsn, id (null).
 //
 // Ownership: a DeadLetter owns copies of everything its record shows; the
 // views of event() point into it. Thread safety: none needed (a value).
@@ -53,6 +59,12 @@ class DeadLetter {
                                     const BadRowCause& cause, const Status& error,
                                     size_t payload_size);
 
+  // The record for the logical decoding message `message`, bad because of
+  // `cause` (see FromRow for `error` and `payload_size`).
+  static DeadLetter FromMessage(const DeadLetterTarget& target,
+                                const pgoutput::LogicalMessage& message, const BadRowCause& cause,
+                                const Status& error, size_t payload_size);
+
   // The record for `record`, which Kafka refused in its delivery report for
   // `reason`.
   static DeadLetter FromRefused(const DeadLetterTarget& target, const kafka::RefusedRecord& record,
@@ -77,7 +89,8 @@ class DeadLetter {
   std::string id_;
   bool id_is_null_ = false;
   std::string error_;
-  std::optional<std::string> lsn_;  // FromRow only
+  std::optional<std::string> lsn_;             // FromRow and FromMessage only
+  std::optional<std::string> message_prefix_;  // FromMessage only (no table)
 };
 
 }  // namespace pgoutbox::core

@@ -303,11 +303,30 @@ Status Streamer::HandleXLogData(const replication::XLogData& data) {
 }
 
 Status Streamer::HandleLogicalMessage(const pgoutput::LogicalMessage& message) {
+  if (message_mapper_ != nullptr && message_mapper_->IsEvent(message)) {
+    RETURN_IF_ERROR(HandleMessageEvent(message));
+  }
   // A non-transactional message (e.g. our heartbeat) outside a transaction
   // says every commit before it has been received, like a keepalive.
   if (!message.transactional() && !tracker_->has_open_transaction()) {
     tracker_->ServerPosition(message.lsn);
   }
+  return Status::Ok();
+}
+
+Status Streamer::HandleMessageEvent(const pgoutput::LogicalMessage& message) {
+  if (skipping_txn_) return Status::Ok();
+  if (message.transactional() && !tracker_->has_open_transaction()) {
+    return Status::Corruption("pgoutput: transactional message at " + message.lsn.ToString() +
+                              " outside a transaction");
+  }
+  if (Status st = message_mapper_->Map(message, &event_); !st.ok()) {
+    const std::optional<outbox::BadRowReason> reason = message_mapper_->bad_row_reason();
+    if (!reason) return st;
+    return HandleBadRow({nullptr, &message, message.lsn}, *reason, st, 0);
+  }
+  RETURN_IF_ERROR(ProduceMapped({nullptr, &message, message.lsn}));
+  ++stats_.message_events;
   return Status::Ok();
 }
 
@@ -382,8 +401,12 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
       if (observer_ != nullptr) observer_->PublishFailed(PublishFailure::kBadRow);
       return st;
     }
-    return HandleBadRow(insert, lsn, *reason, st, 0);
+    return HandleBadRow({&insert, nullptr, lsn}, *reason, st, 0);
   }
+  return ProduceMapped({&insert, nullptr, lsn});
+}
+
+Status Streamer::ProduceMapped(const BadRowSource& source) {
   Result<kafka::ProduceResult> produced = ProduceWithBackpressure(event_);
   if (!produced.ok()) {
     const Status& st = produced.status();
@@ -394,7 +417,7 @@ Status Streamer::HandleInsert(const pgoutput::Insert& insert, Lsn lsn) {
   }
   if (produced->outcome == kafka::ProduceOutcome::kRefused) {
     return HandleBadRow(
-        insert, lsn, produced->refusal,
+        source, produced->refusal,
         Status::InvalidArgument("event " + std::string(event_.id) + ": " + produced->message),
         event_.payload.size());
   }
@@ -407,9 +430,10 @@ void Streamer::CountBadRow(const BadRowCause& cause) {
   observer_->BadRow(options_.on_bad_row, cause);
 }
 
-Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const BadRowCause& cause,
+Status Streamer::HandleBadRow(const BadRowSource& source, const BadRowCause& cause,
                               const Status& error, size_t payload_size) {
   CountBadRow(cause);
+  const std::string at = source.lsn.ToString();
   switch (options_.on_bad_row) {
     case BadRowAction::kHalt:
       // The row stops the stream (exit 1: fix the row or the mapping, then
@@ -417,22 +441,35 @@ Status Streamer::HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const Bad
       return Status::Aborted(error.message());
     case BadRowAction::kSkip:
       ++stats_.bad_rows;
-      spdlog::warn("skipped a bad row at {} ({}): {}", lsn.ToString(), BadRowCauseName(cause),
-                   error.message());
+      spdlog::warn("skipped a bad row at {} ({}): {}", at, BadRowCauseName(cause), error.message());
       return Status::Ok();
     case BadRowAction::kDeadLetter:
       break;
   }
-  ASSIGN_OR_RETURN(
-      DeadLetter dead_letter,
-      DeadLetter::FromRow(dead_letter_target_, *mapper_, insert, lsn, cause, error, payload_size));
-  ASSIGN_OR_RETURN(kafka::ProduceResult produced, ProduceWithBackpressure(dead_letter.event()));
-  if (produced.outcome == kafka::ProduceOutcome::kRefused) {
+  std::optional<DeadLetter> dead_letter;
+  if (source.insert != nullptr) {
+    ASSIGN_OR_RETURN(dead_letter, DeadLetter::FromRow(dead_letter_target_, *mapper_, *source.insert,
+                                                      source.lsn, cause, error, payload_size));
+  } else {
+    dead_letter =
+        DeadLetter::FromMessage(dead_letter_target_, *source.message, cause, error, payload_size);
+  }
+  // A non-transactional message comes between transactions: its record is
+  // a transaction of its own, confirmed past the message once acknowledged.
+  const bool own_transaction = !tracker_->has_open_transaction();
+  if (own_transaction) {
+    commit_time_ = NowPg();
+    txn_ = tracker_->BeginTransaction(commit_time_);
+  }
+  Result<kafka::ProduceResult> produced = ProduceWithBackpressure(dead_letter->event());
+  if (own_transaction && produced.ok()) tracker_->CommitTransaction(source.lsn, Clock::now());
+  if (!produced.ok()) return produced.status();
+  if (produced->outcome == kafka::ProduceOutcome::kRefused) {
     return Status::Aborted(error.message() +
-                           "; its dead-letter record was refused too: " + produced.message);
+                           "; its dead-letter record was refused too: " + produced->message);
   }
   ++stats_.bad_rows;
-  spdlog::warn("sent a bad row at {} ({}) to {}: {}", lsn.ToString(), BadRowCauseName(cause),
+  spdlog::warn("sent a bad row at {} ({}) to {}: {}", at, BadRowCauseName(cause),
                options_.dead_letter_topic, error.message());
   return Status::Ok();
 }

@@ -10,6 +10,15 @@
 // goes out as one batch (EventSink::Send()) once the stream has nothing more
 // buffered, at most once per StreamerOptions::min_send_interval.
 //
+// Message events: with a message mapper (set_message_mapper), a logical
+// decoding message with the events' prefix is mapped by
+// outbox::MessageMapper and produced like a row of its transaction, in the
+// order the server sent it. A non-transactional one is a bad row
+// (outbox::BadRowReason::kNonTransactional); it arrives between
+// transactions, so its dead-letter record is a transaction of its own,
+// confirmed past the message once acknowledged. Other messages (the
+// heartbeat's) only tell the position, like a keepalive.
+//
 // Backpressure: when the producer's local queue is full the streamer stops
 // reading the replication stream until there is room, still sending status
 // updates every feedback interval so the server does not time it out.
@@ -76,6 +85,7 @@
 #include "core/stream_observer.h"
 #include "kafka/event_sink.h"
 #include "outbox/mapper.h"
+#include "outbox/message_mapper.h"
 #include "pgoutput/messages.h"
 #include "replication/message_source.h"
 
@@ -122,6 +132,7 @@ struct StreamerStats {
   uint64_t transactions = 0;      // commits received
   uint64_t messages = 0;          // pgoutput messages received
   uint64_t ignored_changes = 0;   // updates, deletes, truncates (not events)
+  uint64_t message_events = 0;    // messages with the events' prefix produced
   uint64_t bad_rows = 0;          // rows skipped or dead-lettered
   // Transactions the server sent again after a reconnect that had already
   // been produced (in flight or acknowledged, not yet confirmed): skipped.
@@ -186,6 +197,12 @@ class Streamer : public kafka::DeliveryHandler {
 
   const StreamerStats& stats() const { return stats_; }
 
+  // Before Run(): logical decoding messages with `mapper`'s prefix are
+  // events (outbox::MessageMapper), produced in commit order with the
+  // table's rows of their transaction; borrowed, must outlive the streamer.
+  // Without one (the default) no message is an event.
+  void set_message_mapper(outbox::MessageMapper* mapper) { message_mapper_ = mapper; }
+
   // kafka::DeliveryHandler (called from the sink's Poll, Send or Flush on
   // Run's thread).
   void OnDelivered(uint64_t opaque, std::string_view topic,
@@ -203,10 +220,22 @@ class Streamer : public kafka::DeliveryHandler {
   Status HandleBegin(const pgoutput::Begin& begin);
   Status HandleCommit(const pgoutput::Commit& commit);
   Status HandleInsert(const pgoutput::Insert& insert, Lsn lsn);
-  // A bad row of the open transaction, by policy. `payload_size`: the size
-  // of the payload Kafka refused (see DeadLetter::FromRow).
-  Status HandleBadRow(const pgoutput::Insert& insert, Lsn lsn, const BadRowCause& cause,
-                      const Status& error, size_t payload_size);
+  // A message with the events' prefix (message_mapper_).
+  Status HandleMessageEvent(const pgoutput::LogicalMessage& message);
+  // What a bad row is: an insert or a message (exactly one set), and where.
+  struct BadRowSource {
+    const pgoutput::Insert* insert = nullptr;
+    const pgoutput::LogicalMessage* message = nullptr;
+    Lsn lsn;
+  };
+  // Produces event_, just mapped from `source`, as one more event of the
+  // open transaction; a record Kafka refuses is a bad row.
+  Status ProduceMapped(const BadRowSource& source);
+  // A bad row, by policy: of the open transaction, or (a non-transactional
+  // message) between transactions. `payload_size`: the size of the payload
+  // Kafka refused (see DeadLetter::FromRow).
+  Status HandleBadRow(const BadRowSource& source, const BadRowCause& cause, const Status& error,
+                      size_t payload_size);
   // Produces `event` as one more event of the open transaction, waiting
   // while the local queue is full. The outcome is kQueued, or kRefused when
   // Kafka refuses the record itself (nothing was produced).
@@ -247,6 +276,7 @@ class Streamer : public kafka::DeliveryHandler {
   StreamerOptions options_;
   kafka::EventSink* sink_;
   outbox::EventMapper* mapper_;
+  outbox::MessageMapper* message_mapper_ = nullptr;  // null: no message is an event
   AckTracker* tracker_;
   const std::atomic<int>* stop_requests_;
   StreamObserver* observer_;   // may be null

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/byte_size.h"
+#include "common/defaults.h"
 #include "common/types.h"
 #include "pg/connection.h"
 #include "pg/delivered_mark.h"
@@ -59,8 +60,8 @@ void ServerMonitor::Loop() {
     if (conn != nullptr) {
       if (options_.heartbeat_interval.count() > 0 &&
           now - last_heartbeat >= options_.heartbeat_interval) {
-        auto r =
-            conn->Query("SELECT pg_logical_emit_message(false, 'pgoutbox.heartbeat', now()::text)");
+        auto r = conn->Query("SELECT pg_logical_emit_message(false, '" +
+                             std::string(defaults::kHeartbeatPrefix) + "', now()::text)");
         if (r.ok()) {
           last_heartbeat = now;
           heartbeats_.fetch_add(1);

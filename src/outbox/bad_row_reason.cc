@@ -10,6 +10,10 @@ const char* BadRowReasonName(BadRowReason reason) {
       return "topic";
     case BadRowReason::kHeaders:
       return "headers";
+    case BadRowReason::kMessage:
+      return "message";
+    case BadRowReason::kNonTransactional:
+      return "non_transactional";
     case BadRowReason::kPayload:
       break;
   }

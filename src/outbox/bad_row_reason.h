@@ -13,10 +13,16 @@ enum class BadRowReason {
   kTopic,       // not a valid Kafka topic name
   kHeaders,     // the headers column is not a flat JSON object
   kPayload,     // the payload cannot be decoded
+  // A logical decoding message (outbox::MessageMapper) whose content is not
+  // a JSON object with the required fields.
+  kMessage,
+  // A non-transactional logical decoding message with the events' prefix:
+  // the server sends it even when its transaction rolls back.
+  kNonTransactional,
 };
 
 // The reason as a log word and metric label: "null_column", "topic",
-// "headers", "payload".
+// "headers", "payload", "message", "non_transactional".
 const char* BadRowReasonName(BadRowReason reason);
 
 }  // namespace pgoutbox::outbox

@@ -77,8 +77,8 @@ std::string ShowPart(const std::string& part, bool glob) {
   if (glob) return part;
   bool plain = !part.empty();
   for (char c : part) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_' || c == '$')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '$')) {
       plain = false;
     }
   }

@@ -197,6 +197,32 @@ TEST(RunFlagsTest, EmptyHttpAddrVariableDisablesTheEndpoint) {
   EXPECT_EQ(c->http_addr, "127.0.0.1:9187");
 }
 
+// --message-prefix: pgoutbox by default, '' (flag or empty variable) turns
+// message events off, and the heartbeat's own prefix is refused.
+TEST(RunFlagsTest, MessagePrefix) {
+  auto c = Parse({"--db", "x", "--brokers", "y"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->message_prefix, "pgoutbox");
+  c = Parse({"--db", "x", "--brokers", "y", "--message-prefix", "shop.events"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->message_prefix, "shop.events");
+  EXPECT_NE(c->Describe().find("message_prefix=shop.events"), std::string::npos);
+  c = Parse({"--db", "x", "--brokers", "y", "--message-prefix", ""});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->message_prefix, "");
+  EXPECT_NE(c->Describe().find("message_prefix=off"), std::string::npos);
+  {
+    ScopedEnv env("PGOUTBOX_MESSAGE_PREFIX", "");
+    c = Parse({"--db", "x", "--brokers", "y"});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->message_prefix, "");
+  }
+  auto heartbeat = Parse({"--db", "x", "--brokers", "y", "--message-prefix", "pgoutbox.heartbeat"});
+  ASSERT_FALSE(heartbeat.ok());
+  EXPECT_EQ(heartbeat.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(heartbeat.status().message().find("--message-prefix"), std::string::npos);
+}
+
 // README: --column-headers '' and --column-topic '' disable the column; so
 // do the variables set to nothing.
 TEST(RunFlagsTest, EmptyColumnVariablesDisableTheColumns) {

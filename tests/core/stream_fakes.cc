@@ -74,6 +74,16 @@ Bytes InsertMessage(uint32_t oid, const std::vector<std::optional<std::string_vi
   return out;
 }
 
+Bytes LogicalMessageMessage(bool transactional, Lsn lsn, std::string_view prefix,
+                            std::string_view content) {
+  Bytes out{'M', static_cast<uint8_t>(transactional ? 1 : 0)};
+  Put(&out, lsn.value(), 8);
+  PutString(&out, prefix);
+  Put(&out, content.size(), 4);
+  out.insert(out.end(), content.begin(), content.end());
+  return out;
+}
+
 Bytes XLogDataFrame(Lsn start, const Bytes& payload) {
   Bytes out{'w'};
   Put(&out, start.value(), 8);

@@ -48,6 +48,10 @@ Bytes RelationMessage(uint32_t oid, std::string_view schema, std::string_view ta
 // nullopt is a NULL column; the others are text.
 Bytes InsertMessage(uint32_t oid, const std::vector<std::optional<std::string_view>>& values);
 
+// A logical decoding message (pg_logical_emit_message) at `lsn`.
+Bytes LogicalMessageMessage(bool transactional, Lsn lsn, std::string_view prefix,
+                            std::string_view content);
+
 // The frames around them.
 Bytes XLogDataFrame(Lsn start, const Bytes& payload);
 Bytes KeepaliveFrame(Lsn wal_end, bool reply_requested = false);

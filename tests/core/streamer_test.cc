@@ -72,6 +72,9 @@ struct Row {
   std::optional<std::string> aggregate_id = "k";
   std::optional<std::string> headers = std::nullopt;
   std::string payload = R"({"n": 1})";
+  // Set: not a row but a transactional logical decoding message with the
+  // events' prefix and this content.
+  std::optional<std::string> message = std::nullopt;
 };
 
 #define ASSERT_OK(expr)                      \
@@ -84,6 +87,13 @@ Row Good(std::string id) { return Row{id, "key-" + id}; }
 // Bad rows: the mapper cannot make a record of them.
 Row NullKey(std::string id) { return Row{id, std::nullopt}; }
 Row BadHeaders(std::string id) { return Row{id, "key-" + id, R"(["not", "an object"])"}; }
+// A message event (outbox::MessageMapper) with this id and key "key-<id>".
+Row Message(std::string id) {
+  Row r{id};
+  r.message = R"({"id": ")" + id + R"(", "aggregate_type": "order", "aggregate_id": "key-)" + id +
+              R"(", "event_type": "OrderCreated", "payload": {"n": 2}})";
+  return r;
+}
 
 class StreamLoopTest : public ::testing::Test {
  protected:
@@ -95,11 +105,15 @@ class StreamLoopTest : public ::testing::Test {
     auto mapper = outbox::EventMapper::Create(outbox::MapperOptions{});
     EXPECT_TRUE(mapper.ok()) << mapper.status().ToString();
     mapper_ = std::move(mapper).value();
+    auto message_mapper = outbox::MessageMapper::Create(outbox::MessageMapperOptions{});
+    EXPECT_TRUE(message_mapper.ok()) << message_mapper.status().ToString();
+    message_mapper_ = std::move(message_mapper).value();
   }
 
   // Runs a streamer over the script until it returns.
   Status Run() {
     Streamer streamer(options_, &sink_, mapper_.get(), &tracker_, &stop_, &observer_);
+    streamer.set_message_mapper(message_mapper_.get());
     Status st = streamer.Run(&source_);
     stats_ = streamer.stats();
     return st;
@@ -128,6 +142,12 @@ class StreamLoopTest : public ::testing::Test {
     }
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
+      if (r.message) {
+        source_.AddXLogData(InsertAt(n, static_cast<int>(i)),
+                            testing::LogicalMessageMessage(true, InsertAt(n, static_cast<int>(i)),
+                                                           "pgoutbox", *r.message));
+        continue;
+      }
       source_.AddXLogData(
           InsertAt(n, static_cast<int>(i)),
           testing::InsertMessage(
@@ -145,6 +165,7 @@ class StreamLoopTest : public ::testing::Test {
 
   StreamerOptions options_;
   std::unique_ptr<outbox::EventMapper> mapper_;
+  std::unique_ptr<outbox::MessageMapper> message_mapper_;
   AckTracker tracker_{kStart};
   std::atomic<int> stop_{0};
   FakeSource source_;
@@ -799,6 +820,127 @@ TEST_F(StreamLoopTest, AfterARebaseTheFirstStatusUpdateCarriesTheLowerSlotPositi
   }
   EXPECT_EQ(source_.last_flushed(), End(3));
   EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "c1"}));
+}
+
+// Message events travel with the rows of their transaction, in order, and
+// the position moves past them only once every one of them is acknowledged.
+TEST_F(StreamLoopTest, MessageEventsGoOutInCommitOrderWithTheRows) {
+  options_.end_lsn = Lsn(0x5000);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1"), Message("m1"), Good("a2")});
+  Transaction(2, {Message("m2")});
+  WaitForRecords(4);
+  source_.Then([&] {
+    sink_.Ack(0);
+    sink_.Ack(2);
+    sink_.Ack(3);
+  });
+  source_.WaitForStatusUpdates(3);
+  source_.Then([&] {
+    EXPECT_EQ(source_.highest_flushed(), kStart) << "m1 is not acknowledged yet";
+    sink_.Ack(1);
+  });
+  source_.WaitUntil("the position to move", [&] { return source_.last_flushed() == End(2); });
+  source_.Add(testing::KeepaliveFrame(Lsn(0x5000)));
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "m1", "a2", "m2"}));
+  const FakeSink::Record& m1 = sink_.records()[1];
+  EXPECT_EQ(m1.key, "key-m1");
+  EXPECT_EQ(m1.payload, R"({"n": 2})");
+  EXPECT_EQ(m1.Header("event_type"), "OrderCreated");
+  EXPECT_EQ(m1.opaque, sink_.records()[0].opaque) << "an event of its transaction";
+  EXPECT_EQ(stats_.message_events, 2u);
+  EXPECT_EQ(stats_.events_published, 4u);
+}
+
+// Messages with another prefix (the heartbeat's among them) are not events;
+// without a message mapper no message is.
+TEST_F(StreamLoopTest, MessagesWithAnotherPrefixAreNotEvents) {
+  options_.end_lsn = End(2);
+  Transaction(1, {Good("a1")});
+  source_.AddXLogData(
+      Lsn(0x1A00), testing::LogicalMessageMessage(false, Lsn(0x1A00), "pgoutbox.heartbeat", "x"));
+  source_.AddXLogData(Lsn(0x1B00),
+                      testing::LogicalMessageMessage(true, Lsn(0x1B00), "other", "{}"));
+  Transaction(2, {Good("b1")});
+  ASSERT_OK(Run());
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1"}));
+  EXPECT_TRUE(observer_.bad_rows.empty());
+}
+
+// A non-transactional message with the events' prefix is sent by the server
+// even if its transaction rolls back: a bad row by policy, never an event.
+class NonTransactionalMessageTest : public StreamLoopTest,
+                                    public ::testing::WithParamInterface<BadRowAction> {};
+
+TEST_P(NonTransactionalMessageTest, IsABadRowByPolicy) {
+  const BadRowAction action = GetParam();
+  const std::string content =
+      R"({"aggregate_type": "order", "aggregate_id": "k", "event_type": "t", "payload": {}})";
+  options_.on_bad_row = action;
+  options_.end_lsn = End(2);
+  Transaction(1, {Good("a1")});
+  source_.AddXLogData(Lsn(0x1A00),
+                      testing::LogicalMessageMessage(false, Lsn(0x1A00), "pgoutbox", content));
+  Transaction(2, {Good("b1")});
+  const Status st = Run();
+  EXPECT_EQ(observer_.bad_rows,
+            std::vector<std::string>{std::string(BadRowActionName(action)) + "/non_transactional"});
+  if (action == BadRowAction::kHalt) {
+    EXPECT_EQ(st.code(), Status::Code::kAborted) << st.ToString();
+    EXPECT_NE(st.message().find("not transactional"), std::string::npos) << st.ToString();
+    EXPECT_LT(source_.highest_flushed(), Lsn(0x1A00));
+    return;
+  }
+  ASSERT_OK(st);
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1"}));
+  EXPECT_EQ(source_.last_flushed(), End(2));
+  if (action == BadRowAction::kSkip) {
+    EXPECT_TRUE(sink_.IdsOn(kDeadLetterTopic).empty());
+    return;
+  }
+  ASSERT_EQ(sink_.records().size(), 3u);
+  const FakeSink::Record& dead = sink_.records()[1];
+  EXPECT_EQ(dead.topic, kDeadLetterTopic);
+  EXPECT_EQ(dead.payload, content);
+  EXPECT_EQ(dead.Header("message_prefix"), "pgoutbox");
+  EXPECT_EQ(dead.Header("lsn"), Lsn(0x1A00).ToString());
+  EXPECT_FALSE(dead.Header("table").has_value());
+  EXPECT_TRUE(dead.key_is_null);
+}
+
+INSTANTIATE_TEST_SUITE_P(Actions, NonTransactionalMessageTest,
+                         ::testing::Values(BadRowAction::kHalt, BadRowAction::kSkip,
+                                           BadRowAction::kDeadLetter),
+                         [](const auto& info) {
+                           return std::string(BadRowActionName(info.param));
+                         });
+
+// A dead-lettered non-transactional message holds the position before it
+// until its record is acknowledged.
+TEST_F(StreamLoopTest, DeadLetteredMessageIsConfirmedOnlyAfterItsAck) {
+  options_.on_bad_row = BadRowAction::kDeadLetter;
+  options_.end_lsn = Lsn(0x5000);
+  sink_.auto_ack = false;
+  Transaction(1, {Good("a1")});
+  source_.AddXLogData(Lsn(0x1A00),
+                      testing::LogicalMessageMessage(false, Lsn(0x1A00), "pgoutbox", "not json"));
+  Transaction(2, {Good("b1")});
+  WaitForRecords(3);
+  source_.Then([&] {
+    sink_.Ack(0);
+    sink_.Ack(2);
+  });
+  source_.WaitUntil("a1 confirmed", [&] { return source_.last_flushed() == End(1); });
+  source_.WaitForStatusUpdates(3);
+  source_.Then([&] {
+    EXPECT_LT(source_.highest_flushed(), Lsn(0x1A00)) << "the dead letter is not acked";
+    sink_.Ack(1);
+  });
+  source_.WaitUntil("the position to move", [&] { return source_.last_flushed() == End(2); });
+  source_.Add(testing::KeepaliveFrame(Lsn(0x5000)));
+  ASSERT_OK(Run());
+  EXPECT_EQ(observer_.bad_rows, std::vector<std::string>{"dlq/non_transactional"});
 }
 
 }  // namespace

@@ -148,10 +148,10 @@ struct Row {
 std::map<std::string, Row> RowsById(const Harness& h, const std::string& table = "public.outbox",
                                     bool has_seq = false) {
   std::map<std::string, Row> rows;
-  for (const auto& r : h.Query(
-           "SELECT id, aggregate_type, aggregate_id, event_type, coalesce(topic, ''), "
-           "payload::text, (extract(epoch FROM created_at) * 1000)::bigint, " +
-           std::string(has_seq ? "(payload->>'seq')::int" : "0") + " FROM " + table)) {
+  for (const auto& r :
+       h.Query("SELECT id, aggregate_type, aggregate_id, event_type, coalesce(topic, ''), "
+               "payload::text, (extract(epoch FROM created_at) * 1000)::bigint, " +
+               std::string(has_seq ? "(payload->>'seq')::int" : "0") + " FROM " + table)) {
     Row row{r[0], r[1], r[2], r[3], r[4], r[5], std::stoll(r[6]), std::stoi(r[7])};
     rows.emplace(row.id, row);
   }
@@ -172,8 +172,8 @@ void ExpectRecordMatches(const ConsumedRecord& r, const Row& row, const std::str
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::optional<std::string>>("id", row.id)));
   EXPECT_EQ(r.headers[1],
             (std::pair<std::string, std::optional<std::string>>("event_type", row.event_type)));
-  EXPECT_EQ(r.headers[2], (std::pair<std::string, std::optional<std::string>>(
-                              "aggregate_type", row.aggregate_type)));
+  EXPECT_EQ(r.headers[2], (std::pair<std::string, std::optional<std::string>>("aggregate_type",
+                                                                              row.aggregate_type)));
   EXPECT_EQ(r.partition, JavaPartitionForKey(row.aggregate_id, partitions));
 }
 
@@ -215,18 +215,19 @@ TEST(Streaming, ThousandEventsArriveOnceInOrder) {
       traceparent_by_seq[aggregate_id + "/" + std::to_string(seq)] = trace;
       // Not normalised as written: jsonb reorders keys and drops the spaces.
       const std::string payload = R"({"seq": )" + std::to_string(seq) + R"(, "aggregate":  ")" +
-                                  aggregate_id + R"(", "data": {"z": [1, 2.50, "x"], "a": "ü\"q"},)" +
+                                  aggregate_id +
+                                  R"(", "data": {"z": [1, 2.50, "x"], "a": "ü\"q"},)" +
                                   R"( "big": 12345678901234567890123})";
       // Every fifth event has no headers column value.
       const std::string headers =
           event % 5 == 4 ? "NULL"
                          : Quote(R"({"traceparent": ")" + std::string(trace) + R"(", "note": ")" +
                                  note_json + R"(", "retries": 3, "tenant": null})");
-      sql += "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload, "
-             "headers) VALUES (" +
-             Quote(type) + ", " + Quote(aggregate_id) + ", " +
-             Quote(seq == 1 ? "Created" : "Updated") + ", " + Quote(payload) + ", " + headers +
-             ");";
+      sql +=
+          "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload, "
+          "headers) VALUES (" +
+          Quote(type) + ", " + Quote(aggregate_id) + ", " +
+          Quote(seq == 1 ? "Created" : "Updated") + ", " + Quote(payload) + ", " + headers + ");";
     }
     if (t + 1 < kTransactions) {
       Sql(conn.get(), sql + "COMMIT;");
@@ -345,8 +346,8 @@ TEST(Streaming, RollbacksPublishNothingAndCommitOrderHolds) {
   Sql(a.get(), "BEGIN;" + insert("R1") + insert("R2") + "ROLLBACK;");
   Sql(a.get(), "BEGIN;" + insert("K1") + "SAVEPOINT s;" + insert("S1") + insert("S2") +
                    "ROLLBACK TO SAVEPOINT s;" + insert("K2") + "SAVEPOINT t;" + insert("K3") +
-                   "RELEASE SAVEPOINT t;" + "SAVEPOINT u;" + insert("S3") +
-                   "SAVEPOINT v;" + insert("S4") + "ROLLBACK TO SAVEPOINT u;" + "COMMIT;");
+                   "RELEASE SAVEPOINT t;" + "SAVEPOINT u;" + insert("S3") + "SAVEPOINT v;" +
+                   insert("S4") + "ROLLBACK TO SAVEPOINT u;" + "COMMIT;");
   // A transaction whose only insert is rolled back to a savepoint: empty.
   Sql(a.get(), "BEGIN; SAVEPOINT s;" + insert("S5") + "ROLLBACK TO SAVEPOINT s; COMMIT;");
 
@@ -420,8 +421,7 @@ TEST(Streaming, LargeTransactionSpilledToDiskArrivesWhole) {
   for (const auto& [key, numbers] : by_key) {
     EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end())) << key << " out of order";
     const int k = std::stoi(key.substr(4));
-    EXPECT_EQ(numbers.size(), static_cast<size_t>((kLarge + 2 - k) / 7 + (k == 0 ? 0 : 1)))
-        << key;
+    EXPECT_EQ(numbers.size(), static_cast<size_t>((kLarge + 2 - k) / 7 + (k == 0 ? 0 : 1))) << key;
   }
 }
 
@@ -453,10 +453,9 @@ TEST(Streaming, TopicColumnOverridesTemplate) {
   const std::map<std::string, ConsumedRecord> by_id = ById(consumer.Records());
   ASSERT_EQ(by_id.size(), 5u);
   for (const auto& [id, row] : rows) {
-    ASSERT_EQ(by_id.count(id), 1u) << "event " << id << " (" << row.aggregate_id
-                                   << ") never arrived";
-    const std::string topic =
-        row.topic.empty() ? "outbox.event." + row.aggregate_type : row.topic;
+    ASSERT_EQ(by_id.count(id), 1u)
+        << "event " << id << " (" << row.aggregate_id << ") never arrived";
+    const std::string topic = row.topic.empty() ? "outbox.event." + row.aggregate_type : row.topic;
     ExpectRecordMatches(by_id.at(id), row, topic, partitions.at(topic));
   }
 }
@@ -465,12 +464,10 @@ TEST(Streaming, CustomTopicTemplate) {
   Harness h;
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
-  const std::map<std::string, int> partitions = {{"events.order.Created", 2},
-                                                 {"events.order.Shipped", 3},
-                                                 {"events.user.Registered", 1},
-                                                 {"audit.log", 2},
-                                                 {"outbox.event.order", 1},
-                                                 {"outbox.event.user", 1}};
+  const std::map<std::string, int> partitions = {
+      {"events.order.Created", 2},   {"events.order.Shipped", 3},
+      {"events.user.Registered", 1}, {"audit.log", 2},
+      {"outbox.event.order", 1},     {"outbox.event.user", 1}};
   std::vector<std::string> topics;
   for (const auto& [topic, n] : partitions) {
     h.kafka->CreateTopic(topic, n);
@@ -495,9 +492,8 @@ TEST(Streaming, CustomTopicTemplate) {
   ASSERT_EQ(by_id.size(), 5u);
   for (const auto& [id, row] : rows) {
     ASSERT_EQ(by_id.count(id), 1u) << "event " << id << " never arrived";
-    const std::string topic = row.topic.empty()
-                                  ? "events." + row.aggregate_type + "." + row.event_type
-                                  : row.topic;
+    const std::string topic =
+        row.topic.empty() ? "events." + row.aggregate_type + "." + row.event_type : row.topic;
     ExpectRecordMatches(by_id.at(id), row, topic, partitions.at(topic));
   }
 }
@@ -591,8 +587,8 @@ TEST(Streaming, AlterTableMidStream) {
       Sql(conn.get(), "BEGIN;" + insert(11) + insert(12) + "SELECT pg_current_wal_insert_lsn();");
   Sql(conn.get(), "COMMIT");
 
-  ASSERT_TRUE(consumer.WaitForCount(12, kArrival))
-      << "got " << consumer.Count() << " of 12:\n" << child->Output();
+  ASSERT_TRUE(consumer.WaitForCount(12, kArrival)) << "got " << consumer.Count() << " of 12:\n"
+                                                   << child->Output();
   std::this_thread::sleep_for(kSettle);
   EXPECT_EQ(consumer.Count(), 12u);
   EXPECT_TRUE(child->Running()) << child->Output();
@@ -612,7 +608,8 @@ TEST(Streaming, AlterTableMidStream) {
   // Per key, the events keep their insert order across the layout changes.
   std::map<std::string, std::vector<int>> by_key;
   for (const ConsumedRecord& r : records) {
-    by_key[r.key.value_or("")].push_back(std::stoi(r.Header("event_type").value_or("E0").substr(1)));
+    by_key[r.key.value_or("")].push_back(
+        std::stoi(r.Header("event_type").value_or("E0").substr(1)));
   }
   for (const auto& [key, numbers] : by_key) {
     EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end())) << key;
@@ -750,10 +747,10 @@ TEST(Streaming, InvalidTopicOverrideStopsWithClearError) {
 TEST(Streaming, BytesPayloadIsRaw) {
   Harness h;
   ASSERT_TRUE(h.ok());
-  ASSERT_TRUE(h.Exec(
-      "CREATE TABLE public.outbox (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-      "aggregate_type text NOT NULL, aggregate_id text NOT NULL, event_type text NOT NULL, "
-      "payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
+  ASSERT_TRUE(
+      h.Exec("CREATE TABLE public.outbox (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+             "aggregate_type text NOT NULL, aggregate_id text NOT NULL, event_type text NOT NULL, "
+             "payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
   h.kafka->CreateTopic("outbox.event.blob", 3);
   ASSERT_NO_FATAL_FAILURE(CreatePublicationAndSlot(h));
   TopicConsumer consumer(h.kafka->bootstraps(), {"outbox.event.blob"});
@@ -768,7 +765,10 @@ TEST(Streaming, BytesPayloadIsRaw) {
     return out;
   };
   std::vector<std::string> payloads;
-  payloads.push_back(std::string("\x00\xff\x80" "A\x7f\n\r\\\x00", 9));
+  payloads.push_back(
+      std::string("\x00\xff\x80"
+                  "A\x7f\n\r\\\x00",
+                  9));
   payloads.push_back("");
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(255 - i));
@@ -786,10 +786,10 @@ TEST(Streaming, BytesPayloadIsRaw) {
     for (size_t i = first; i < first + count; ++i) {
       const std::string key = prefix + std::to_string(i);
       expected[key] = payloads[i % payloads.size()];
-      sql += "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
-             "VALUES ('blob', " +
-             Quote(key) + ", 'Stored', " + Quote(hex(payloads[i % payloads.size()])) +
-             "::bytea);";
+      sql +=
+          "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
+          "VALUES ('blob', " +
+          Quote(key) + ", 'Stored', " + Quote(hex(payloads[i % payloads.size()])) + "::bytea);";
     }
     ASSERT_TRUE(h.Exec(sql + "COMMIT;"));
   };
@@ -802,8 +802,7 @@ TEST(Streaming, BytesPayloadIsRaw) {
   {
     // The walsender of a replication=database connection applies the
     // database's settings, so pgoutput now sends "\ooo" escapes.
-    PgConnPtr replication(
-        PQconnectdb((h.pg->ConnInfo(h.db) + " replication=database").c_str()));
+    PgConnPtr replication(PQconnectdb((h.pg->ConnInfo(h.db) + " replication=database").c_str()));
     ASSERT_EQ(PQstatus(replication.get()), CONNECTION_OK) << PQerrorMessage(replication.get());
     ASSERT_EQ(Sql(replication.get(), "SHOW bytea_output"), "escape");
   }
@@ -820,8 +819,7 @@ TEST(Streaming, BytesPayloadIsRaw) {
     EXPECT_TRUE(seen.insert(*r.key).second) << "arrived twice";
     EXPECT_EQ(r.value.size(), expected[*r.key].size());
     EXPECT_TRUE(r.value == expected[*r.key]) << "value differs: got " << hex(r.value).substr(0, 80)
-                                             << " expected "
-                                             << hex(expected[*r.key]).substr(0, 80);
+                                             << " expected " << hex(expected[*r.key]).substr(0, 80);
     EXPECT_EQ(r.partition, JavaPartitionForKey(*r.key, 3));
     EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
   }
@@ -829,4 +827,125 @@ TEST(Streaming, BytesPayloadIsRaw) {
 }
 
 }  // namespace
+// Events written with pg_logical_emit_message(true, 'pgoutbox', ...) travel
+// with the table's rows of their transaction: in commit order, never from a
+// transaction or savepoint rolled back. A non-transactional message with
+// the prefix is a bad row by policy (here dlq): on the dead-letter topic,
+// never on an event topic; other prefixes and the heartbeat are not events.
+TEST(Streaming, MessageEventsMixWithRowsInCommitOrder) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  h.kafka->CreateTopic("outbox.event.seq", 1);
+  const std::vector<std::string> flags = {"--on-bad-row", "dlq", "--heartbeat-interval", "100ms"};
+  ASSERT_NO_FATAL_FAILURE(CreatePublicationAndSlot(h, flags));
+  TopicConsumer consumer(h.kafka->bootstraps(), {"outbox.event.seq"});
+  TopicConsumer dead_letters(h.kafka->bootstraps(), {"outbox.dlq"});
+
+  auto insert = [](const std::string& label) {
+    return "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES "
+           "('seq', 'agg-" +
+           label + "', '" + label + "', '{\"label\": \"" + label + "\"}');";
+  };
+  auto message_content = [](const std::string& label) {
+    return R"({"aggregate_type": "seq", "aggregate_id": "agg-)" + label + R"(", "event_type": ")" +
+           label + R"(", "payload": {"label": ")" + label +
+           R"("}, "headers": {"source": "message"}})";
+  };
+  auto message = [&](const std::string& label, bool transactional = true) {
+    return std::string("SELECT pg_logical_emit_message(") + (transactional ? "true" : "false") +
+           ", 'pgoutbox', " + Quote(message_content(label)) + ");";
+  };
+  PgConnPtr a = Connect(h);
+  PgConnPtr b = Connect(h);
+  Sql(a.get(), "BEGIN;" + insert("C1") + message("M1") + insert("C2") + "COMMIT;");
+  Sql(a.get(), "BEGIN;" + message("M2") + "COMMIT;");  // a transaction of messages only
+  Sql(a.get(), "BEGIN;" + insert("R1") + message("RM1") + "ROLLBACK;");
+  Sql(a.get(), "BEGIN;" + message("K1") + "SAVEPOINT s;" + message("SM1") + insert("S1") +
+                   "ROLLBACK TO SAVEPOINT s;" + insert("K2") + "SAVEPOINT t;" + message("K3") +
+                   "RELEASE SAVEPOINT t; COMMIT;");
+  // Not events: another prefix, in and out of a transaction.
+  Sql(a.get(), "BEGIN; SELECT pg_logical_emit_message(true, 'other', " +
+                   Quote(message_content("O1")) + ");" + insert("K4") + "COMMIT;");
+  Sql(a.get(), "SELECT pg_logical_emit_message(false, 'pgoutbox.other', 'x');");
+  // A non-transactional message with the prefix, in a transaction that then
+  // rolls back: the server sends it all the same.
+  Sql(a.get(), "BEGIN;" + insert("R2") + message("NT1", false) + "ROLLBACK;");
+  // Interleaved: B commits first, so its events come first.
+  Sql(a.get(), "BEGIN");
+  Sql(b.get(), "BEGIN");
+  Sql(a.get(), message("A1"));
+  Sql(b.get(), insert("B1"));
+  Sql(a.get(), insert("A2"));
+  Sql(b.get(), message("B2"));
+  Sql(b.get(), "COMMIT");
+  Sql(a.get(), message("A3"));
+  Sql(a.get(), "COMMIT");
+
+  StreamToNow(h, flags);
+  const std::vector<std::string> expected = {"C1", "M1", "C2", "M2", "K1", "K2", "K3",
+                                             "K4", "B1", "B2", "A1", "A2", "A3"};
+  ASSERT_NO_FATAL_FAILURE(ExpectExactly(consumer, expected.size()));
+  const std::vector<ConsumedRecord> records = consumer.Records();
+  std::vector<std::string> order;
+  for (const ConsumedRecord& r : records) order.push_back(r.Header("event_type").value_or("?"));
+  EXPECT_EQ(order, expected);
+  const std::map<std::string, Row> rows = RowsById(h);
+  for (const auto& [id, r] : ById(records)) {
+    const std::string label = r.Header("event_type").value_or("?");
+    SCOPED_TRACE(label);
+    if (rows.count(id) == 1) {
+      ExpectRecordMatches(r, rows.at(id), "outbox.event.seq", 1);
+      EXPECT_FALSE(r.Header("source").has_value());
+      continue;
+    }
+    // A message event: its id is its WAL position; key, value and headers
+    // from its content.
+    EXPECT_TRUE(label == "M1" || label == "M2" || label == "K1" || label == "K3" || label == "B2" ||
+                label == "A1" || label == "A3")
+        << "event " << id << " is neither a row nor a message";
+    EXPECT_NE(id.find('/'), std::string::npos) << id;
+    EXPECT_EQ(r.key, "agg-" + label);
+    EXPECT_EQ(r.value, R"({"label": ")" + label + R"("})");
+    EXPECT_EQ(r.Header("aggregate_type"), "seq");
+    EXPECT_EQ(r.Header("source"), "message");
+  }
+
+  // The non-transactional one went to the dead-letter topic, as written.
+  ASSERT_NO_FATAL_FAILURE(ExpectExactly(dead_letters, 1));
+  const ConsumedRecord dead = dead_letters.Records().front();
+  EXPECT_EQ(dead.value, message_content("NT1"));
+  EXPECT_EQ(dead.Header("message_prefix"), "pgoutbox");
+  EXPECT_NE(dead.Header("error").value_or("").find("not transactional"), std::string::npos);
+}
+
+// Under the default policy (halt) a non-transactional message with the
+// prefix stops pgoutbox before it, with a line that says why; with
+// --message-prefix '' messages are not events at all.
+TEST(Streaming, NonTransactionalMessageHaltsByDefaultAndPrefixCanBeOff) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  ASSERT_NO_FATAL_FAILURE(CreatePublicationAndSlot(h));
+  const std::string before = h.ConfirmedLsn();
+  ASSERT_TRUE(h.Exec(
+      R"(SELECT pg_logical_emit_message(false, 'pgoutbox', '{"aggregate_type": "a", "aggregate_id": "k", "event_type": "t", "payload": {}}'))"));
+  // A committed row after it (its commit also flushes the message's WAL).
+  ASSERT_TRUE(
+      h.Exec("INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES "
+             "('after', 'k', 't', '{}')"));
+  TopicConsumer consumer(h.kafka->bootstraps(), {"outbox.event.after"});
+  std::string output;
+  EXPECT_EQ(h.RunToEnd({"--end-lsn", h.CurrentWalLsn()}, 30s, &output), 1) << output;
+  EXPECT_NE(output.find("is not transactional"), std::string::npos) << output;
+  EXPECT_EQ(h.ConfirmedLsn(), before) << "nothing past the bad message is confirmed";
+  EXPECT_EQ(consumer.Count(), 0u) << "the row after the bad message is not published";
+
+  output.clear();
+  EXPECT_EQ(h.RunToEnd({"--end-lsn", h.CurrentWalLsn(), "--message-prefix", ""}, 30s, &output), 0)
+      << output;
+  EXPECT_NE(h.ConfirmedLsn(), before);
+  ASSERT_NO_FATAL_FAILURE(ExpectExactly(consumer, 1));
+}
+
 }  // namespace pgoutbox::testing
