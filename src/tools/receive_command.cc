@@ -17,6 +17,9 @@ class ReceiveCommand : public Command {
     sub_->add_option("--publication", options_.publication)->required();
     sub_->add_option("--end-lsn", end_lsn_)->required();
     sub_->add_option("--nap-ms", nap_ms_, "sleep when the socket is empty")->capture_default_str();
+    sub_->add_option("--message-prefix", options_.message_prefix,
+                     "transactional logical messages with this prefix count as events")
+        ->capture_default_str();
   }
   CLI::App* subcommand() const override { return sub_; }
 
@@ -27,11 +30,13 @@ class ReceiveCommand : public Command {
     options_.nap = std::chrono::milliseconds(nap_ms_);
     auto r = bench::Receive(options_);
     if (!r.ok()) return Fail(r.status());
-    std::printf("events=%llu messages=%llu bytes=%llu seconds=%.3f events_per_s=%.0f\n",
-                static_cast<unsigned long long>(r->events),
-                static_cast<unsigned long long>(r->messages),
-                static_cast<unsigned long long>(r->bytes), r->seconds,
-                r->seconds > 0 ? static_cast<double>(r->events) / r->seconds : 0.0);
+    std::printf(
+        "events=%llu event_messages=%llu messages=%llu bytes=%llu seconds=%.3f "
+        "events_per_s=%.0f\n",
+        static_cast<unsigned long long>(r->events),
+        static_cast<unsigned long long>(r->event_messages),
+        static_cast<unsigned long long>(r->messages), static_cast<unsigned long long>(r->bytes),
+        r->seconds, r->seconds > 0 ? static_cast<double>(r->events) / r->seconds : 0.0);
     return 0;
   }
 

@@ -40,6 +40,22 @@ Result<ReceiveResult> Receive(const ReceiveOptions& options) {
       case 'I':
         ++result.events;
         break;
+      case 'M': {
+        // 'M', flags (1: transactional), message LSN (8), prefix (C string),
+        // then the content, which is not read.
+        pgoutput::ByteReader in(data.payload);
+        std::string_view skipped, prefix;
+        uint8_t flags = 0;
+        if (!in.ReadBytes(1, &skipped) || !in.ReadU8(&flags) || !in.ReadBytes(8, &skipped) ||
+            !in.ReadCString(&prefix)) {
+          return Status::Corruption("short logical decoding message");
+        }
+        if ((flags & 1) != 0 && prefix == options.message_prefix) {
+          ++result.events;
+          ++result.event_messages;
+        }
+        break;
+      }
       case 'C': {
         // 'C', flags (1), commit LSN (8), end LSN (8), commit time (8).
         pgoutput::ByteReader in(data.payload);
