@@ -7,7 +7,8 @@ namespace pgoutbox::bench {
 
 namespace {
 
-// The catch-up backlogs: phase suffix, table label, chart label.
+// The catch-up backlogs: phase suffix, table label, chart label. Rows of
+// the outbox table, then events without a table (pg_logical_emit_message).
 struct Backlog {
   const char* name;
   const char* label;
@@ -15,7 +16,9 @@ struct Backlog {
 };
 constexpr Backlog kBacklogs[] = {{"1row", "1-row transactions", "1-row tx"},
                                  {"10row", "10-row transactions", "10-row tx"},
-                                 {"1tx", "one transaction", "one tx"}};
+                                 {"1tx", "one transaction", "one tx"},
+                                 {"1msg", "1-message transactions", "1-msg tx"},
+                                 {"10msg", "10-message transactions", "10-msg tx"}};
 
 // The rates of the live phases, in the order they ran.
 std::vector<std::string> LiveRates(const Results& r) {
@@ -171,17 +174,26 @@ std::string RenderMarkdown(const Results& r, const ReportInfo& info,
         "pgoutbox: timed\n"
      << "from its process's start to the confirmation of the end position (its log line; not the "
         "teardown);\n"
-     << "medians of " << info.reps << " repetition(s); pg_recvlogical run once.\n\n"
+     << "medians of " << info.reps
+     << " repetition(s); pg_recvlogical run once. The message "
+        "backlogs hold no rows:\n"
+     << "each event is a pg_logical_emit_message(true, 'pgoutbox', ...) whose JSON content has "
+        "the row's\n"
+     << "fields and values (id included), published like a row; the receiver counts them as "
+        "events too.\n"
+     << "Bytes per event: the backlog's WAL, and its pgoutput stream as the receiver read it.\n\n"
      << "| backlog | events | ceiling ev/s | pgoutbox ev/s | ratio | pg_recvlogical ev/s | "
-        "pgoutbox peak RSS MiB | pgoutbox CPU s / 1,000 events |\n"
-     << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        "pgoutbox peak RSS MiB | pgoutbox CPU s / 1,000 events | WAL bytes / event | stream "
+        "bytes / event |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const Backlog& b : kBacklogs) {
     const std::string p = std::string("catchup_") + b.name;
     md << "| " << b.label << " | " << Raw(r, p, "events") << " | "
        << F(r, p, "ceiling_events_per_s", 0) << " | " << F(r, p, "pgoutbox_events_per_s", 0)
        << " | " << F(r, p, "ratio", 2) << " | " << F(r, p, "pg_recvlogical_events_per_s", 0)
        << " | " << F(r, p, "pgoutbox_peak_rss_mib", 1) << " | "
-       << F(r, p, "pgoutbox_cpu_s_per_1k", 4) << " |\n";
+       << F(r, p, "pgoutbox_cpu_s_per_1k", 4) << " | " << F(r, p, "backlog_wal_bytes_per_event", 0)
+       << " | " << F(r, p, "stream_bytes_per_event", 0) << " |\n";
   }
 
   md << "\n## Peak RSS on a large backlog\n\n"

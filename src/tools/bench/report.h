@@ -2,7 +2,8 @@
 // rendered from Results (bench/results.h), and the targets evaluated on
 // them. Pure functions: the caller gathers ReportInfo and writes the files.
 //
-// The phases it reads: catchup_1row, catchup_10row, catchup_1tx, rss, and
+// The phases it reads: catchup_1row, catchup_10row, catchup_1tx, and the
+// message backlogs catchup_1msg, catchup_10msg; rss, and
 // for each rate the live phases ran at (the order of the live_ phases in the
 // results) live_<rate> (pgoutbox), relay_<rate> (the naive relay,
 // bench/relay.h) and floor_<rate> (straight to Kafka); live, settings. The

@@ -63,6 +63,15 @@ void DeriveCatchup(Results* results, const std::string& phase, std::vector<Resul
     out->push_back({phase, "pgoutbox_cpu_s_per_100k", FormatNumber(Median(cpu)), "s"});
     out->push_back({phase, "pgoutbox_cpu_s_per_1k", FormatNumber(Median(cpu) / 100), "s"});
   }
+  // The backlog's size per event, to compare backlogs of different kinds.
+  auto events = results->Number(phase, "events");
+  if (!events || *events <= 0) return;
+  for (const char* bytes : {"backlog_wal_bytes", "stream_bytes"}) {
+    if (auto v = results->Number(phase, bytes)) {
+      const std::string metric = std::string(bytes) + "_per_event";
+      out->push_back({phase, metric, FormatNumber(*v / *events), "bytes"});
+    }
+  }
 }
 
 // A live phase's streaming process: its CPU seconds, per 1,000 events

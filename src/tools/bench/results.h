@@ -54,7 +54,9 @@ class Results {
 //     receiver run), pgoutbox_events_per_s (median), ratio (median of each
 //     repetition's pgoutbox / ceiling), pgoutbox_peak_rss_mib (maximum),
 //     pgoutbox_cpu_s_per_100k (median) and the same per 1,000 events,
-//     pgoutbox_cpu_s_per_1k;
+//     pgoutbox_cpu_s_per_1k; with events, backlog_wal_bytes_per_event and
+//     stream_bytes_per_event from backlog_wal_bytes (the backlog's WAL) and
+//     stream_bytes (its pgoutput stream, as the receiver read it);
 //   rss: pgoutbox_cpu_s_per_1k from pgoutbox_cpu_s_per_100k;
 //   live: pgoutbox_peak_rss_mib from pgoutbox_peak_rss_kb;
 //   live_<rate> (pgoutbox) and relay_<rate> (the naive relay): from

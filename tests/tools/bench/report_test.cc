@@ -30,6 +30,13 @@ Results Sample() {
   r.Add("catchup_1row", "ratio", "0.8996", "ratio");
   r.Add("catchup_1row", "pgoutbox_cpu_s_per_1k", "0.0057", "s");
   r.Add("catchup_10row", "ratio", "0.85", "ratio");
+  r.Add("catchup_1msg", "events", "20000", "events");
+  r.Add("catchup_1msg", "ceiling_events_per_s", "101234.7", "events/s");
+  r.Add("catchup_1msg", "pgoutbox_events_per_s", "93456.7", "events/s");
+  r.Add("catchup_1msg", "ratio", "0.923", "ratio");
+  r.Add("catchup_1msg", "backlog_wal_bytes_per_event", "612.4", "bytes");
+  r.Add("catchup_1msg", "stream_bytes_per_event", "655.6", "bytes");
+  r.Add("catchup_10msg", "ratio", "0.811", "ratio");
   r.Add("rss", "pgoutbox_peak_rss_mib", "21.84", "MiB");
   for (const char* rate : {"1000", "5000"}) {
     const std::string p = std::string("live_") + rate;
@@ -166,6 +173,34 @@ TEST(ReportTest, OwnHistogramsShowEachStage) {
   ASSERT_NE(row1000, std::string::npos) << md;
   EXPECT_EQ(md.substr(row1000, md.find('\n', row1000) - row1000).find("0.10 / 0.40"),
             std::string::npos);
+}
+
+// The message backlogs are rows of the same catch-up table, with their
+// ratio to the same ceiling and their size per event; no target of their own.
+TEST(ReportTest, CatchupTableShowsTheMessageBacklogs) {
+  Results r = Sample();
+  const std::vector<Target> targets = EvaluateTargets(r, Info());
+  EXPECT_EQ(targets.size(), 12u);
+  const std::string md = RenderMarkdown(r, Info(), targets);
+  EXPECT_NE(md.find("| backlog | events | ceiling ev/s | pgoutbox ev/s | ratio | pg_recvlogical "
+                    "ev/s | pgoutbox peak RSS MiB | pgoutbox CPU s / 1,000 events | WAL bytes / "
+                    "event | stream bytes / event |\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 1-message transactions | 20000 | 101235 | 93457 | 0.92 | n/a | n/a | n/a "
+                    "| 612 | 656 |\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 10-message transactions | n/a | n/a | n/a | 0.81 | n/a | n/a | n/a | n/a "
+                    "| n/a |\n"),
+            std::string::npos)
+      << md;
+  // After the row backlogs.
+  EXPECT_LT(md.find("| one transaction |"), md.find("| 1-message transactions |"));
+  const std::string gp = RenderChartScript(r, Info(), "/out/chart.png");
+  EXPECT_NE(gp.find("\"1-msg tx\" 101235 93456.7 NaN\n\"10-msg tx\" NaN NaN NaN\n"),
+            std::string::npos)
+      << gp;
 }
 
 TEST(ReportTest, ChartScriptCarriesItsData) {

@@ -59,6 +59,45 @@ TEST(ResultsTest, DerivesTheCatchupFiguresAfterThePhase) {
   EXPECT_EQ(rows[22].phase, "rss");
 }
 
+// The message backlogs (events without a table) get the same figures as the
+// row backlogs, against the same ceiling, and every backlog its size per
+// event when its bytes were recorded.
+TEST(ResultsTest, DerivesTheMessageBacklogsLikeTheRowBacklogs) {
+  Results r;
+  struct Backlog {
+    const char* phase;
+    const char* wal_bytes;
+    const char* pgoutbox;
+    const char* stream_bytes;
+  };
+  for (const Backlog& b : {Backlog{"catchup_1row", "9000000", "85000", "12000000"},
+                           Backlog{"catchup_1msg", "5000000", "95000", "11000000"},
+                           Backlog{"catchup_10msg", "4000000", "85000", "10000000"}}) {
+    r.Add(b.phase, "backlog_wal_bytes", b.wal_bytes, "bytes");
+    r.Add(b.phase, "rep1_receiver_before_events_per_s", "100000", "events/s");
+    r.Add(b.phase, "rep1_receiver_after_events_per_s", "80000", "events/s");
+    r.Add(b.phase, "rep1_pgoutbox_events_per_s", b.pgoutbox, "events/s");
+    r.Add(b.phase, "rep1_pgoutbox_cpu_s_per_100k", "0.5", "s");
+    r.Add(b.phase, "stream_bytes", b.stream_bytes, "bytes");
+    r.Add(b.phase, "events", "20000", "events");
+  }
+  DeriveFigures(&r);
+  EXPECT_EQ(*r.Get("catchup_1msg", "ceiling_events_per_s"), "100000");
+  EXPECT_EQ(*r.Get("catchup_1msg", "pgoutbox_events_per_s"), "95000");
+  EXPECT_EQ(*r.Get("catchup_1msg", "ratio"), "0.95");
+  EXPECT_EQ(*r.Get("catchup_1msg", "pgoutbox_cpu_s_per_1k"), "0.005");
+  EXPECT_EQ(*r.Get("catchup_1msg", "backlog_wal_bytes_per_event"), "250");
+  EXPECT_EQ(*r.Get("catchup_1msg", "stream_bytes_per_event"), "550");
+  EXPECT_EQ(*r.Get("catchup_10msg", "ratio"), "0.85");
+  EXPECT_EQ(*r.Get("catchup_1row", "backlog_wal_bytes_per_event"), "450");
+  EXPECT_EQ(*r.Get("catchup_1row", "stream_bytes_per_event"), "600");
+  // Each phase's derived rows stay with it.
+  EXPECT_EQ(r.Phases("catchup_"),
+            (std::vector<std::string>{"catchup_1row", "catchup_1msg", "catchup_10msg"}));
+  EXPECT_EQ(r.rows().back().phase, "catchup_10msg");
+  EXPECT_EQ(r.rows().back().metric, "stream_bytes_per_event");
+}
+
 TEST(ResultsTest, DerivesTheCpuPerEventOfTheLivePhases) {
   Results r;
   r.Add("catchup_1row", "rep1_receiver_before_events_per_s", "100", "events/s");
