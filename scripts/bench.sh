@@ -4,10 +4,13 @@
 # its own (pgoutbox-bench kafka), then measures:
 #
 #   1. catch-up throughput: a backlog is written first (1-row transactions,
-#      10-row transactions, one big transaction), then streamed to its end by
+#      10-row transactions, one big transaction; then events without a
+#      table, pg_logical_emit_message in 1-message and 10-message
+#      transactions, with the rows' content), then streamed to its end by
 #      pgoutbox and, as the ceiling, by a minimal receiver that only counts
-#      (pgoutbox-bench receive, run before and after pgoutbox: the faster one
-#      counts), and once by pg_recvlogical for reference;
+#      inserts and event messages alike (pgoutbox-bench receive, run before
+#      and after pgoutbox: the faster one counts), and once by pg_recvlogical
+#      for reference;
 #   2. pgoutbox's peak RSS on a 1,000,000-event backlog;
 #   3. live latency at 1,000 and 5,000 events/s, from 2 pgbench clients so
 #      that the load does not saturate the machine: first through one
@@ -101,6 +104,7 @@ shown_settings="'wal_level','max_wal_senders','max_replication_slots','shared_bu
   'full_page_writes','wal_writer_delay','max_connections'"
 
 publication=bench
+message_prefix=pgoutbox  # pgoutbox's default --message-prefix, and the receiver's
 out_dir="$repo_root/build/bench"
 BENCH_BIN="$repo_root/build/pgoutbox-bench"
 pgoutbox_bin="$repo_root/build/pgoutbox"
@@ -142,11 +146,9 @@ settings() {
   psql_q -c "CREATE PUBLICATION $publication FOR TABLE public.outbox WITH (publish = 'insert')"
 }
 
-# The columns of one outbox row; KEY_EXPR is the aggregate id number.
-row_select() {
-  local aggregate_type="$1" key_expr="$2"
+# The payload of one event, a jsonb expression.
+payload_json() {
   cat <<SQL
-SELECT '$aggregate_type', 'order-' || ($key_expr), 'OrderPlaced',
   jsonb_build_object(
     'orderId', 100000 + (random() * 899999)::int,
     'customerId', 'customer-' || (1 + (random() * 49999)::int),
@@ -159,8 +161,33 @@ SELECT '$aggregate_type', 'order-' || ($key_expr), 'OrderPlaced',
       'unitPrice', round((1 + random() * 99)::numeric, 2))),
     'shippingAddress', jsonb_build_object(
       'street', 'Hauptstrasse 42', 'city', 'Berlin', 'postalCode', '10115', 'country', 'DE'),
-    'ts', (extract(epoch from clock_timestamp()) * 1000000)::bigint),
-  '{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "source": "orders-service"}'::jsonb
+    'ts', (extract(epoch from clock_timestamp()) * 1000000)::bigint)
+SQL
+}
+headers_json='{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "source": "orders-service"}'
+
+# The columns of one outbox row; KEY_EXPR is the aggregate id number.
+row_select() {
+  local aggregate_type="$1" key_expr="$2"
+  cat <<SQL
+SELECT '$aggregate_type', 'order-' || ($key_expr), 'OrderPlaced',
+$(payload_json),
+  '$headers_json'::jsonb
+SQL
+}
+
+# One event without a table (outbox/message_mapper.h): a transactional
+# message whose content is the JSON object of a row_select row's columns,
+# the same values, its id included (a uuid like the table's default);
+# created_at and the null topic column are not there.
+message_select() {
+  local key_expr="$1"
+  cat <<SQL
+SELECT pg_logical_emit_message(true, '$message_prefix', jsonb_build_object(
+  'id', gen_random_uuid(), 'aggregate_type', 'order', 'aggregate_id', 'order-' || ($key_expr),
+  'event_type', 'OrderPlaced', 'payload',
+$(payload_json),
+  'headers', '$headers_json'::jsonb)::text)
 SQL
 }
 
@@ -168,9 +195,21 @@ insert_into="INSERT INTO outbox (aggregate_type, aggregate_id, event_type, paylo
 
 # write_script FILE AGGREGATE_TYPE ROWS: a pgbench script inserting ROWS rows
 # in one transaction (ROWS=1: the aggregate id from pgbench's random()).
+# AGGREGATE_TYPE=message: ROWS events without a table instead, of aggregate
+# type order.
 write_script() {
   local file="$1" aggregate_type="$2" rows="$3"
-  if [[ "$rows" -eq 1 ]]; then
+  if [[ "$aggregate_type" == message && "$rows" -eq 1 ]]; then
+    {
+      echo "\\set aid random(1, $aggregate_keys)"
+      message_select ":aid" | sed '$s/$/;/'
+    } >"$file"
+  elif [[ "$aggregate_type" == message ]]; then
+    {
+      message_select "1 + (random() * $((aggregate_keys - 1)))::int"
+      echo "FROM generate_series(1, $rows);"
+    } >"$file"
+  elif [[ "$rows" -eq 1 ]]; then
     {
       echo "\\set aid random(1, $aggregate_keys)"
       echo "$insert_into"
@@ -185,28 +224,34 @@ write_script() {
   fi
 }
 
-# write_backlog NAME ROWS_PER_TX EVENTS: EVENTS outbox rows, written fast
-# (synchronous_commit=off), then the end of the backlog in $lsn: the WAL
+# write_backlog NAME ROWS_PER_TX EVENTS [KIND]: EVENTS outbox rows, written
+# fast (synchronous_commit=off), then the end of the backlog in $lsn: the WAL
 # insert position, once it is flushed, so that a walsender can send it all.
-# ROWS_PER_TX=0: all in one transaction.
+# ROWS_PER_TX=0: all in one transaction. KIND=message: EVENTS events without
+# a table (message_select) instead, ROWS_PER_TX per transaction; the
+# receiver checks their count.
 write_backlog() {
-  local name="$1" rows="$2" events="$3" script="$WORK/$1.sql" count
+  local name="$1" rows="$2" events="$3" kind="${4:-row}" script="$WORK/$1.sql" count
+  local aggregate_type=order
+  [[ "$kind" == row ]] || aggregate_type=message
   psql_q -c "TRUNCATE outbox"
   if [[ "$rows" -eq 0 ]]; then
-    write_script "$script" order "$events"
+    write_script "$script" "$aggregate_type" "$events"
     run_step "$name-write" 900 env PGOPTIONS='-c synchronous_commit=off' \
       psql "$PG_CONNINFO" -X -q -v ON_ERROR_STOP=1 -f "$script"
   else
     local per_client=$((events / rows / backlog_clients))
     [[ $((per_client * rows * backlog_clients)) -eq "$events" ]] ||
-      die "$events events do not split into $backlog_clients clients of $rows-row transactions"
-    write_script "$script" order "$rows"
+      die "$events events do not split into $backlog_clients clients of $rows-event transactions"
+    write_script "$script" "$aggregate_type" "$rows"
     run_step "$name-write" 900 env PGOPTIONS='-c synchronous_commit=off' \
       pgbench -n -M prepared -c "$backlog_clients" -j 2 -t "$per_client" -f "$script" \
       -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres
   fi
-  count="$(sql_value "SELECT count(*) FROM outbox")"
-  [[ "$count" -eq "$events" ]] || die "$name: the outbox has $count rows, expected $events" "$LOGS/$name-write.err"
+  if [[ "$kind" == row ]]; then
+    count="$(sql_value "SELECT count(*) FROM outbox")"
+    [[ "$count" -eq "$events" ]] || die "$name: the outbox has $count rows, expected $events" "$LOGS/$name-write.err"
+  fi
   lsn="$(sql_value "SELECT pg_current_wal_insert_lsn()")"
   pg_wait_flushed "$lsn" || die "the WAL was not flushed up to $lsn within 10 s" "$PG_LOG"
 }
@@ -220,7 +265,7 @@ receive() {
   local slot="$1" events="$2" tag="$3"
   run_step "$tag" 600 "$BENCH_BIN" measure --out "$LOGS/$tag.measure" --events "$events" -- \
     "$BENCH_BIN" receive --db "$PG_CONNINFO" --slot "$slot" --publication "$publication" \
-    --end-lsn "$lsn"
+    --message-prefix "$message_prefix" --end-lsn "$lsn"
   load "$LOGS/$tag.out" events
   [[ "${kv[events]}" -eq "$events" ]] ||
     die "$tag: the receiver saw ${kv[events]} events, expected $events" "$LOGS/$tag.out"
@@ -240,7 +285,7 @@ catchup_run() {
     --until-line "info confirmed position" --log "$LOGS/$tag.out" --log "$LOGS/$tag.err" -- \
     "$pgoutbox_bin" run --db "$PG_CONNINFO" --brokers "$KAFKA_BROKERS" --table public.outbox \
     --publication "$publication" --slot "$slot" --no-create --end-lsn "$lsn" \
-    --http-addr 127.0.0.1:0 --log-level info
+    --message-prefix "$message_prefix" --http-addr 127.0.0.1:0 --log-level info
   [[ "$(sql_value "SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = '$slot'")" == t ]] ||
     die "$tag: pgoutbox exited 0 but slot $slot is not confirmed up to $lsn" "$LOGS/$tag.err"
   pg_drop_slot "$slot"
@@ -253,15 +298,19 @@ catchup_run() {
     "peak RSS ${kv[maxrss_mib]} MiB, CPU ${kv[user_s]}s user ${kv[sys_s]}s sys)"
 }
 
-# phase_catchup NAME ROWS_PER_TX LABEL (ROWS_PER_TX=0: one transaction)
+# phase_catchup NAME ROWS_PER_TX LABEL [KIND] (ROWS_PER_TX=0: one
+# transaction; KIND=message: events without a table, see write_backlog).
+# Records the backlog's WAL bytes and the bytes of its pgoutput stream (the
+# receiver's count), so that the backlogs' sizes per event can be compared.
 phase_catchup() {
-  local name="$1" rows="$2" label="$3" events="$backlog_events" r p="catchup_$1" slots=() wal_bytes
+  local name="$1" rows="$2" label="$3" kind="${4:-row}" events="$backlog_events" r p="catchup_$1"
+  local slots=() wal_bytes
   step "Catch-up: $events events, $label ($reps repetition(s))"
   for r in $(seq 1 "$reps"); do
     slots+=("${name}_r${r}_before" "${name}_r${r}_pgoutbox" "${name}_r${r}_after")
   done
   pg_create_slots "${slots[@]}" "${name}_recvlogical"
-  write_backlog "$name" "$rows" "$events"
+  write_backlog "$name" "$rows" "$events" "$kind"
   wal_bytes="$(sql_value "SELECT pg_wal_lsn_diff('$lsn', confirmed_flush_lsn) FROM pg_replication_slots
                           WHERE slot_name = '${name}_recvlogical'")"
   record "$p" backlog_wal_bytes "$wal_bytes" "bytes"
@@ -272,9 +321,12 @@ phase_catchup() {
     catchup_run "${name}_r${r}_pgoutbox" "$events" "$name-r$r-pgoutbox" "$p" "rep${r}_"
     receive "${name}_r${r}_after" "$events" "$name-r$r-receive-after" "$p" "rep${r}_receiver_after_events_per_s"
   done
+  load "$LOGS/$name-r1-receive-before.out" bytes
+  record "$p" stream_bytes "${kv[bytes]}" "bytes"
   run_step "$name-recvlogical" 600 "$BENCH_BIN" measure --out "$LOGS/$name-recvlogical.measure" \
     --events "$events" -- "$PG_BIN/pg_recvlogical" -d "$PG_CONNINFO" -S "${name}_recvlogical" \
-    --start -E "$lsn" -o proto_version=1 -o publication_names="$publication" -f /dev/null
+    --start -E "$lsn" -o proto_version=1 -o publication_names="$publication" -o messages=true \
+    -f /dev/null
   pg_drop_slot "${name}_recvlogical"
   load "$LOGS/$name-recvlogical.measure" events_per_s
   log "pg_recvlogical: $(printf '%.0f' "${kv[events_per_s]}") ev/s"
@@ -486,6 +538,8 @@ main() {
   phase_catchup 1row 1 "1-row transactions"
   phase_catchup 10row 10 "10-row transactions"
   phase_catchup 1tx 0 "one transaction"
+  phase_catchup 1msg 1 "1-message transactions" message
+  phase_catchup 10msg 10 "10-message transactions" message
   phase_rss
 
   # Latency on a quiet database and a fresh broker: nothing left over from

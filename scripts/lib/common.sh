@@ -139,12 +139,14 @@ ensure_packages() {
     "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || die "installing ${missing[*]} failed" "$LOGS/apt.log"
 }
 
-# build BINARY...: scripts/build.sh (output in LOGS/build.log), then dies
-# unless each BINARY is there.
+# build BINARY...: scripts/build.sh of the CMake targets named like the
+# BINARYs, not of every test (output in LOGS/build.log), then dies unless
+# each BINARY is there.
 build() {
-  local bin
-  step "Installing dependencies and building (scripts/build.sh)"
-  scripts/build.sh >"$LOGS/build.log" 2>&1 || die "scripts/build.sh failed" "$LOGS/build.log"
+  local bin targets=()
+  for bin in "$@"; do targets+=("$(basename "$bin")"); done
+  step "Installing dependencies and building ${targets[*]} (scripts/build.sh)"
+  scripts/build.sh "${targets[@]}" >"$LOGS/build.log" 2>&1 || die "scripts/build.sh failed" "$LOGS/build.log"
   for bin in "$@"; do [[ -x "$bin" ]] || die "$bin missing after the build" "$LOGS/build.log"; done
   log "built $*"
 }
