@@ -148,10 +148,10 @@ struct Row {
 std::map<std::string, Row> RowsById(const Harness& h, const std::string& table = "public.outbox",
                                     bool has_seq = false) {
   std::map<std::string, Row> rows;
-  for (const auto& r : h.Query(
-           "SELECT id, aggregate_type, aggregate_id, event_type, coalesce(topic, ''), "
-           "payload::text, (extract(epoch FROM created_at) * 1000)::bigint, " +
-           std::string(has_seq ? "(payload->>'seq')::int" : "0") + " FROM " + table)) {
+  for (const auto& r :
+       h.Query("SELECT id, aggregate_type, aggregate_id, event_type, coalesce(topic, ''), "
+               "payload::text, (extract(epoch FROM created_at) * 1000)::bigint, " +
+               std::string(has_seq ? "(payload->>'seq')::int" : "0") + " FROM " + table)) {
     Row row{r[0], r[1], r[2], r[3], r[4], r[5], std::stoll(r[6]), std::stoi(r[7])};
     rows.emplace(row.id, row);
   }
@@ -172,8 +172,8 @@ void ExpectRecordMatches(const ConsumedRecord& r, const Row& row, const std::str
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::optional<std::string>>("id", row.id)));
   EXPECT_EQ(r.headers[1],
             (std::pair<std::string, std::optional<std::string>>("event_type", row.event_type)));
-  EXPECT_EQ(r.headers[2], (std::pair<std::string, std::optional<std::string>>(
-                              "aggregate_type", row.aggregate_type)));
+  EXPECT_EQ(r.headers[2], (std::pair<std::string, std::optional<std::string>>("aggregate_type",
+                                                                              row.aggregate_type)));
   EXPECT_EQ(r.partition, JavaPartitionForKey(row.aggregate_id, partitions));
 }
 
@@ -215,18 +215,19 @@ TEST(Streaming, ThousandEventsArriveOnceInOrder) {
       traceparent_by_seq[aggregate_id + "/" + std::to_string(seq)] = trace;
       // Not normalised as written: jsonb reorders keys and drops the spaces.
       const std::string payload = R"({"seq": )" + std::to_string(seq) + R"(, "aggregate":  ")" +
-                                  aggregate_id + R"(", "data": {"z": [1, 2.50, "x"], "a": "ü\"q"},)" +
+                                  aggregate_id +
+                                  R"(", "data": {"z": [1, 2.50, "x"], "a": "ü\"q"},)" +
                                   R"( "big": 12345678901234567890123})";
       // Every fifth event has no headers column value.
       const std::string headers =
           event % 5 == 4 ? "NULL"
                          : Quote(R"({"traceparent": ")" + std::string(trace) + R"(", "note": ")" +
                                  note_json + R"(", "retries": 3, "tenant": null})");
-      sql += "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload, "
-             "headers) VALUES (" +
-             Quote(type) + ", " + Quote(aggregate_id) + ", " +
-             Quote(seq == 1 ? "Created" : "Updated") + ", " + Quote(payload) + ", " + headers +
-             ");";
+      sql +=
+          "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload, "
+          "headers) VALUES (" +
+          Quote(type) + ", " + Quote(aggregate_id) + ", " +
+          Quote(seq == 1 ? "Created" : "Updated") + ", " + Quote(payload) + ", " + headers + ");";
     }
     if (t + 1 < kTransactions) {
       Sql(conn.get(), sql + "COMMIT;");
@@ -264,10 +265,11 @@ TEST(Streaming, ThousandEventsArriveOnceInOrder) {
     // number (the first %032x field).
     const int event_number = std::stoi(traceparent.substr(3, 32), nullptr, 16) - 1;
     if (event_number % 5 == 4) {
-      EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+      EXPECT_EQ(HeaderNames(r),
+                (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
     } else {
       const std::vector<std::string> names = HeaderNames(r);
-      std::vector<std::string> extra(names.begin() + std::min<size_t>(3, names.size()),
+      std::vector<std::string> extra(names.begin() + std::min<size_t>(4, names.size()),
                                      names.end());
       std::sort(extra.begin(), extra.end());
       EXPECT_EQ(extra, (std::vector<std::string>{"note", "retries", "tenant", "traceparent"}));
@@ -345,8 +347,8 @@ TEST(Streaming, RollbacksPublishNothingAndCommitOrderHolds) {
   Sql(a.get(), "BEGIN;" + insert("R1") + insert("R2") + "ROLLBACK;");
   Sql(a.get(), "BEGIN;" + insert("K1") + "SAVEPOINT s;" + insert("S1") + insert("S2") +
                    "ROLLBACK TO SAVEPOINT s;" + insert("K2") + "SAVEPOINT t;" + insert("K3") +
-                   "RELEASE SAVEPOINT t;" + "SAVEPOINT u;" + insert("S3") +
-                   "SAVEPOINT v;" + insert("S4") + "ROLLBACK TO SAVEPOINT u;" + "COMMIT;");
+                   "RELEASE SAVEPOINT t;" + "SAVEPOINT u;" + insert("S3") + "SAVEPOINT v;" +
+                   insert("S4") + "ROLLBACK TO SAVEPOINT u;" + "COMMIT;");
   // A transaction whose only insert is rolled back to a savepoint: empty.
   Sql(a.get(), "BEGIN; SAVEPOINT s;" + insert("S5") + "ROLLBACK TO SAVEPOINT s; COMMIT;");
 
@@ -420,8 +422,7 @@ TEST(Streaming, LargeTransactionSpilledToDiskArrivesWhole) {
   for (const auto& [key, numbers] : by_key) {
     EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end())) << key << " out of order";
     const int k = std::stoi(key.substr(4));
-    EXPECT_EQ(numbers.size(), static_cast<size_t>((kLarge + 2 - k) / 7 + (k == 0 ? 0 : 1)))
-        << key;
+    EXPECT_EQ(numbers.size(), static_cast<size_t>((kLarge + 2 - k) / 7 + (k == 0 ? 0 : 1))) << key;
   }
 }
 
@@ -453,10 +454,9 @@ TEST(Streaming, TopicColumnOverridesTemplate) {
   const std::map<std::string, ConsumedRecord> by_id = ById(consumer.Records());
   ASSERT_EQ(by_id.size(), 5u);
   for (const auto& [id, row] : rows) {
-    ASSERT_EQ(by_id.count(id), 1u) << "event " << id << " (" << row.aggregate_id
-                                   << ") never arrived";
-    const std::string topic =
-        row.topic.empty() ? "outbox.event." + row.aggregate_type : row.topic;
+    ASSERT_EQ(by_id.count(id), 1u)
+        << "event " << id << " (" << row.aggregate_id << ") never arrived";
+    const std::string topic = row.topic.empty() ? "outbox.event." + row.aggregate_type : row.topic;
     ExpectRecordMatches(by_id.at(id), row, topic, partitions.at(topic));
   }
 }
@@ -465,12 +465,10 @@ TEST(Streaming, CustomTopicTemplate) {
   Harness h;
   ASSERT_TRUE(h.ok());
   h.CreateOutboxTable();
-  const std::map<std::string, int> partitions = {{"events.order.Created", 2},
-                                                 {"events.order.Shipped", 3},
-                                                 {"events.user.Registered", 1},
-                                                 {"audit.log", 2},
-                                                 {"outbox.event.order", 1},
-                                                 {"outbox.event.user", 1}};
+  const std::map<std::string, int> partitions = {
+      {"events.order.Created", 2},   {"events.order.Shipped", 3},
+      {"events.user.Registered", 1}, {"audit.log", 2},
+      {"outbox.event.order", 1},     {"outbox.event.user", 1}};
   std::vector<std::string> topics;
   for (const auto& [topic, n] : partitions) {
     h.kafka->CreateTopic(topic, n);
@@ -495,9 +493,8 @@ TEST(Streaming, CustomTopicTemplate) {
   ASSERT_EQ(by_id.size(), 5u);
   for (const auto& [id, row] : rows) {
     ASSERT_EQ(by_id.count(id), 1u) << "event " << id << " never arrived";
-    const std::string topic = row.topic.empty()
-                                  ? "events." + row.aggregate_type + "." + row.event_type
-                                  : row.topic;
+    const std::string topic =
+        row.topic.empty() ? "events." + row.aggregate_type + "." + row.event_type : row.topic;
     ExpectRecordMatches(by_id.at(id), row, topic, partitions.at(topic));
   }
 }
@@ -539,7 +536,8 @@ TEST(Streaming, DebeziumPresetStreamsTheSameWay) {
     const ConsumedRecord& r = by_id.at(id);
     const std::string topic = "outbox.event." + row.aggregate_type;
     ExpectRecordMatches(r, row, topic, partitions.at(topic));
-    EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+    EXPECT_EQ(HeaderNames(r),
+              (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
   }
   // Aggregate 1001's two events in insert order.
   std::vector<std::string> order_1001;
@@ -591,8 +589,8 @@ TEST(Streaming, AlterTableMidStream) {
       Sql(conn.get(), "BEGIN;" + insert(11) + insert(12) + "SELECT pg_current_wal_insert_lsn();");
   Sql(conn.get(), "COMMIT");
 
-  ASSERT_TRUE(consumer.WaitForCount(12, kArrival))
-      << "got " << consumer.Count() << " of 12:\n" << child->Output();
+  ASSERT_TRUE(consumer.WaitForCount(12, kArrival)) << "got " << consumer.Count() << " of 12:\n"
+                                                   << child->Output();
   std::this_thread::sleep_for(kSettle);
   EXPECT_EQ(consumer.Count(), 12u);
   EXPECT_TRUE(child->Running()) << child->Output();
@@ -612,7 +610,8 @@ TEST(Streaming, AlterTableMidStream) {
   // Per key, the events keep their insert order across the layout changes.
   std::map<std::string, std::vector<int>> by_key;
   for (const ConsumedRecord& r : records) {
-    by_key[r.key.value_or("")].push_back(std::stoi(r.Header("event_type").value_or("E0").substr(1)));
+    by_key[r.key.value_or("")].push_back(
+        std::stoi(r.Header("event_type").value_or("E0").substr(1)));
   }
   for (const auto& [key, numbers] : by_key) {
     EXPECT_TRUE(std::is_sorted(numbers.begin(), numbers.end())) << key;
@@ -750,10 +749,10 @@ TEST(Streaming, InvalidTopicOverrideStopsWithClearError) {
 TEST(Streaming, BytesPayloadIsRaw) {
   Harness h;
   ASSERT_TRUE(h.ok());
-  ASSERT_TRUE(h.Exec(
-      "CREATE TABLE public.outbox (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-      "aggregate_type text NOT NULL, aggregate_id text NOT NULL, event_type text NOT NULL, "
-      "payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
+  ASSERT_TRUE(
+      h.Exec("CREATE TABLE public.outbox (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+             "aggregate_type text NOT NULL, aggregate_id text NOT NULL, event_type text NOT NULL, "
+             "payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
   h.kafka->CreateTopic("outbox.event.blob", 3);
   ASSERT_NO_FATAL_FAILURE(CreatePublicationAndSlot(h));
   TopicConsumer consumer(h.kafka->bootstraps(), {"outbox.event.blob"});
@@ -768,7 +767,10 @@ TEST(Streaming, BytesPayloadIsRaw) {
     return out;
   };
   std::vector<std::string> payloads;
-  payloads.push_back(std::string("\x00\xff\x80" "A\x7f\n\r\\\x00", 9));
+  payloads.push_back(
+      std::string("\x00\xff\x80"
+                  "A\x7f\n\r\\\x00",
+                  9));
   payloads.push_back("");
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(255 - i));
@@ -786,10 +788,10 @@ TEST(Streaming, BytesPayloadIsRaw) {
     for (size_t i = first; i < first + count; ++i) {
       const std::string key = prefix + std::to_string(i);
       expected[key] = payloads[i % payloads.size()];
-      sql += "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
-             "VALUES ('blob', " +
-             Quote(key) + ", 'Stored', " + Quote(hex(payloads[i % payloads.size()])) +
-             "::bytea);";
+      sql +=
+          "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) "
+          "VALUES ('blob', " +
+          Quote(key) + ", 'Stored', " + Quote(hex(payloads[i % payloads.size()])) + "::bytea);";
     }
     ASSERT_TRUE(h.Exec(sql + "COMMIT;"));
   };
@@ -802,8 +804,7 @@ TEST(Streaming, BytesPayloadIsRaw) {
   {
     // The walsender of a replication=database connection applies the
     // database's settings, so pgoutput now sends "\ooo" escapes.
-    PgConnPtr replication(
-        PQconnectdb((h.pg->ConnInfo(h.db) + " replication=database").c_str()));
+    PgConnPtr replication(PQconnectdb((h.pg->ConnInfo(h.db) + " replication=database").c_str()));
     ASSERT_EQ(PQstatus(replication.get()), CONNECTION_OK) << PQerrorMessage(replication.get());
     ASSERT_EQ(Sql(replication.get(), "SHOW bytea_output"), "escape");
   }
@@ -820,10 +821,10 @@ TEST(Streaming, BytesPayloadIsRaw) {
     EXPECT_TRUE(seen.insert(*r.key).second) << "arrived twice";
     EXPECT_EQ(r.value.size(), expected[*r.key].size());
     EXPECT_TRUE(r.value == expected[*r.key]) << "value differs: got " << hex(r.value).substr(0, 80)
-                                             << " expected "
-                                             << hex(expected[*r.key]).substr(0, 80);
+                                             << " expected " << hex(expected[*r.key]).substr(0, 80);
     EXPECT_EQ(r.partition, JavaPartitionForKey(*r.key, 3));
-    EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+    EXPECT_EQ(HeaderNames(r),
+              (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
   }
   EXPECT_EQ(seen.size(), expected.size());
 }
