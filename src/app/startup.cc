@@ -11,6 +11,7 @@
 #include "pg/catalog.h"
 #include "pg/delivered_mark.h"
 #include "pg/statement_canceller.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::app {
 
@@ -55,8 +56,15 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
     state.cleanup_enabled = false;
   }
 
-  ASSIGN_OR_RETURN(state.publication, pg::InspectPublication(conn, names.publication, names.table));
-  RETURN_IF_ERROR(pg::CheckPublication(state.publication, names.publication, names.table));
+  const pg::TableSelection selection = pg::TableSelection::Of(names.table);
+  ASSIGN_OR_RETURN(state.publication, pg::InspectPublication(conn, names.publication, selection));
+  RETURN_IF_ERROR(pg::CheckPublication(state.publication, names.publication, selection));
+  if (state.publication.exists && !state.publication.Includes(names.table)) {
+    return Status::FailedPrecondition(
+        "publication " + names.publication + " exists but does not include " +
+        names.table.ToString() + " (ALTER PUBLICATION " + names.publication + " ADD TABLE " +
+        names.table.ToString() + ", or choose another --publication)");
+  }
   if (!state.publication.exists && config.no_create) {
     return Status::NotFound("publication " + names.publication +
                             " does not exist and --no-create was given (CREATE PUBLICATION " +
@@ -89,7 +97,7 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
     pg::StatementCanceller canceller(conn);
     StopWatcher watcher(stop_requests, &canceller);
     if (!state->publication.exists) {
-      if (Status st = pg::CreatePublication(conn, names.publication, names.table); !st.ok()) {
+      if (Status st = pg::CreatePublication(conn, names.publication, {names.table}); !st.ok()) {
         if (Stopping(stop_requests)) {
           return Status::Cancelled("stopped while creating publication " + names.publication +
                                    "; nothing was created");

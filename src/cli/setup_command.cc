@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "admin/failover.h"
 #include "admin/setup.h"
@@ -17,7 +18,7 @@ namespace {
 
 struct SetupFlags {
   std::string db;
-  std::string table{defaults::kTable};
+  std::vector<std::string> table{std::string(defaults::kTable)};
   std::string publication{defaults::kPublication};
   std::string slot{defaults::kSlot};
   std::string role{defaults::kRole};
@@ -25,7 +26,8 @@ struct SetupFlags {
 };
 
 Result<admin::SetupNames> Resolve(const SetupFlags& f) {
-  ASSIGN_OR_RETURN(app::OutboxNames checked, app::CheckNames(f.table, f.publication, f.slot));
+  ASSIGN_OR_RETURN(app::OutboxNames checked,
+                   app::CheckNames(f.table.front(), f.publication, f.slot));
   admin::SetupNames names;
   names.table = checked.table;
   names.publication = checked.publication;
