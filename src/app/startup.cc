@@ -102,12 +102,12 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
     state.cleanup_enabled = !state.cleanup_tables.empty();
     if (!state.cleanup_enabled) {
       spdlog::warn(
-          "{} {} no column {}: periodic cleanup of old rows is off (name the column with "
+          "{} {} {} no column {}: periodic cleanup of old rows is off (name the column with "
           "--column-created-at, or --retention 0 to silence this)",
           without.size() == 1 ? "table" : "tables", JoinNames(without),
           without.size() == 1 ? "has" : "have", created_at);
     } else if (!without.empty()) {
-      spdlog::info("{} {} no column {}: {} rows are not cleaned up",
+      spdlog::info("{} {} {} no column {}: {} rows are not cleaned up",
                    without.size() == 1 ? "table" : "tables", JoinNames(without),
                    without.size() == 1 ? "has" : "have", created_at,
                    without.size() == 1 ? "its" : "their");

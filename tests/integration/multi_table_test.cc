@@ -168,6 +168,12 @@ TEST(MultiTable, TenantTablesOfTwoLayoutsStreamOnceInOrder) {
       << started;
   EXPECT_NE(started.find("table tenant_b.outbox has no column headers"), std::string::npos)
       << started;
+  // The periodic cleanup covers the tables with created_at only.
+  EXPECT_NE(started.find("deleting rows of tenant_a.outbox, tenant_c.outbox whose created_at"),
+            std::string::npos)
+      << started;
+  EXPECT_NE(started.find("table tenant_b.outbox has no column created_at"), std::string::npos)
+      << started;
 
   // Transactions over one to three tenants, some rolled back.
   std::mt19937 rng(15);
@@ -269,6 +275,18 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
   ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), {tenants[0], late}, expected));
   EXPECT_NE(child->Output().find("streaming outbox table tenant_d.outbox (new)"), std::string::npos)
       << child->Output();
+
+  // Cleanup covers every tenant table with created_at and skips the others.
+  std::this_thread::sleep_for(1100ms);
+  std::string cleanup_output;
+  const int cleanup_code = RunToExit({PgoutboxBinary(), "cleanup", "--db", h.pg->ConnInfo(h.db),
+                                      "--table", "tenant_*.outbox", "--retention", "1s"},
+                                     &cleanup_output, 60s);
+  EXPECT_EQ(cleanup_code, 0) << cleanup_output;
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM tenant_a.outbox"), "0") << cleanup_output;
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM tenant_d.outbox"), "4") << cleanup_output;
+  EXPECT_NE(cleanup_output.find("tenant_d.outbox has no column created_at"), std::string::npos)
+      << cleanup_output;
 
   child->Signal(SIGTERM);
   const std::optional<int> code = child->Wait(30s);
