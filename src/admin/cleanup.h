@@ -47,6 +47,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/defaults.h"
 #include "common/status.h"
@@ -115,8 +116,10 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options);
 
 struct PeriodicCleanerOptions {
-  std::string conninfo;  // libpq conninfo or URI (an ordinary connection)
-  CleanupOptions cleanup;
+  std::string conninfo;    // libpq conninfo or URI (an ordinary connection)
+  CleanupOptions cleanup;  // cleanup.table: ignored when `tables` is not empty
+  // The tables each pass cleans, one after another; empty: cleanup.table.
+  std::vector<pg::TableName> tables;
   // Time from the end of one pass to the start of the next. The first pass
   // runs right after Start().
   std::chrono::milliseconds interval = defaults::kCleanupInterval;

@@ -8,6 +8,7 @@
 #include "admin/sql_template.h"
 #include "common/defaults.h"
 #include "common/text.h"
+#include "pg/table_selection.h"
 #include "sql/embedded_sql.h"
 
 namespace pgoutbox::admin {
@@ -137,8 +138,9 @@ Result<SetupStep> PlanPublication(pg::PgConnection& conn, const SetupNames& name
   SetupStep step{SqlFile::kPublication, {}, {}};
   const std::string& pub = names.publication;
   const std::string table = names.table.ToString();
-  ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, names.table));
-  RETURN_IF_ERROR(pg::CheckPublication(info, pub, names.table));
+  const pg::TableSelection selection = pg::TableSelection::Of(names.table);
+  ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, selection));
+  RETURN_IF_ERROR(pg::CheckPublication(info, pub, selection));
   SetupItem item;
   item.name = "publication " + pub;
   item.exists = info.exists;

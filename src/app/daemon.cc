@@ -52,23 +52,29 @@ core::StreamerOptions StreamerOptionsOf(const RunConfig& config) {
 Result<RecoveryResult> Recover(const RunConfig& config, const OutboxNames& names, DatabaseState& db,
                                const StartInputs& inputs, kafka::Publisher* publisher,
                                const std::atomic<int>* stop_requests) {
-  ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(*db.conn, names.table));
+  // The outbox tables as they are now (one may have been added since start).
+  ASSIGN_OR_RETURN(std::vector<OutboxTable> tables, ReadOutboxTables(*db.conn, names.tables));
   // A mapper of its own: the streamer's maps the stream's relations.
-  ASSIGN_OR_RETURN(auto mapper, MakeMapper(config.mapping, names.table, columns));
+  ASSIGN_OR_RETURN(auto mapper, MakeMapper(config.mapping, names.tables, tables));
   ASSIGN_OR_RETURN(int version, pg::ServerVersionNum(*db.conn));
   RecoveryOptions recovery;
   recovery.conninfo = config.db;
-  recovery.table = names.table;
+  for (OutboxTable& table : tables) {
+    RecoveryTable t;
+    if (pg::HasColumn(table.columns, config.cleanup.cleanup.created_at_column)) {
+      t.created_at_column = config.cleanup.cleanup.created_at_column;
+    }
+    t.name = std::move(table.name);
+    t.columns = std::move(table.columns);
+    recovery.tables.push_back(std::move(t));
+  }
+  recovery.tables_label = names.tables.ToString();
   recovery.slot = names.slot;
   recovery.database = db.database;
   recovery.slot_info = db.slot;
   recovery.failover_slot = version >= pg::kFailoverSlotsVersion;
   recovery.state = inputs.state;
   recovery.server = inputs.server;
-  if (pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
-    recovery.created_at_column = config.cleanup.cleanup.created_at_column;
-  }
-  recovery.columns = std::move(columns);
   recovery.publish.on_bad_row = config.on_bad_row;
   recovery.publish.dead_letter_topic = config.dead_letter_topic;
   recovery.publish.shutdown_timeout = config.shutdown_timeout;
@@ -100,7 +106,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
 
   // 1. Everything that can be checked without changing anything: a failure
   // here leaves the database as it was.
-  ASSIGN_OR_RETURN(OutboxNames names, CheckNames(config.table, config.publication, config.slot));
+  ASSIGN_OR_RETURN(OutboxNames names, CheckNames(config.tables, config.publication, config.slot));
   RETURN_IF_ERROR(kafka::ParseMockSpec(config.brokers).status());
   RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
   ASSIGN_OR_RETURN(DatabaseState db, InspectDatabase(config, names));
@@ -208,7 +214,9 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     }
     db.conn.reset();  // the ordinary connection is not needed while streaming
     if (db.cleanup_enabled && !cleaner) {
-      cleaner = std::make_unique<admin::PeriodicCleaner>(config.cleanup, &metrics);
+      admin::PeriodicCleanerOptions cleanup = config.cleanup;
+      cleanup.tables = db.cleanup_tables;
+      cleaner = std::make_unique<admin::PeriodicCleaner>(std::move(cleanup), &metrics);
       RETURN_IF_ERROR(cleaner->Start());
     }
 

@@ -1,7 +1,7 @@
 // MappingConfig: how outbox rows become Kafka records (the column map, the
 // topic template), as `run` and `replay` both take it from the command line;
-// and the EventMapper it gives for the table, the same for both, so that a
-// replayed row becomes the record the stream made of it.
+// and the EventMapper it gives for the outbox tables, the same for both, so
+// that a replayed row becomes the record the stream made of it.
 //
 // Thread safety: a plain value and a function of its arguments.
 #pragma once
@@ -16,6 +16,7 @@
 #include "outbox/mapper.h"
 #include "pg/catalog.h"
 #include "pg/column_info.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::app {
 
@@ -27,14 +28,22 @@ struct MappingConfig {
   std::string topic_template{defaults::kTopicTemplate};
 };
 
-// The mapper for `table`, whose columns are `columns` (the catalog's),
-// checked against them. The optional headers and topic columns are left out
-// (with an info line) when the table lacks them and the user did not name
-// them. The table's problems are NotFound or FailedPrecondition (exit 1), a
-// --topic placeholder that names nothing InvalidArgument (exit 2), as
-// EventMapper::CheckColumns says.
+// An outbox table and its columns (the catalog's).
+struct OutboxTable {
+  pg::TableName name;
+  std::vector<pg::ColumnInfo> columns;
+};
+
+// The mapper for the outbox tables `selection` matches, with every table of
+// `tables` checked against it (each table may have its own layout). The
+// optional headers and topic columns are optional per table when the user
+// did not name them: a table that lacks one has none (an info line says
+// so), another table that has it uses it. A table's problems are NotFound or
+// FailedPrecondition (exit 1), a --topic placeholder that names nothing
+// InvalidArgument (exit 2), as EventMapper::CheckColumns says; every
+// message names its table.
 Result<std::unique_ptr<outbox::EventMapper>> MakeMapper(const MappingConfig& config,
-                                                        const pg::TableName& table,
-                                                        const std::vector<pg::ColumnInfo>& columns);
+                                                        const pg::TableSelection& selection,
+                                                        const std::vector<OutboxTable>& tables);
 
 }  // namespace pgoutbox::app

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 
 #include "common/text.h"
 #include "outbox/table_row.h"
@@ -177,37 +178,50 @@ Result<RecoveryResult> RecoverFromTable(const RecoveryOptions& options, outbox::
         options.slot, result.start.ToString());
   }
 
-  pg::RowSelection selection;
-  selection.created_at_column = options.created_at_column;
-  selection.id_column = mapper->options().columns.id;
-  std::string what = "all of them (nothing is remembered about what was delivered)";
+  std::optional<uint64_t> next_xid;
   if (options.state && options.state->mark) {
-    ASSIGN_OR_RETURN(uint64_t next_xid, NextXid(*conn));
-    selection.after_mark =
-        SelectAfterMark(*options.state->mark, next_xid, !options.created_at_column.empty(),
-                        options.state->timeline == options.server.timeline, &what);
-  } else if (options.state) {
-    what = "all of them (no delivered mark was remembered yet)";
+    ASSIGN_OR_RETURN(next_xid, NextXid(*conn));
   }
-  ASSIGN_OR_RETURN(outbox::TableRowMapper row_mapper,
-                   outbox::TableRowMapper::Create(mapper, options.columns));
-  RowPublisher rows(options.publish, options.table, mapper, &row_mapper, options.columns,
-                    options.created_at_column, stop_requests, &result.stats);
+  RowPublisher rows(options.publish, options.tables_label, mapper, stop_requests, &result.stats);
   publisher->set_delivery_handler(rows.handler());
   rows.set_publisher(publisher);
-  ASSIGN_OR_RETURN(auto reader, pg::RowReader::Open(conn, options.table, options.columns, selection,
-                                                    options.batch_size));
-  spdlog::info(
-      "recovering from the table: publishing the retained rows of {} that may be "
-      "undelivered: {}",
-      options.table.ToString(), what);
-  spdlog::debug("recovery query: {}", reader->query());
-  Status read = rows.ReadAll(reader.get());
-  Status closed = reader->Close();
+  // One table after another, in the snapshot (or, for an existing slot, each
+  // in a snapshot of its own, taken after the slot's start).
+  auto read_table = [&](const RecoveryTable& table) -> Status {
+    pg::RowSelection selection;
+    selection.created_at_column = table.created_at_column;
+    selection.id_column = mapper->options().columns.id;
+    std::string what = "all of them (nothing is remembered about what was delivered)";
+    if (next_xid) {
+      selection.after_mark =
+          SelectAfterMark(*options.state->mark, *next_xid, !table.created_at_column.empty(),
+                          options.state->timeline == options.server.timeline, &what);
+    } else if (options.state) {
+      what = "all of them (no delivered mark was remembered yet)";
+    }
+    ASSIGN_OR_RETURN(outbox::TableRowMapper row_mapper,
+                     outbox::TableRowMapper::Create(mapper, table.name, table.columns));
+    rows.SetTable(&row_mapper, table.columns, table.created_at_column);
+    ASSIGN_OR_RETURN(auto reader, pg::RowReader::Open(conn, table.name, table.columns, selection,
+                                                      options.batch_size));
+    spdlog::info(
+        "recovering from the table: publishing the retained rows of {} that may be "
+        "undelivered: {}",
+        table.name.ToString(), what);
+    spdlog::debug("recovery query: {}", reader->query());
+    Status read = rows.ReadAll(reader.get());
+    Status closed = reader->Close();
+    RETURN_IF_ERROR(read);
+    return closed;
+  };
+  Status read;
+  for (const RecoveryTable& table : options.tables) {
+    read = read_table(table);
+    if (!read.ok()) break;
+  }
   Status acked = rows.WaitForAcks();
   publisher->set_delivery_handler(nullptr);
   RETURN_IF_ERROR(read);
-  RETURN_IF_ERROR(closed);
   RETURN_IF_ERROR(acked);
   if (snapshot) RETURN_IF_ERROR(snapshot->Finish());
 

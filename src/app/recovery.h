@@ -16,7 +16,9 @@
 //     inserted by the mark's oldest running transaction or a later one, or
 //     created at or after the mark was taken; every retained row when nothing
 //     is remembered) are published as the stream publishes them
-//     (app/row_publisher.h) and every one is waited for.
+//     (app/row_publisher.h) and every one is waited for, one outbox table
+//     after another (a key's order holds within one table, as in the
+//     stream).
 //  4. The state is written again with phase "streaming" at the slot's start,
 //     and the caller streams from there.
 //
@@ -24,7 +26,8 @@
 // only when it lies within 2^31 - 2^24 transactions before the server's next
 // id; otherwise (a mark older than that, or one from the ids a failed-over
 // primary gave out and the promoted standby gives out again) rows are
-// selected by created_at, or all of them when the table has no such column.
+// selected by created_at, or all of them when the table has no such column
+// (per table: one may have it, another not).
 //
 // Ownership: borrows the mapper and the publisher (it is the publisher's
 // delivery handler while it runs, and sets none after). Failure: the
@@ -51,18 +54,24 @@
 
 namespace pgoutbox::app {
 
+// One outbox table to recover from.
+struct RecoveryTable {
+  pg::TableName name;
+  std::vector<pg::ColumnInfo> columns;  // read on an ordinary connection
+  std::string created_at_column;        // empty: the table has none
+};
+
 struct RecoveryOptions {
   std::string conninfo;  // --db
-  pg::TableName table;
+  std::vector<RecoveryTable> tables;
+  std::string tables_label;  // the selection (--table), for messages
   std::string slot;
   std::string database;
   pg::SlotInfo slot_info;      // the slot as inspected: missing, lost, or there
   bool failover_slot = false;  // create it with failover (PostgreSQL 17+)
   // What is remembered (nullopt: nothing; every retained row is published).
   std::optional<core::DeliveryState> state;
-  pg::ServerIdentity server;            // the server recovered on
-  std::string created_at_column;        // empty: the table has none
-  std::vector<pg::ColumnInfo> columns;  // the table's, read on an ordinary connection
+  pg::ServerIdentity server;  // the server recovered on
   RowPublisherOptions publish;
   std::string state_topic;
   size_t batch_size = 1000;

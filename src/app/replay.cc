@@ -6,11 +6,13 @@
 
 #include "app/kafka_connection.h"
 #include "app/row_publisher.h"
+#include "app/startup.h"
 #include "common/text.h"
 #include "outbox/table_row.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
 #include "pg/row_reader.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::app {
 
@@ -81,7 +83,7 @@ Result<std::vector<std::string>> NormalizeIds(pg::PgConnection& conn, uint32_t i
 Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
               ReplayStats* stats) {
   *stats = ReplayStats{};
-  ASSIGN_OR_RETURN(pg::TableName table, pg::ParseTableName(config.table));
+  ASSIGN_OR_RETURN(pg::TableSelection selected, pg::TableSelection::Parse(config.tables));
   if (!config.dry_run) {
     if (config.brokers.empty()) {
       return Status::InvalidArgument("--brokers is required (except with --dry-run)");
@@ -90,42 +92,48 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
     RETURN_IF_ERROR(kafka::ValidateConfig({config.brokers, config.kafka_config}));
   }
 
-  // An ordinary connection: the replay reads the table, nothing else.
+  // An ordinary connection: the replay reads the tables, nothing else.
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(
                                   config.db, pg::PgConnection::Kind::kOrdinary, "pgoutbox replay"));
-  ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(*conn, table));
-  ASSIGN_OR_RETURN(auto mapper, MakeMapper(config.mapping, table, columns));
-  ASSIGN_OR_RETURN(outbox::TableRowMapper row_mapper,
-                   outbox::TableRowMapper::Create(mapper.get(), columns));
+  ASSIGN_OR_RETURN(std::vector<OutboxTable> tables, ReadOutboxTables(*conn, selected));
+  ASSIGN_OR_RETURN(auto mapper, MakeMapper(config.mapping, selected, tables));
 
-  pg::RowSelection selection;
-  const int created_at_index = FindColumn(columns, config.created_at_column);
-  if (created_at_index >= 0) {
-    selection.created_at_column = config.created_at_column;
-  } else if (config.since || config.until) {
-    return Status::InvalidArgument("table " + table.ToString() + " has no column \"" +
-                                   config.created_at_column +
-                                   "\" to select rows by time (name it with "
-                                   "--column-created-at, or select rows with --ids)");
-  } else {
-    spdlog::info("table {} has no column {}: rows in physical order, timestamped now",
-                 table.ToString(), config.created_at_column);
-  }
-  selection.id_column = mapper->options().columns.id;
-  const int id_index = FindColumn(columns, selection.id_column);
-  if (!config.ids.empty()) {
-    ASSIGN_OR_RETURN(selection.ids, NormalizeIds(*conn, columns[id_index].type_oid, config.ids));
-  }
+  // Each table's row selection: its created_at column (or none), its ids as
+  // its id column's type reads them.
+  std::vector<pg::RowSelection> selections(tables.size());
+  std::vector<std::string> created_at_columns(tables.size());
   std::string what;
+  for (size_t t = 0; t < tables.size(); ++t) {
+    const OutboxTable& table = tables[t];
+    pg::RowSelection& selection = selections[t];
+    if (FindColumn(table.columns, config.created_at_column) >= 0) {
+      selection.created_at_column = config.created_at_column;
+      created_at_columns[t] = config.created_at_column;
+    } else if (config.since || config.until) {
+      return Status::InvalidArgument("table " + table.name.ToString() + " has no column \"" +
+                                     config.created_at_column +
+                                     "\" to select rows by time (name it with "
+                                     "--column-created-at, or select rows with --ids)");
+    } else {
+      spdlog::info("table {} has no column {}: rows in physical order, timestamped now",
+                   table.name.ToString(), config.created_at_column);
+    }
+    selection.id_column = mapper->options().columns.id;
+    const int id_index = FindColumn(table.columns, selection.id_column);
+    if (!config.ids.empty()) {
+      ASSIGN_OR_RETURN(selection.ids,
+                       NormalizeIds(*conn, table.columns[id_index].type_oid, config.ids));
+    }
+  }
   if (config.since) {
     // The server's reading of the value, absolute ("yesterday" is read once).
     ASSIGN_OR_RETURN(std::string since, CheckTimestamp(*conn, "--since", *config.since));
-    selection.since = since;
+    for (pg::RowSelection& selection : selections) selection.since = since;
     what = "created at or after " + since;
   }
   if (config.until) {
     ASSIGN_OR_RETURN(std::string until, CheckTimestamp(*conn, "--until", *config.until));
-    selection.until = until;
+    for (pg::RowSelection& selection : selections) selection.until = until;
     what += (what.empty() ? "created before " : " and before ") + until;
   }
   if (!config.ids.empty()) what = "with " + Counted(config.ids.size(), "given id");
@@ -135,8 +143,7 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
   publish_options.dead_letter_topic = config.dead_letter_topic;
   publish_options.shutdown_timeout = config.shutdown_timeout;
   publish_options.collect_ids = !config.ids.empty();
-  RowPublisher session(publish_options, table, mapper.get(), &row_mapper, columns,
-                       config.created_at_column, stop_requests, stats);
+  RowPublisher session(publish_options, selected.ToString(), mapper.get(), stop_requests, stats);
   KafkaConnection kafka;
   if (!config.dry_run) {
     auto connected =
@@ -152,14 +159,25 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
     session.set_publisher(kafka.publisher.get());
   }
 
-  ASSIGN_OR_RETURN(auto reader,
-                   pg::RowReader::Open(conn.get(), table, columns, selection, config.batch_size));
-  stats->reading = true;
-  spdlog::debug("replay query: {}", reader->query());
-  spdlog::info("{} the rows of {} {}", config.dry_run ? "reading (dry run)" : "replaying",
-               table.ToString(), what);
-  Status read = session.ReadAll(reader.get());
-  Status closed = reader->Close();
+  // One table after another.
+  auto read_table = [&](size_t t) -> Status {
+    const OutboxTable& table = tables[t];
+    ASSIGN_OR_RETURN(outbox::TableRowMapper row_mapper,
+                     outbox::TableRowMapper::Create(mapper.get(), table.name, table.columns));
+    session.SetTable(&row_mapper, table.columns, created_at_columns[t]);
+    ASSIGN_OR_RETURN(auto reader, pg::RowReader::Open(conn.get(), table.name, table.columns,
+                                                      selections[t], config.batch_size));
+    stats->reading = true;
+    spdlog::debug("replay query: {}", reader->query());
+    spdlog::info("{} the rows of {} {}", config.dry_run ? "reading (dry run)" : "replaying",
+                 table.name.ToString(), what);
+    Status read = session.ReadAll(reader.get());
+    Status closed = reader->Close();
+    RETURN_IF_ERROR(read);
+    return closed;
+  };
+  Status read;
+  for (size_t t = 0; t < tables.size() && read.ok(); ++t) read = read_table(t);
   Status acked = session.WaitForAcks();
   if (!read.ok()) {
     if (!acked.ok()) {
@@ -169,23 +187,27 @@ Status Replay(const ReplayConfig& config, const std::atomic<int>* stop_requests,
     }
     return read;
   }
-  RETURN_IF_ERROR(closed);
   RETURN_IF_ERROR(acked);
 
   if (!config.ids.empty()) {
+    // An id is found when one table holds it (as that table's id type reads it).
     std::vector<std::string> missing;
     std::set<std::string> named;
-    for (size_t i = 0; i < selection.ids.size(); ++i) {
-      if (session.found_ids().count(selection.ids[i]) == 0 &&
-          named.insert(selection.ids[i]).second) {
+    for (size_t i = 0; i < config.ids.size(); ++i) {
+      bool found = false;
+      for (const pg::RowSelection& selection : selections) {
+        if (session.found_ids().count(selection.ids[i]) > 0) found = true;
+      }
+      if (!found && named.insert(selections.front().ids[i]).second) {
         missing.push_back(config.ids[i]);
       }
     }
     if (!missing.empty()) {
       std::string list;
       for (size_t i = 0; i < missing.size(); ++i) list += (i > 0 ? ", " : "") + missing[i];
-      return Status::Aborted(Counted(missing.size(), "id") + " of --ids not in table " +
-                             table.ToString() + " (deleted by cleanup?): " + list);
+      return Status::Aborted(Counted(missing.size(), "id") + " of --ids not in " +
+                             (tables.size() == 1 ? "table " : "tables ") + selected.ToString() +
+                             " (deleted by cleanup?): " + list);
     }
   }
   return Status::Ok();

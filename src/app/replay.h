@@ -5,8 +5,9 @@
 // producer configuration (kafka::Publisher with -X), the row's created_at as
 // the record's timestamp (now when the table has no such column).
 //
-// It reads the rows on an ordinary connection with pg::RowReader (SELECT on
-// the table is all it needs), in one snapshot, in pg::RowSelection's order
+// It reads the rows of every outbox table (--table), one table after
+// another, on an ordinary connection with pg::RowReader (SELECT on
+// the tables is all it needs), each table in one snapshot, in pg::RowSelection's order
 // (created_at, then the inserting statement, then id), a batch at a time;
 // it never touches a replication slot or publication. Every record is
 // waited for: Replay returns once Kafka acknowledged or refused each of
@@ -45,7 +46,9 @@ namespace pgoutbox::app {
 struct ReplayConfig {
   std::string db;
   std::string brokers;  // unused with dry_run
-  std::string table{defaults::kTable};
+  // The --table entries (pg::TableSelection); every matching table is
+  // replayed, one after another.
+  std::vector<std::string> tables{std::string(defaults::kTable)};
   MappingConfig mapping;
   std::vector<std::pair<std::string, std::string>> kafka_config;  // -X
   core::BadRowAction on_bad_row = core::BadRowAction::kHalt;

@@ -112,21 +112,24 @@ class RowPublisher::Deliveries : public kafka::DeliveryHandler {
   core::RefusedBatch refused_;
 };
 
-RowPublisher::RowPublisher(RowPublisherOptions options, const pg::TableName& table,
-                           outbox::EventMapper* mapper, outbox::TableRowMapper* row_mapper,
-                           const std::vector<pg::ColumnInfo>& columns,
-                           const std::string& created_at_column,
-                           const std::atomic<int>* stop_requests, RowPublishStats* stats)
+RowPublisher::RowPublisher(RowPublisherOptions options, const std::string& tables,
+                           outbox::EventMapper* mapper, const std::atomic<int>* stop_requests,
+                           RowPublishStats* stats)
     : options_(std::move(options)),
       mapper_(mapper),
-      row_mapper_(row_mapper),
-      created_at_index_(FindColumn(columns, created_at_column)),
-      id_index_(FindColumn(columns, mapper->options().columns.id)),
       stop_requests_(stop_requests),
       stats_(stats),
-      target_{options_.dead_letter_topic, table.ToString()},
+      target_{options_.dead_letter_topic, tables},
       deliveries_(std::make_unique<Deliveries>(options_.on_bad_row, target_)) {
   last_progress_ = Clock::now();
+}
+
+void RowPublisher::SetTable(outbox::TableRowMapper* row_mapper,
+                            const std::vector<pg::ColumnInfo>& columns,
+                            const std::string& created_at_column) {
+  row_mapper_ = row_mapper;
+  created_at_index_ = FindColumn(columns, created_at_column);
+  id_index_ = FindColumn(columns, mapper_->options().columns.id);
 }
 
 RowPublisher::~RowPublisher() = default;

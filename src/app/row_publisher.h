@@ -3,7 +3,9 @@
 // refused each one. `pgoutbox replay` (app/replay.h) and the recovery from
 // the table at start-up (app/recovery.h) both publish through it.
 //
-// Each row is mapped by outbox::TableRowMapper (the stream's EventMapper)
+// Rows of several outbox tables are published one table after another
+// (SetTable, then ReadAll, per table; WaitForAcks once at the end). Each row
+// is mapped by outbox::TableRowMapper (the stream's EventMapper)
 // and produced with its created_at as the record's timestamp (now when the
 // table has none). A batch Kafka refused is produced again record by record
 // before more rows are read (core/refused_batch.h): only a record refused
@@ -63,12 +65,10 @@ struct RowPublishStats {
 
 class RowPublisher {
  public:
-  // `columns` are the reader's; created_at and the id are found among them
-  // by name (`created_at_column` may be absent from the table).
-  RowPublisher(RowPublisherOptions options, const pg::TableName& table, outbox::EventMapper* mapper,
-               outbox::TableRowMapper* row_mapper, const std::vector<pg::ColumnInfo>& columns,
-               const std::string& created_at_column, const std::atomic<int>* stop_requests,
-               RowPublishStats* stats);
+  // `tables` names the outbox tables (--table) for a dead-letter record
+  // that cannot name its row's own.
+  RowPublisher(RowPublisherOptions options, const std::string& tables, outbox::EventMapper* mapper,
+               const std::atomic<int>* stop_requests, RowPublishStats* stats);
   ~RowPublisher();
   RowPublisher(const RowPublisher&) = delete;
   RowPublisher& operator=(const RowPublisher&) = delete;
@@ -78,7 +78,15 @@ class RowPublisher {
   // Where the records go; null (the default): a dry run.
   void set_publisher(kafka::Publisher* publisher) { publisher_ = publisher; }
 
+  // The table the next ReadAll reads: its rows are mapped by `row_mapper`
+  // (borrowed until the next SetTable); `columns` are the reader's, and
+  // created_at and the id are found among them by name (`created_at_column`
+  // may be absent from the table).
+  void SetTable(outbox::TableRowMapper* row_mapper, const std::vector<pg::ColumnInfo>& columns,
+                const std::string& created_at_column);
+
   // Reads every row of `reader` and produces it; stops at the first error.
+  // REQUIRES: SetTable was called.
   Status ReadAll(pg::RowReader* reader);
 
   // Waits for every record produced (and the dead-letter records of refused
@@ -106,7 +114,7 @@ class RowPublisher {
 
   const RowPublisherOptions options_;
   outbox::EventMapper* mapper_;
-  outbox::TableRowMapper* row_mapper_;
+  outbox::TableRowMapper* row_mapper_ = nullptr;
   int created_at_index_ = -1;  // -1: none
   int id_index_ = -1;
   const std::atomic<int>* stop_requests_;

@@ -26,8 +26,10 @@ std::string RunConfig::Describe() const {
     return d.count() > 0 ? FormatDuration(d) : std::string("off");
   };
   const outbox::ColumnMap& columns = mapping.columns;
-  std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers + " table=" + table +
-                  " publication=" + publication + " slot=" + slot +
+  std::string table_list;
+  for (const std::string& t : tables) table_list += (table_list.empty() ? "" : ",") + t;
+  std::string s = "db=\"" + pg::RedactConninfo(db) + "\" brokers=" + brokers +
+                  " table=" + table_list + " publication=" + publication + " slot=" + slot +
                   " create=" + (no_create ? "no" : "yes") + " columns(id=" + columns.id +
                   " key=" + columns.key + " event_type=" + columns.event_type +
                   " aggregate_type=" + columns.aggregate_type + " payload=" + columns.payload +

@@ -20,7 +20,8 @@ namespace pgoutbox::app {
 struct RunConfig {
   std::string db;
   std::string brokers;
-  std::string table{defaults::kTable};
+  // The --table entries (pg::TableSelection: "schema.table", `*` wildcards).
+  std::vector<std::string> tables{std::string(defaults::kTable)};
   std::string publication{defaults::kPublication};
   std::string slot{defaults::kSlot};
   bool no_create = false;

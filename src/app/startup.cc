@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "app/mapping.h"
@@ -11,6 +12,7 @@
 #include "pg/catalog.h"
 #include "pg/delivered_mark.h"
 #include "pg/statement_canceller.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::app {
 
@@ -20,17 +22,52 @@ bool Stopping(const std::atomic<int>* stop_requests) {
   return stop_requests->load(std::memory_order_relaxed) > 0;
 }
 
+// "a, b, c".
+std::string JoinNames(const std::vector<pg::TableName>& tables) {
+  std::string out;
+  for (const pg::TableName& t : tables) out += (out.empty() ? "" : ", ") + t.ToString();
+  return out;
+}
+
+std::vector<pg::TableName> NamesOf(const std::vector<OutboxTable>& tables) {
+  std::vector<pg::TableName> names;
+  for (const OutboxTable& t : tables) names.push_back(t.name);
+  return names;
+}
+
 }  // namespace
 
-Result<OutboxNames> CheckNames(const std::string& table, const std::string& publication,
-                               const std::string& slot) {
+Result<OutboxNames> CheckNames(const std::vector<std::string>& tables,
+                               const std::string& publication, const std::string& slot) {
   OutboxNames names;
-  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(table));
+  ASSIGN_OR_RETURN(names.tables, pg::TableSelection::Parse(tables));
   RETURN_IF_ERROR(pg::ValidatePublicationName(publication));
   RETURN_IF_ERROR(pg::ValidateSlotName(slot));
   names.publication = publication;
   names.slot = slot;
   return names;
+}
+
+Result<std::vector<OutboxTable>> ReadOutboxTables(pg::PgConnection& conn,
+                                                  const pg::TableSelection& selection) {
+  ASSIGN_OR_RETURN(std::vector<pg::TableName> found, pg::ListTables(conn, selection));
+  // An exact entry names a table that must exist: TableColumns says so as
+  // it does for a single table.
+  for (const pg::TableName& exact : selection.ExactTables()) {
+    if (std::find(found.begin(), found.end(), exact) == found.end()) {
+      RETURN_IF_ERROR(pg::TableColumns(conn, exact).status());
+    }
+  }
+  if (found.empty()) {
+    return Status::NotFound("no table matches --table " + selection.ToString() +
+                            " (create the outbox tables first, e.g. with pgoutbox setup)");
+  }
+  std::vector<OutboxTable> tables;
+  for (pg::TableName& name : found) {
+    ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(conn, name));
+    tables.push_back(OutboxTable{std::move(name), std::move(columns)});
+  }
+  return tables;
 }
 
 Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames& names) {
@@ -42,26 +79,60 @@ Result<DatabaseState> InspectDatabase(const RunConfig& config, const OutboxNames
   ASSIGN_OR_RETURN(const int version, pg::ServerVersionNum(conn));
   RETURN_IF_ERROR(pg::CheckServerVersion(version));
   RETURN_IF_ERROR(pg::CheckWalLevel(conn));
-  ASSIGN_OR_RETURN(auto columns, pg::TableColumns(conn, names.table));
+  ASSIGN_OR_RETURN(state.tables, ReadOutboxTables(conn, names.tables));
+  const std::vector<pg::TableName> table_names = NamesOf(state.tables);
 
-  ASSIGN_OR_RETURN(state.mapper, MakeMapper(config.mapping, names.table, columns));
-
-  state.cleanup_enabled = config.cleanup.cleanup.enabled();
-  if (state.cleanup_enabled && !pg::HasColumn(columns, config.cleanup.cleanup.created_at_column)) {
-    spdlog::warn(
-        "table {} has no column {}: periodic cleanup of old rows is off (name the column with "
-        "--column-created-at, or --retention 0 to silence this)",
-        names.table.ToString(), config.cleanup.cleanup.created_at_column);
-    state.cleanup_enabled = false;
+  ASSIGN_OR_RETURN(state.mapper, MakeMapper(config.mapping, names.tables, state.tables));
+  state.mapper->SetStartupTables(table_names);
+  if (names.tables.HasWildcards() || state.tables.size() > 1) {
+    spdlog::info("outbox tables ({} matching --table {}): {}", state.tables.size(),
+                 names.tables.ToString(), JoinNames(table_names));
   }
 
-  ASSIGN_OR_RETURN(state.publication, pg::InspectPublication(conn, names.publication, names.table));
-  RETURN_IF_ERROR(pg::CheckPublication(state.publication, names.publication, names.table));
+  if (config.cleanup.cleanup.enabled()) {
+    const std::string& created_at = config.cleanup.cleanup.created_at_column;
+    std::vector<pg::TableName> without;
+    for (const OutboxTable& table : state.tables) {
+      if (pg::HasColumn(table.columns, created_at)) {
+        state.cleanup_tables.push_back(table.name);
+      } else {
+        without.push_back(table.name);
+      }
+    }
+    state.cleanup_enabled = !state.cleanup_tables.empty();
+    if (!state.cleanup_enabled) {
+      spdlog::warn(
+          "{} {} no column {}: periodic cleanup of old rows is off (name the column with "
+          "--column-created-at, or --retention 0 to silence this)",
+          without.size() == 1 ? "table" : "tables", JoinNames(without),
+          without.size() == 1 ? "has" : "have", created_at);
+    } else if (!without.empty()) {
+      spdlog::info("{} {} no column {}: {} rows are not cleaned up",
+                   without.size() == 1 ? "table" : "tables", JoinNames(without),
+                   without.size() == 1 ? "has" : "have", created_at,
+                   without.size() == 1 ? "its" : "their");
+    }
+  }
+
+  ASSIGN_OR_RETURN(state.publication,
+                   pg::InspectPublication(conn, names.publication, names.tables));
+  RETURN_IF_ERROR(pg::CheckPublication(state.publication, names.publication, names.tables));
   if (!state.publication.exists && config.no_create) {
     return Status::NotFound("publication " + names.publication +
                             " does not exist and --no-create was given (CREATE PUBLICATION " +
-                            names.publication + " FOR TABLE " + names.table.ToString() +
+                            names.publication + " FOR TABLE " + JoinNames(table_names) +
                             " WITH (publish = 'insert'))");
+  }
+  if (state.publication.exists) {
+    state.missing_from_publication = pg::MissingFromPublication(state.publication, table_names);
+    if (!state.missing_from_publication.empty() && config.no_create) {
+      const std::string missing = JoinNames(state.missing_from_publication);
+      return Status::FailedPrecondition(
+          "publication " + names.publication + " does not publish outbox " +
+          (state.missing_from_publication.size() == 1 ? "table " : "tables ") + missing +
+          " and --no-create was given (ALTER PUBLICATION " + names.publication + " ADD TABLE " +
+          missing + ", or pgoutbox setup)");
+    }
   }
 
   ASSIGN_OR_RETURN(pg::Rows db, conn.Query("SELECT current_database()"));
@@ -85,19 +156,38 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
                      const std::atomic<int>* stop_requests, bool may_create_slot) {
   pg::PgConnection& conn = *state->conn;
   const bool create_slot = may_create_slot && !state->slot.exists;
+  const bool publication_existed = state->publication.exists;
   {
     pg::StatementCanceller canceller(conn);
     StopWatcher watcher(stop_requests, &canceller);
     if (!state->publication.exists) {
-      if (Status st = pg::CreatePublication(conn, names.publication, names.table); !st.ok()) {
+      const std::vector<pg::TableName> tables = NamesOf(state->tables);
+      if (Status st = pg::CreatePublication(conn, names.publication, tables); !st.ok()) {
         if (Stopping(stop_requests)) {
           return Status::Cancelled("stopped while creating publication " + names.publication +
                                    "; nothing was created");
         }
         return st;
       }
-      spdlog::info("created publication {} for table {} (publish = 'insert')", names.publication,
-                   names.table.ToString());
+      spdlog::info("created publication {} for {} {} (publish = 'insert')", names.publication,
+                   tables.size() == 1 ? "table" : "tables", JoinNames(tables));
+      state->publication.exists = true;
+      state->publication.tables = tables;
+    } else if (!state->missing_from_publication.empty()) {
+      if (Status st =
+              pg::AddTablesToPublication(conn, names.publication, state->missing_from_publication);
+          !st.ok()) {
+        if (Stopping(stop_requests)) {
+          return Status::Cancelled("stopped while adding tables to publication " +
+                                   names.publication + "; nothing was created");
+        }
+        return st;
+      }
+      for (const pg::TableName& table : state->missing_from_publication) {
+        spdlog::info("added table {} to publication {}", table.ToString(), names.publication);
+        state->publication.tables.push_back(table);
+      }
+      state->missing_from_publication.clear();
     }
     if (create_slot) {
       spdlog::info("creating replication slot {} (waits for the transactions running now to end)",
@@ -107,7 +197,7 @@ Status CreateMissing(const OutboxNames& names, DatabaseState* state,
           return Status::Cancelled(
               "stopped while creating replication slot " + names.slot +
               "; the slot was not created" +
-              (state->publication.exists ? "" : " (publication " + names.publication + " was)"));
+              (publication_existed ? "" : " (publication " + names.publication + " was)"));
         }
         return st;
       }

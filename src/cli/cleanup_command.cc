@@ -8,6 +8,7 @@
 #include "common/duration.h"
 #include "common/text.h"
 #include "pg/catalog.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::cli {
 
@@ -59,7 +60,7 @@ class CleanupCommandImpl : public Command {
  private:
   CLI::App* sub_ = nullptr;
   std::string db_;
-  std::string table_{defaults::kTable};
+  std::vector<std::string> table_{std::string(defaults::kTable)};
   CleanupFlags flags_;
 };
 
@@ -100,10 +101,12 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* f, CleanupFlagScope scope) {
 
 Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& f,
                                                           const std::string& db,
-                                                          const std::string& table) {
+                                                          const std::vector<std::string>& tables) {
   admin::PeriodicCleanerOptions o;
   o.conninfo = db;
-  ASSIGN_OR_RETURN(o.cleanup.table, pg::ParseTableName(table));
+  ASSIGN_OR_RETURN(pg::TableSelection selection, pg::TableSelection::Parse(tables));
+  o.tables = selection.ExactTables();
+  if (!o.tables.empty()) o.cleanup.table = o.tables.front();
   if (f.created_at_column.empty()) {
     return Status::InvalidArgument("--column-created-at must not be empty");
   }

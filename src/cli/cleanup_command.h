@@ -13,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "admin/cleanup.h"
 #include "cli/command.h"
@@ -46,13 +47,15 @@ void AddCleanupFlags(CLI::App* cmd, CleanupFlags* flags,
                      CleanupFlagScope scope = CleanupFlagScope::kCleanupCommand);
 
 // Validates the flags, with the database (`db`, the --db value) and the outbox
-// table (`table`, the --table value), into the options of a PeriodicCleaner;
+// tables (`tables`, the --table entries), into the options of a
+// PeriodicCleaner: `tables` holds the exact entries (a caller whose --table
+// has patterns replaces it with the tables found, admin::CleanupTables);
 // `pgoutbox cleanup` uses its `cleanup` part. InvalidArgument naming the
 // flag. A retention of 0 is valid: cleanup is disabled
 // (result.cleanup.enabled() is false).
 Result<admin::PeriodicCleanerOptions> ResolveCleanupFlags(const CleanupFlags& flags,
                                                           const std::string& db,
-                                                          const std::string& table);
+                                                          const std::vector<std::string>& tables);
 
 // What `pgoutbox cleanup` prints on stdout after a pass: "deleted 1 row".
 std::string CleanupSummary(const admin::CleanupStats& stats);

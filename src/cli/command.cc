@@ -18,10 +18,17 @@ void AddDbFlag(CLI::App* cmd, std::string* db, const std::string& help) {
   cmd->add_option("--db", *db, help)->envname("PGOUTBOX_DB")->required();
 }
 
-void AddTableFlag(CLI::App* cmd, std::string* table) {
-  cmd->add_option("--table", *table, "the outbox table (schema.table)")
+void AddTableFlag(CLI::App* cmd, std::vector<std::string>* tables) {
+  std::string shown;
+  for (const std::string& t : *tables) shown += (shown.empty() ? "" : ",") + t;
+  cmd->add_option("--table", *tables,
+                  "the outbox tables: schema.table, * a wildcard in either part "
+                  "(tenant_*.outbox); repeat the flag or separate with commas")
       ->envname("PGOUTBOX_TABLE")
-      ->capture_default_str();
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->default_str(shown);
 }
 
 void AddPublicationFlag(CLI::App* cmd, std::string* publication) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -40,7 +41,10 @@ int ExitCodeFor(const Status& status);
 // others show their default.
 void AddDbFlag(CLI::App* cmd, std::string* db,
                const std::string& help = "libpq conninfo or URI of the database");
-void AddTableFlag(CLI::App* cmd, std::string* table);
+// --table: repeatable and comma-separated (PGOUTBOX_TABLE comma-separated
+// too); given entries replace the initial contents of `tables`, which are the
+// default shown (callers start it as {defaults::kTable}).
+void AddTableFlag(CLI::App* cmd, std::vector<std::string>* tables);
 void AddPublicationFlag(CLI::App* cmd, std::string* publication);
 void AddSlotFlag(CLI::App* cmd, std::string* slot);
 

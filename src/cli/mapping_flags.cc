@@ -84,8 +84,9 @@ void AddMappingFlags(CLI::App* cmd, MappingFlags* f) {
           ->envname("PGOUTBOX_COLUMN_TOPIC")
           ->default_str(defaults.topic);
   cmd->add_option("--topic", f->topic_template,
-                  "topic template; placeholders are {id}, {key}, {event_type}, {aggregate_type} "
-                  "or any column; a non-null topic column wins")
+                  "topic template; placeholders are {id}, {key}, {event_type}, {aggregate_type}, "
+                  "{schema}, {table} (the row's table) or any column; a non-null topic column "
+                  "wins")
       ->envname("PGOUTBOX_TOPIC")
       ->capture_default_str();
 }

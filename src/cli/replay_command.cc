@@ -76,7 +76,7 @@ Result<app::ReplayConfig> ResolveReplayFlags(const ReplayFlags& f) {
   app::ReplayConfig c;
   c.db = f.db;
   c.brokers = f.brokers;
-  c.table = f.table;
+  c.tables = f.table;
   c.dry_run = f.dry_run;
   if (!c.dry_run && c.brokers.empty()) {
     return Status::InvalidArgument("--brokers is required (except with --dry-run)");

@@ -28,7 +28,8 @@ namespace pgoutbox::cli {
 
 // Raw flag values as CLI11 fills them; ResolveReplayFlags() validates them.
 struct ReplayFlags {
-  std::string db, brokers, table{defaults::kTable};
+  std::vector<std::string> table{std::string(defaults::kTable)};
+  std::string db, brokers;
   MappingFlags mapping;
   std::vector<std::string> kafka_config;
   std::string created_at_column{defaults::kCreatedAtColumn};

@@ -96,7 +96,7 @@ Result<app::RunConfig> Resolve(const RunFlags& f) {
   c.db = f.db;
   c.brokers = f.brokers;
   if (c.brokers.empty()) return Status::InvalidArgument("--brokers must not be empty");
-  c.table = f.table;
+  c.tables = f.table;
   c.publication = f.publication;
   c.slot = f.slot;
   if (c.publication.empty()) return Status::InvalidArgument("--publication must not be empty");

@@ -22,8 +22,8 @@ namespace pgoutbox::cli {
 
 // Raw flag values as CLI11 fills them; Resolve() validates them.
 struct RunFlags {
-  std::string db, brokers, table{defaults::kTable}, publication{defaults::kPublication},
-      slot{defaults::kSlot};
+  std::vector<std::string> table{std::string(defaults::kTable)};
+  std::string db, brokers, publication{defaults::kPublication}, slot{defaults::kSlot};
   bool no_create = false;
   MappingFlags mapping;
   std::vector<std::string> kafka_config;

@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "admin/failover.h"
 #include "admin/setup.h"
 #include "app/startup.h"
 #include "common/defaults.h"
+#include "pg/catalog.h"
 #include "pg/connection.h"
 
 namespace pgoutbox::cli {
@@ -17,7 +19,7 @@ namespace {
 
 struct SetupFlags {
   std::string db;
-  std::string table{defaults::kTable};
+  std::vector<std::string> table{std::string(defaults::kTable)};
   std::string publication{defaults::kPublication};
   std::string slot{defaults::kSlot};
   std::string role{defaults::kRole};
@@ -27,7 +29,7 @@ struct SetupFlags {
 Result<admin::SetupNames> Resolve(const SetupFlags& f) {
   ASSIGN_OR_RETURN(app::OutboxNames checked, app::CheckNames(f.table, f.publication, f.slot));
   admin::SetupNames names;
-  names.table = checked.table;
+  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table.front()));
   names.publication = checked.publication;
   names.slot = checked.slot;
   names.role = f.role;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "admin/status.h"
 #include "common/byte_size.h"
@@ -18,7 +19,7 @@ namespace {
 struct StatusFlags {
   std::string db;
   std::string slot{defaults::kSlot};
-  std::string table{defaults::kTable};
+  std::vector<std::string> table{std::string(defaults::kTable)};
   std::string max_lag{defaults::kStatusMaxLag};
   bool json = false;
 };
@@ -37,7 +38,7 @@ Result<StatusConfig> Resolve(const StatusFlags& f) {
   c.slot = f.slot;
   c.json = f.json;
   if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
-  ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table));
+  ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table.front()));
   auto max_lag = ParseByteSize(f.max_lag);
   if (!max_lag.ok()) return max_lag.status().WithContext("--max-lag");
   c.max_lag_bytes = *max_lag;

@@ -36,7 +36,7 @@ Result<DeadLetter> DeadLetter::FromRow(const DeadLetterTarget& target,
   ASSIGN_OR_RETURN(outbox::EventMapper::RowDump dump, mapper.DumpRow(insert, omitted_payload_size));
   DeadLetter dl;
   dl.topic_ = target.topic;
-  dl.table_ = target.table;
+  dl.table_ = std::move(dump.table);
   dl.value_ = std::move(dump.json);
   dl.key_is_null_ = !dump.key.has_value();
   dl.key_ = std::move(dump.key).value_or("");
@@ -70,7 +70,11 @@ DeadLetter DeadLetter::FromRefused(const DeadLetterTarget& target,
                                    const kafka::RefusedRecord& record, const Status& reason) {
   DeadLetter dl;
   dl.topic_ = target.topic;
+  // The record's own `table` header names its row's table.
   dl.table_ = target.table;
+  for (const outbox::EventHeader& h : record.headers) {
+    if (h.name == "table" && !h.is_null) dl.table_.assign(h.value);
+  }
   dl.key_.assign(record.key);
   dl.key_is_null_ = record.key_is_null;
   dl.id_.assign(record.event_id);

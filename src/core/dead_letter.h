@@ -7,12 +7,14 @@
 //    value = the row as a JSON object of all its columns
 //    (EventMapper::DumpRow); when Kafka refused it as too large, without the
 //    payload and with the payload's size instead. key = the row's key (none
-//    if NULL). Headers: error, table, lsn, id (null if NULL); no lsn for a
-//    row read from the table (`pgoutbox replay`), which has no WAL position.
+//    if NULL). Headers: error, table (the row's), lsn, id (null if NULL); no
+//    lsn for a row read from the table (`pgoutbox replay`), which has no WAL
+//    position.
 //  - FromRefused: a record Kafka refused in its delivery report, when the
 //    row is no longer in memory. value = what the report tells:
 //    {"topic":...,"key":...,"headers":{...},"payload_size":N}. key = the
-//    record's key. Headers: error, table, id.
+//    record's key. Headers: error, table (the record's `table` header, else
+//    the target's), id.
 //  - FromMessage: a logical decoding message with the events' prefix
 //    (outbox::MessageMapper) that cannot become a record, or whose record
 //    Kafka refused when it was produced. value = the message's content as
@@ -42,7 +44,9 @@ namespace pgoutbox::core {
 // Where dead-letter records go, and what they name.
 struct DeadLetterTarget {
   std::string topic;  // the dead-letter topic
-  std::string table;  // "schema.table" of the outbox (the table header)
+  // The outbox tables (--table), for a refused record without a `table`
+  // header; a row's record names the row's own table.
+  std::string table;
 };
 
 class DeadLetter {

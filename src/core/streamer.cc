@@ -71,8 +71,7 @@ Streamer::Streamer(const StreamerOptions& options, kafka::EventSink* sink,
       stop_requests_(stop_requests),
       observer_(observer),
       state_keeper_(state_keeper),
-      dead_letter_target_{options.dead_letter_topic,
-                          mapper->options().schema + "." + mapper->options().table} {
+      dead_letter_target_{options.dead_letter_topic, mapper->options().tables.ToString()} {
   sink_->set_delivery_handler(this);
 }
 

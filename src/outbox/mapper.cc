@@ -16,6 +16,10 @@ namespace {
 using pgoutput::ColumnValue;
 
 constexpr int kNoColumn = -1;
+// Template placeholders that name the row's table rather than a column, as
+// Layout::placeholder_column values.
+constexpr int kSchemaName = -2;
+constexpr int kTableName = -3;
 
 // The fields of an event that come from a column, as indexes into
 // Layout::column and kFields.
@@ -267,20 +271,23 @@ int ReservedIndex(std::string_view name) {
   return -1;
 }
 
-// The mapped field whose column gives reserved header `index`'s value.
-constexpr std::array<int, kReservedHeaders.size()> kReservedHeaderField = {kId, kEventType,
-                                                                           kAggregateType};
+// The mapped field whose column gives reserved header `index`'s value
+// (kNoColumn: the `table` header, from the row's table).
+constexpr std::array<int, kReservedHeaders.size()> kReservedHeaderField = {
+    kId, kEventType, kAggregateType, kNoColumn};
 
 }  // namespace
 
 struct EventMapper::Layout {
-  std::string qualified_name;  // "schema.table", as the Relation message named it
+  std::string schema, table;   // as the Relation message named them
+  std::string qualified_name;  // "schema.table": the `table` header
   bool is_outbox = false;
   Status error;  // why the outbox's layout is unusable; Map returns it again
   size_t num_columns = 0;
   std::array<int, kFieldCount> column;  // tuple index of each field, or kNoColumn
   bool payload_is_bytea = false;
-  std::vector<int> placeholder_column;    // tuple index of each template placeholder
+  // Tuple index of each template placeholder, or kSchemaName / kTableName.
+  std::vector<int> placeholder_column;
   std::vector<std::string> column_names;  // the outbox's columns (for DumpRow)
 
   Layout() { column.fill(kNoColumn); }
@@ -301,8 +308,9 @@ EventMapper::EventMapper(MapperOptions options, TopicTemplate topic_template)
 EventMapper::~EventMapper() = default;
 
 Result<std::unique_ptr<EventMapper>> EventMapper::Create(MapperOptions options) {
-  if (options.schema.empty()) return Status::InvalidArgument("the outbox table's schema is empty");
-  if (options.table.empty()) return Status::InvalidArgument("the outbox table's name is empty");
+  if (options.tables.patterns().empty()) {
+    return Status::InvalidArgument("no outbox table is selected");
+  }
   for (int field = 0; field < kFieldCount; ++field) {
     if (!kFields[field].optional && ColumnName(options.columns, field).empty()) {
       return Status::InvalidArgument(std::string(kFields[field].flag) + " is empty; the " +
@@ -314,9 +322,10 @@ Result<std::unique_ptr<EventMapper>> EventMapper::Create(MapperOptions options) 
       new EventMapper(std::move(options), std::move(topic_template)));
 }
 
-Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
+Status EventMapper::ResolveLayout(const pg::TableName& table_name,
+                                  const std::vector<pg::ColumnInfo>& columns,
                                   Layout* layout) const {
-  const std::string table = options_.schema + "." + options_.table;
+  const std::string table = table_name.ToString();
   std::vector<Status> problems;
   layout->num_columns = columns.size();
   for (int field = 0; field < kFieldCount; ++field) {
@@ -325,6 +334,11 @@ Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
     if (name.empty()) continue;  // an optional column the user turned off
     const int index = FindColumn(columns, name);
     if (index == kNoColumn) {
+      // A table without an optional column the user did not name has none.
+      if ((field == kHeaders && !options_.headers_column_required) ||
+          (field == kTopic && !options_.topic_column_required)) {
+        continue;
+      }
       problems.push_back(Status::NotFound("table " + table + " has no column \"" + name +
                                           "\" (mapped by " + info.flag + ")"));
       continue;
@@ -351,6 +365,10 @@ Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
     if (field != kNoColumn) {
       // A mapped field whose column is missing was reported above.
       index = layout->column[field];
+    } else if (placeholder == "schema") {
+      index = kSchemaName;
+    } else if (placeholder == "table") {
+      index = kTableName;
     } else {
       index = FindColumn(columns, placeholder);
       if (index == kNoColumn) {
@@ -358,7 +376,7 @@ Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
             "--topic template placeholder {" + placeholder +
             "} is not a mapped field or a column of " + table +
             " (the mapped fields are {id}, {key} or {aggregate_id}, {event_type} and "
-            "{aggregate_type})"));
+            "{aggregate_type}; {schema} and {table} name the row's table)"));
       }
     }
     layout->placeholder_column.push_back(index);
@@ -370,18 +388,27 @@ Status EventMapper::ResolveLayout(const std::vector<pg::ColumnInfo>& columns,
   return MakeStatus(problems.front().code(), std::move(message));
 }
 
-Status EventMapper::CheckColumns(const std::vector<pg::ColumnInfo>& columns) const {
+Status EventMapper::CheckColumns(const pg::TableName& table,
+                                 const std::vector<pg::ColumnInfo>& columns) const {
   Layout layout;
-  return ResolveLayout(columns, &layout);
+  return ResolveLayout(table, columns, &layout);
+}
+
+void EventMapper::SetStartupTables(const std::vector<pg::TableName>& tables) {
+  announced_tables_.emplace();
+  for (const pg::TableName& table : tables) announced_tables_->insert(table.ToString());
 }
 
 Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
-  const std::string_view schema =
-      relation.namespace_name.empty() ? std::string_view("pg_catalog") : relation.namespace_name;
+  const pg::TableName table{relation.namespace_name.empty() ? std::string("pg_catalog")
+                                                            : std::string(relation.namespace_name),
+                            std::string(relation.relation_name)};
   auto layout = std::make_unique<Layout>();
-  layout->qualified_name = std::string(schema) + "." + std::string(relation.relation_name);
+  layout->schema = table.schema;
+  layout->table = table.name;
+  layout->qualified_name = table.ToString();
   layout->num_columns = relation.columns.size();
-  if (schema == options_.schema && relation.relation_name == options_.table) {
+  if (options_.tables.Matches(table)) {
     layout->is_outbox = true;
     std::vector<pg::ColumnInfo> columns;
     columns.reserve(relation.columns.size());
@@ -389,7 +416,10 @@ Status EventMapper::OnRelation(const pgoutput::Relation& relation) {
       columns.push_back(pg::ColumnInfo{std::string(column.name), column.type_oid});
       layout->column_names.emplace_back(column.name);
     }
-    layout->error = ResolveLayout(columns, layout.get());
+    layout->error = ResolveLayout(table, columns, layout.get());
+    if (announced_tables_ && announced_tables_->insert(layout->qualified_name).second) {
+      spdlog::info("streaming outbox table {} (new)", layout->qualified_name);
+    }
   }
   Status result = layout->error;
   relations_[relation.id] = std::move(layout);
@@ -408,10 +438,10 @@ Status EventMapper::Map(const pgoutput::Insert& insert, Event* out) {
   const Layout& layout = *it->second;
   if (!layout.is_outbox) {
     return Status::FailedPrecondition("publication includes table " + layout.qualified_name +
-                                      ", which is not the outbox table " + options_.schema + "." +
-                                      options_.table +
-                                      " (if it is a partition of the outbox, the publication needs "
-                                      "publish_via_partition_root = true)");
+                                      ", which is not an outbox table (--table " +
+                                      options_.tables.ToString() +
+                                      "; if it is a partition of an outbox table, the publication "
+                                      "needs publish_via_partition_root = true)");
   }
   if (!layout.error.ok()) return layout.error;
   const std::vector<ColumnValue>& values = insert.new_tuple.columns;
@@ -481,6 +511,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
     } else {
       const std::vector<std::string>& placeholders = template_.placeholders();
       for (size_t i = 0; i < placeholders.size(); ++i) {
+        if (layout.placeholder_column[i] < 0) continue;  // {schema} or {table}
         const ColumnValue& value = values[layout.placeholder_column[i]];
         if (value.kind == ColumnValue::Kind::kNull) {
           *reason = BadRowReason::kNullColumn;
@@ -491,8 +522,14 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
           return NotText(value, id, "topic template placeholder {" + placeholders[i] + "}");
         }
       }
-      template_.Render([&](size_t i) { return values[layout.placeholder_column[i]].data; },
-                       &scratch_->topic);
+      template_.Render(
+          [&](size_t i) -> std::string_view {
+            const int column = layout.placeholder_column[i];
+            if (column == kSchemaName) return layout.schema;
+            if (column == kTableName) return layout.table;
+            return values[column].data;
+          },
+          &scratch_->topic);
       out->topic = scratch_->topic;
     }
   }
@@ -509,6 +546,7 @@ Status EventMapper::MapRow(const Layout& layout, const std::vector<ColumnValue>&
   out->headers.push_back(EventHeader{kReservedHeaders[0], out->id, false});
   out->headers.push_back(EventHeader{kReservedHeaders[1], out->event_type, false});
   out->headers.push_back(EventHeader{kReservedHeaders[2], out->aggregate_type, false});
+  out->headers.push_back(EventHeader{kReservedHeaders[3], layout.qualified_name, false});
   if (layout.column[kHeaders] != kNoColumn) {
     const ColumnValue& headers = values[layout.column[kHeaders]];
     if (headers.kind == ColumnValue::Kind::kText) {
@@ -556,6 +594,7 @@ Result<EventMapper::RowDump> EventMapper::DumpRow(
   };
   dump.id = text(kId);
   dump.key = text(kKey);
+  dump.table = layout.qualified_name;
   return dump;
 }
 
@@ -573,8 +612,10 @@ void EventMapper::NoteDroppedHeaders(unsigned dropped, std::string_view event_id
     ++d.since_warning;
     if (d.warned_at && now - *d.warned_at < kDroppedHeaderWarningInterval) continue;
     const std::string name(kReservedHeaders[i]);
-    const std::string why = "pgoutbox sets the " + name + " header itself, from " +
-                            ColumnLabel(options_.columns, kReservedHeaderField[i]) +
+    const std::string source = kReservedHeaderField[i] == kNoColumn
+                                   ? std::string("the row's table name")
+                                   : ColumnLabel(options_.columns, kReservedHeaderField[i]);
+    const std::string why = "pgoutbox sets the " + name + " header itself, from " + source +
                             ", and a record carries one " + name + " header";
     if (!d.warned_at) {
       spdlog::warn(

@@ -1,16 +1,22 @@
 // EventMapper: turns an inserted outbox row (a pgoutput Insert plus the
 // Relation that describes its columns) into an Event.
 //
-// It resolves the ColumnMap against a column layout, both at start-up (from
-// the catalog, to refuse a table that lacks a mapped column or has one of an
-// unusable type) and for every Relation message of the stream (the layout can
-// change mid-stream with ALTER TABLE). It renders the topic template, decodes
-// bytea payloads from PostgreSQL's "\x" hex text form, and parses the headers
-// column (a flat JSON object) with simdjson.
+// The outbox tables are the tables a pg::TableSelection matches; each may
+// have its own column layout (the same column names, in any order, with
+// other types where more than one is usable, with or without the optional
+// headers and topic columns). The mapper resolves the ColumnMap against a
+// table's layout, both at start-up (from the catalog, to refuse a table that
+// lacks a mapped column or has one of an unusable type) and for every
+// Relation message of the stream (the layout can change mid-stream with
+// ALTER TABLE; a table can join the publication mid-stream); one resolved
+// layout per relation. It renders the topic template, decodes bytea payloads
+// from PostgreSQL's "\x" hex text form, and parses the headers column (a flat
+// JSON object) with simdjson.
 //
-// Headers: every record carries pgoutbox's own `id`, `event_type` and
-// `aggregate_type` headers (kReservedHeaders) first, from their mapped
-// columns, then one per field of the headers column. A field of the headers
+// Headers: every record carries pgoutbox's own `id`, `event_type`,
+// `aggregate_type` and `table` headers (kReservedHeaders) first, the first
+// three from their mapped columns, `table` the row's table ("schema.table"),
+// then one per field of the headers column. A field of the headers
 // column named like a reserved header is dropped, so that a record never
 // holds two `id` headers (consumers deduplicate on it, and delivery reports
 // name the event by it): the row is published without it, not refused. The
@@ -36,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/defaults.h"
@@ -45,7 +52,9 @@
 #include "outbox/column_map.h"
 #include "outbox/event.h"
 #include "outbox/topic_template.h"
+#include "pg/catalog.h"
 #include "pg/column_info.h"
+#include "pg/table_selection.h"
 #include "pgoutput/messages.h"
 
 namespace pgoutbox::outbox {
@@ -53,19 +62,26 @@ namespace pgoutbox::outbox {
 // The headers pgoutbox sets on every event record, in this order, before the
 // headers column's fields; a field of that column with one of these names is
 // dropped.
-inline constexpr std::array<std::string_view, 3> kReservedHeaders = {"id", "event_type",
-                                                                     "aggregate_type"};
+inline constexpr std::array<std::string_view, 4> kReservedHeaders = {"id", "event_type",
+                                                                     "aggregate_type", "table"};
 
 // How often, at most, the warning about a dropped reserved header is
 // repeated for one name.
 inline constexpr std::chrono::minutes kDroppedHeaderWarningInterval{10};
 
 struct MapperOptions {
-  std::string schema = "public";
-  std::string table = "outbox";
+  // The outbox tables; a relation of any other table is not the outbox.
+  pg::TableSelection tables = pg::TableSelection::Of(pg::TableName{});
   ColumnMap columns;
+  // Whether every outbox table must have the headers (topic) column that
+  // `columns` names: when the user named it. Otherwise a table without it
+  // has none (its records carry only pgoutbox's own headers; every topic
+  // comes from the template) while a table with it uses it.
+  bool headers_column_required = true;
+  bool topic_column_required = true;
   // Placeholders in braces: {id}, {key} (= {aggregate_id}), {event_type},
-  // {aggregate_type}, or the name of any column of the table.
+  // {aggregate_type}, {schema} and {table} (the row's table), or the name of
+  // any column of the table.
   std::string topic_template{defaults::kTopicTemplate};
 };
 
@@ -75,25 +91,32 @@ class EventMapper {
   static Result<std::unique_ptr<EventMapper>> Create(MapperOptions options);
   ~EventMapper();
 
-  // Checks a column layout of the outbox table: every mapped column present
-  // with a usable type, every template placeholder resolvable. Used at
-  // start-up with the catalog's columns, and by OnRelation. The table's
+  // Checks the column layout of outbox table `table`: every mapped column
+  // present with a usable type, every template placeholder resolvable. Used
+  // at start-up with the catalog's columns, and by OnRelation. The table's
   // problems (a missing column: NotFound; an unusable type:
   // FailedPrecondition) come first; a --topic placeholder that names neither
   // a mapped field nor a column is InvalidArgument (the command line's).
-  Status CheckColumns(const std::vector<pg::ColumnInfo>& columns) const;
+  // Every message names the table.
+  Status CheckColumns(const pg::TableName& table, const std::vector<pg::ColumnInfo>& columns) const;
 
-  // Records a Relation message. For the outbox table (matched by schema and
-  // name) the layout is resolved at once and an error returned if unusable;
-  // inserts of that relation then fail with the same error until a usable
-  // Relation message replaces it.
+  // Declares the outbox tables found at start-up. From then on the first
+  // Relation message of another table the selection matches (one added to
+  // the publication while pgoutbox runs) is logged at info, once per table:
+  // "streaming outbox table X (new)". Without this call nothing is logged.
+  void SetStartupTables(const std::vector<pg::TableName>& tables);
+
+  // Records a Relation message. For an outbox table (one the selection
+  // matches) the layout is resolved at once and an error returned if
+  // unusable; inserts of that relation then fail with the same error until a
+  // usable Relation message replaces it.
   // Other relations are remembered as not the outbox.
   Status OnRelation(const pgoutput::Relation& relation);
 
   // Forgets every relation (a new replication connection re-sends them).
   void Reset();
 
-  // Maps one insert. Fails if the relation is unknown or not the outbox
+  // Maps one insert. Fails if the relation is unknown or not an outbox
   // table, or if the row cannot become a record (error names the event id
   // and the column). On success *out's views stay valid until the next Map
   // call and while the insert's buffer is alive.
@@ -113,8 +136,9 @@ class EventMapper {
     std::string json;
     std::optional<std::string> id;   // the id column's text, if not NULL
     std::optional<std::string> key;  // the key column's text, if not NULL
+    std::string table;               // the row's table, "schema.table"
   };
-  // Renders an insert of the outbox table whose relation is known (Map was
+  // Renders an insert of an outbox table whose relation is known (Map was
   // called on it). Corruption if the relation is unknown or the tuple does
   // not match it.
   Result<RowDump> DumpRow(const pgoutput::Insert& insert,
@@ -132,10 +156,11 @@ class EventMapper {
 
   EventMapper(MapperOptions options, TopicTemplate topic_template);
 
-  // Resolves `columns` (the outbox table's) into *layout: the column of each
-  // mapped field and of each template placeholder. Reports every problem,
-  // not only the first.
-  Status ResolveLayout(const std::vector<pg::ColumnInfo>& columns, Layout* layout) const;
+  // Resolves `columns` (outbox table `table`'s) into *layout: the column of
+  // each mapped field and of each template placeholder. Reports every
+  // problem, not only the first.
+  Status ResolveLayout(const pg::TableName& table, const std::vector<pg::ColumnInfo>& columns,
+                       Layout* layout) const;
 
   // Sets *reason to the bad_row_reason() of the step it is at.
   Status MapRow(const Layout& layout, const std::vector<pgoutput::ColumnValue>& values, Event* out,
@@ -148,6 +173,9 @@ class EventMapper {
   MapperOptions options_;
   TopicTemplate template_;
   std::unordered_map<RelationId, std::unique_ptr<const Layout>> relations_;
+  // The outbox tables ("schema.table") known to have been streamed or found
+  // at start-up; nullopt: SetStartupTables was not called, nothing is logged.
+  std::optional<std::unordered_set<std::string>> announced_tables_;
   // Reused across Map calls: the bytea payload, the rendered topic, the JSON
   // parser whose string buffer holds the unescaped header names and values.
   std::unique_ptr<Scratch> scratch_;

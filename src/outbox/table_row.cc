@@ -2,14 +2,14 @@
 
 namespace pgoutbox::outbox {
 
-Result<TableRowMapper> TableRowMapper::Create(EventMapper* mapper,
+Result<TableRowMapper> TableRowMapper::Create(EventMapper* mapper, const pg::TableName& table,
                                               const std::vector<pg::ColumnInfo>& columns) {
   // The views of the relation need to live only during OnRelation, which
   // copies what it keeps.
   pgoutput::Relation relation;
   relation.id = kTableRelation;
-  relation.namespace_name = mapper->options().schema;
-  relation.relation_name = mapper->options().table;
+  relation.namespace_name = table.schema;
+  relation.relation_name = table.name;
   relation.columns.reserve(columns.size());
   for (const pg::ColumnInfo& column : columns) {
     relation.columns.push_back(pgoutput::RelationColumn{0, column.name, column.type_oid, -1});

@@ -22,6 +22,7 @@
 #include "common/types.h"
 #include "outbox/event.h"
 #include "outbox/mapper.h"
+#include "pg/catalog.h"
 #include "pg/column_info.h"
 #include "pgoutput/messages.h"
 
@@ -33,10 +34,12 @@ class TableRowMapper {
   // which no table has, so it never stands for a streamed relation.
   static constexpr RelationId kTableRelation{0};
 
-  // Declares the outbox table's layout (`columns`, in the order the rows
-  // hold their values) to `mapper`. The error of EventMapper::OnRelation
-  // when the layout does not fit the mapping.
-  static Result<TableRowMapper> Create(EventMapper* mapper,
+  // Declares outbox table `table`'s layout (`columns`, in the order the
+  // rows hold their values) to `mapper`. The error of EventMapper::OnRelation
+  // when the layout does not fit the mapping. Rows of several tables are
+  // mapped one table after another: a new TableRowMapper per table replaces
+  // the previous one's layout.
+  static Result<TableRowMapper> Create(EventMapper* mapper, const pg::TableName& table,
                                        const std::vector<pg::ColumnInfo>& columns);
 
   // Maps one row (values in the order of `columns`, NULL as nullopt). On

@@ -1,9 +1,11 @@
 #include "pg/catalog.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
 #include "common/duration.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::pg {
 
@@ -94,61 +96,151 @@ Result<std::vector<ColumnInfo>> TableColumns(PgConnection& conn, const TableName
   return out;
 }
 
-Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
-                                           const TableName& table) {
-  PublicationInfo info;
+namespace {
+
+// A LIKE pattern (escape character backslash) for one part of a pattern:
+// `*` becomes `%`, and LIKE's own `%`, `_` and `\` are escaped.
+std::string LikePattern(const std::string& part, bool glob) {
+  std::string out;
+  for (char c : part) {
+    if (glob && c == '*') {
+      out.push_back('%');
+    } else {
+      if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string TableList(PgConnection& conn, const std::vector<TableName>& tables) {
+  std::string out;
+  for (const TableName& t : tables) {
+    if (!out.empty()) out += ", ";
+    out += conn.QuoteIdentifier(t.schema) + "." + conn.QuoteIdentifier(t.name);
+  }
+  return out;
+}
+
+std::string Names(const std::vector<TableName>& tables) {
+  std::string out;
+  for (const TableName& t : tables) out += (out.empty() ? "" : ", ") + t.ToString();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<TableName>> ListTables(PgConnection& conn, const TableSelection& selection) {
+  // The server narrows the candidates with LIKE; Matches() decides.
+  std::string where;
+  std::vector<std::string> params;
+  for (const TablePattern& p : selection.patterns()) {
+    params.push_back(LikePattern(p.schema, p.schema_glob));
+    params.push_back(LikePattern(p.name, p.name_glob));
+    where += std::string(where.empty() ? "" : " OR ") + "(n.nspname LIKE $" +
+             std::to_string(params.size() - 1) + " AND c.relname LIKE $" +
+             std::to_string(params.size()) + ")";
+  }
+  if (where.empty()) return std::vector<TableName>{};
   ASSIGN_OR_RETURN(
-      Rows pub,
-      conn.QueryParams("SELECT pubinsert FROM pg_publication WHERE pubname = $1", {publication}));
+      Rows rows,
+      conn.QueryParams("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid "
+                       "= c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                       "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname "
+                       "NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND (" +
+                           where + ")",
+                       params));
+  std::vector<TableName> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    TableName t{rows.Get(i, 0), rows.Get(i, 1)};
+    if (selection.Matches(t)) out.push_back(std::move(t));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool PublicationInfo::Includes(const TableName& t) const {
+  return all_tables || std::find(tables.begin(), tables.end(), t) != tables.end();
+}
+
+Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
+                                           const TableSelection& selection) {
+  PublicationInfo info;
+  ASSIGN_OR_RETURN(Rows pub, conn.QueryParams("SELECT pubinsert, puballtables FROM "
+                                              "pg_publication WHERE pubname = $1",
+                                              {publication}));
   if (pub.empty()) return info;
   info.exists = true;
   info.publishes_insert = pub.Get(0, 0) == "t";
+  info.all_tables = pub.Get(0, 1) == "t";
   ASSIGN_OR_RETURN(Rows tables, conn.QueryParams("SELECT schemaname, tablename FROM "
-                                                 "pg_publication_tables WHERE pubname = $1",
+                                                 "pg_publication_tables WHERE pubname = $1 "
+                                                 "ORDER BY 1, 2",
                                                  {publication}));
   for (size_t i = 0; i < tables.size(); ++i) {
-    if (tables.Get(i, 0) == table.schema && tables.Get(i, 1) == table.name) {
-      info.includes_table = true;
-    } else {
-      info.other_tables.push_back(tables.Get(i, 0) + "." + tables.Get(i, 1));
-    }
+    TableName t{tables.Get(i, 0), tables.Get(i, 1)};
+    if (!selection.Matches(t)) info.other_tables.push_back(t);
+    info.tables.push_back(std::move(t));
   }
+  std::sort(info.tables.begin(), info.tables.end());
+  std::sort(info.other_tables.begin(), info.other_tables.end());
   return info;
 }
 
 Status CreatePublication(PgConnection& conn, const std::string& publication,
-                         const TableName& table) {
+                         const std::vector<TableName>& tables) {
   std::string sql = "CREATE PUBLICATION " + conn.QuoteIdentifier(publication) + " FOR TABLE " +
-                    conn.QuoteIdentifier(table.schema) + "." + conn.QuoteIdentifier(table.name) +
-                    " WITH (publish = 'insert')";
+                    TableList(conn, tables) + " WITH (publish = 'insert')";
   auto r = conn.Query(sql);
   if (!r.ok()) return r.status().WithContext("cannot create publication " + publication);
   return Status::Ok();
 }
 
-Status CheckPublication(const PublicationInfo& info, const std::string& publication,
-                        const TableName& table) {
-  if (!info.exists) return Status::Ok();
-  const std::string t = table.ToString();
-  if (!info.includes_table) {
-    return Status::FailedPrecondition("publication " + publication +
-                                      " exists but does not include " + t + " (ALTER PUBLICATION " +
-                                      publication + " ADD TABLE " + t +
-                                      ", or choose another --publication)");
+Status AddTablesToPublication(PgConnection& conn, const std::string& publication,
+                              const std::vector<TableName>& tables) {
+  std::string sql = "ALTER PUBLICATION " + conn.QuoteIdentifier(publication) + " ADD TABLE " +
+                    TableList(conn, tables);
+  auto r = conn.Query(sql);
+  if (!r.ok()) {
+    return r.status().WithContext("cannot add " + Names(tables) + " to publication " + publication);
   }
+  return Status::Ok();
+}
+
+Status CheckPublication(const PublicationInfo& info, const std::string& publication,
+                        const TableSelection& selection) {
+  if (!info.exists) return Status::Ok();
   if (!info.publishes_insert) {
     return Status::FailedPrecondition("publication " + publication +
                                       " exists but does not publish inserts (ALTER PUBLICATION " +
                                       publication + " SET (publish = 'insert'))");
   }
+  if (info.all_tables) {
+    return Status::FailedPrecondition(
+        "publication " + publication +
+        " exists but is FOR ALL TABLES; pgoutbox needs one that publishes only the outbox "
+        "tables (" +
+        selection.ToString() + ") (choose another --publication)");
+  }
   if (!info.other_tables.empty()) {
-    std::string others;
-    for (const auto& o : info.other_tables) others += (others.empty() ? "" : ", ") + o;
-    return Status::FailedPrecondition("publication " + publication + " exists but also publishes " +
-                                      others + "; pgoutbox needs one of " + t +
-                                      " only (choose another --publication)");
+    return Status::FailedPrecondition(
+        "publication " + publication + " exists but also publishes " + Names(info.other_tables) +
+        ", which --table " + selection.ToString() +
+        " does not select; pgoutbox needs one that publishes only the outbox tables (ALTER "
+        "PUBLICATION " +
+        publication + " DROP TABLE " + Names(info.other_tables) +
+        ", or choose another --publication)");
   }
   return Status::Ok();
+}
+
+std::vector<TableName> MissingFromPublication(const PublicationInfo& info,
+                                              const std::vector<TableName>& tables) {
+  std::vector<TableName> out;
+  for (const TableName& t : tables) {
+    if (!info.Includes(t)) out.push_back(t);
+  }
+  return out;
 }
 
 bool SlotIsLost(const SlotInfo& info) {

@@ -22,6 +22,8 @@ struct TableName {
   std::string schema = "public";
   std::string name = "outbox";
   std::string ToString() const { return schema + "." + name; }
+  friend bool operator==(const TableName&, const TableName&) = default;
+  friend auto operator<=>(const TableName&, const TableName&) = default;
 };
 
 // Parses "schema.table" or "table" (schema public). Quoted identifiers
@@ -35,21 +37,44 @@ Status CheckWalLevel(PgConnection& conn);
 // The table's columns (name and type OID). NotFound if it does not exist.
 Result<std::vector<ColumnInfo>> TableColumns(PgConnection& conn, const TableName& table);
 
+class TableSelection;
+
+// The existing tables (relkind r or p, not a partition, not in pg_catalog,
+// information_schema or a pg_toast/pg_temp schema) that `selection` matches,
+// sorted by schema then name (byte order). An exact entry that matches no
+// table is not an error here: callers decide.
+Result<std::vector<TableName>> ListTables(PgConnection& conn, const TableSelection& selection);
+
 struct PublicationInfo {
   bool exists = false;
-  bool includes_table = false;
   bool publishes_insert = false;
-  std::vector<std::string> other_tables;  // tables besides the outbox
+  bool all_tables = false;              // FOR ALL TABLES
+  std::vector<TableName> tables;        // the publication's tables (pg_publication_tables)
+  std::vector<TableName> other_tables;  // of those, the ones the selection does not match
+  // Whether the publication publishes `t` (it holds it, or is FOR ALL TABLES).
+  bool Includes(const TableName& t) const;
 };
+// Reads the publication from pg_publication and pg_publication_tables;
+// `exists` false (and nothing else set) when there is none.
 Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string& publication,
-                                           const TableName& table);
+                                           const TableSelection& selection);
+// CREATE PUBLICATION p FOR TABLE a, b WITH (publish = 'insert').
+// REQUIRES: `tables` non-empty.
 Status CreatePublication(PgConnection& conn, const std::string& publication,
-                         const TableName& table);
-// OK if the publication does not exist or is usable for `table`: includes it,
-// publishes inserts, and nothing else. FailedPrecondition saying how to fix
-// it otherwise.
+                         const std::vector<TableName>& tables);
+// ALTER PUBLICATION p ADD TABLE a, b. The caller leaves out the tables
+// already in it. REQUIRES: `tables` non-empty.
+Status AddTablesToPublication(PgConnection& conn, const std::string& publication,
+                              const std::vector<TableName>& tables);
+// OK if the publication does not exist, or publishes inserts and holds no
+// table the selection does not match (and is not FOR ALL TABLES).
+// FailedPrecondition saying how to fix it otherwise. Tables of the selection
+// missing from the publication are not an error here: setup and run add them.
 Status CheckPublication(const PublicationInfo& info, const std::string& publication,
-                        const TableName& table);
+                        const TableSelection& selection);
+// The tables of `tables` that the publication does not publish yet, in order.
+std::vector<TableName> MissingFromPublication(const PublicationInfo& info,
+                                              const std::vector<TableName>& tables);
 
 struct SlotInfo {
   bool exists = false;

@@ -25,7 +25,7 @@ Result<admin::PeriodicCleanerOptions> Parse(std::vector<std::string> args) {
   } catch (const CLI::ParseError& e) {
     return Status::InvalidArgument(e.what());
   }
-  return ResolveCleanupFlags(flags, "dbname=x", "public.outbox");
+  return ResolveCleanupFlags(flags, "dbname=x", {"public.outbox"});
 }
 
 // One name per setting: `cleanup` and `run` both say --cleanup-lock-timeout

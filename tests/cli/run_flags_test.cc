@@ -49,7 +49,7 @@ Result<app::RunConfig> Parse(std::vector<std::string> args) {
 TEST(RunFlagsTest, Defaults) {
   auto c = Parse({"--db", "dbname=shop", "--brokers", "k1:9092"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->table, "public.outbox");
+  EXPECT_EQ(c->tables, std::vector<std::string>{"public.outbox"});
   EXPECT_EQ(c->slot, "pgoutbox");
   EXPECT_EQ(c->publication, "pgoutbox");
   EXPECT_EQ(c->mapping.columns.key, "aggregate_id");

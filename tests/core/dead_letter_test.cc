@@ -62,10 +62,9 @@ class DeadLetterFromRowTest : public ::testing::Test {
                                  std::optional<std::string_view> key) {
     pgoutput::Insert insert;
     insert.relation = kOutboxOid;
-    for (std::optional<std::string_view> value :
-         {id, std::optional<std::string_view>("order"), key,
-          std::optional<std::string_view>("Created"),
-          std::optional<std::string_view>(R"({"n": 1})")}) {
+    for (std::optional<std::string_view> value : {id, std::optional<std::string_view>("order"), key,
+                                                  std::optional<std::string_view>("Created"),
+                                                  std::optional<std::string_view>(R"({"n": 1})")}) {
       pgoutput::ColumnValue column;
       if (value) {
         column.kind = pgoutput::ColumnValue::Kind::kText;
@@ -133,8 +132,8 @@ TEST_F(DeadLetterFromRowTest, ANullIdIsANullHeader) {
 TEST_F(DeadLetterFromRowTest, AnUnknownRelationIsCorruption) {
   pgoutput::Insert insert = Insert("e1", "k1");
   insert.relation = RelationId(999);
-  auto dl = DeadLetter::FromRow(kTarget, *mapper_, insert, Lsn(0x100),
-                                outbox::BadRowReason::kTopic, Status::InvalidArgument("x"), 0);
+  auto dl = DeadLetter::FromRow(kTarget, *mapper_, insert, Lsn(0x100), outbox::BadRowReason::kTopic,
+                                Status::InvalidArgument("x"), 0);
   EXPECT_EQ(dl.status().code(), Status::Code::kCorruption);
 }
 
@@ -156,8 +155,7 @@ TEST(DeadLetterFromRefusedTest, DescribesTheRecordAsItsReportDoes) {
   EXPECT_EQ(event.key, "k\"0");
   EXPECT_FALSE(event.key_is_null);
   EXPECT_EQ(HeaderNames(event), (std::vector<std::string>{"error", "table", "id"}));
-  EXPECT_EQ(Header(event, "error"),
-            "event e7: delivery to topic \"outbox.eu\" failed: too large");
+  EXPECT_EQ(Header(event, "error"), "event e7: delivery to topic \"outbox.eu\" failed: too large");
   EXPECT_EQ(Header(event, "table"), "public.outbox");
   EXPECT_EQ(Header(event, "id"), "e7");
 }
@@ -183,12 +181,61 @@ TEST(BadRowTest, CauseNamesAreTheMetricLabels) {
 }
 
 TEST(BadRowTest, ActionsParseAndName) {
-  for (BadRowAction action : {BadRowAction::kHalt, BadRowAction::kDeadLetter, BadRowAction::kSkip}) {
+  for (BadRowAction action :
+       {BadRowAction::kHalt, BadRowAction::kDeadLetter, BadRowAction::kSkip}) {
     auto parsed = ParseBadRowAction(BadRowActionName(action));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, action);
   }
   EXPECT_EQ(ParseBadRowAction("drop").status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(DeadLetterTableTest, ARowsRecordNamesTheRowsOwnTable) {
+  outbox::MapperOptions options;
+  auto tables = pg::TableSelection::Parse({"tenant_*.outbox"});
+  ASSERT_TRUE(tables.ok());
+  options.tables = *tables;
+  options.columns.topic.clear();
+  options.columns.headers.clear();
+  auto mapper = outbox::EventMapper::Create(options);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  pgoutput::Relation relation;
+  relation.id = kOutboxOid;
+  relation.namespace_name = "tenant_b";
+  relation.relation_name = "outbox";
+  for (auto [name, oid] : std::vector<std::pair<std::string_view, uint32_t>>{
+           {"id", outbox::pg_type::kInt8},
+           {"aggregate_type", outbox::pg_type::kText},
+           {"aggregate_id", outbox::pg_type::kText},
+           {"event_type", outbox::pg_type::kText},
+           {"payload", outbox::pg_type::kBytea}}) {
+    relation.columns.push_back({0, name, oid, -1});
+  }
+  ASSERT_TRUE((*mapper)->OnRelation(relation).ok());
+  pgoutput::Insert insert;
+  insert.relation = kOutboxOid;
+  for (std::string_view value : {"7", "order", "k", "Created", "\\x00"}) {
+    insert.new_tuple.columns.push_back({pgoutput::ColumnValue::Kind::kText, value});
+  }
+  const DeadLetterTarget target{"outbox.dlq", "tenant_*.outbox"};
+  auto dl = DeadLetter::FromRow(target, **mapper, insert, Lsn(1), outbox::BadRowReason::kPayload,
+                                Status::InvalidArgument("event 7: bad"), 0);
+  ASSERT_TRUE(dl.ok()) << dl.status().ToString();
+  EXPECT_EQ(Header(dl->event(), "table"), "tenant_b.outbox");
+}
+
+TEST(DeadLetterTableTest, ARefusedRecordNamesTheTableOfItsTableHeader) {
+  const DeadLetterTarget target{"outbox.dlq", "tenant_*.outbox"};
+  kafka::RefusedRecord record;
+  record.event_id = "e8";
+  record.topic = "tenant_c.order";
+  record.headers = {{"id", "e8", false}, {"table", "tenant_c.outbox", false}};
+  EXPECT_EQ(Header(DeadLetter::FromRefused(target, record, Status::Aborted("x")).event(), "table"),
+            "tenant_c.outbox");
+  // Without one (a record not made from a row): the target's.
+  record.headers = {{"id", "e8", false}};
+  EXPECT_EQ(Header(DeadLetter::FromRefused(target, record, Status::Aborted("x")).event(), "table"),
+            "tenant_*.outbox");
 }
 
 }  // namespace

@@ -577,7 +577,7 @@ TEST_F(StreamLoopTest, FailuresNameTheRowsIdWhateverItsHeadersColumnHolds) {
       << dead.Header("error").value_or("(none)");
   // The refused record's headers, as the dead-letter value shows them.
   EXPECT_NE(dead.payload.find(R"("headers":{"id":"a1","event_type":"OrderCreated",)"
-                              R"("aggregate_type":"order","trace":"t1"})"),
+                              R"("aggregate_type":"order","table":"public.outbox","trace":"t1"})"),
             std::string::npos)
       << dead.payload;
   EXPECT_EQ(dead.payload.find("forged"), std::string::npos) << dead.payload;

@@ -80,6 +80,7 @@ MapperOptions OptionsFor(const Config& config) {
 struct RelationModel {
   bool is_outbox = false;
   bool usable = false;  // OnRelation returned OK
+  std::string table;    // "schema.table"
   std::vector<std::string> names;
   std::vector<uint32_t> type_oids;
 };
@@ -197,17 +198,18 @@ void CheckEvent(const Event& event, const pgoutput::Insert& insert, const Relati
   }
   Check(pgoutbox::outbox::IsValidTopicName(event.topic));
 
-  Check(event.headers.size() >= 3);
+  Check(event.headers.size() >= 4);
   Check(event.headers[0].name == "id" && event.headers[0].value == event.id);
   Check(event.headers[1].name == "event_type" && event.headers[1].value == event.event_type);
   Check(event.headers[2].name == "aggregate_type" &&
         event.headers[2].value == event.aggregate_type);
+  Check(event.headers[3].name == "table" && event.headers[3].value == relation.table);
   for (const auto& header : event.headers) {
     Check(!header.is_null || header.value.empty());
   }
   if (map.headers.empty() ||
       Value(insert, FindColumn(relation, map.headers)).kind == ColumnValue::Kind::kNull) {
-    Check(event.headers.size() == 3);
+    Check(event.headers.size() == 4);
   }
 
   uint8_t sum = Touch(event.id) + Touch(event.key) + Touch(event.event_type) +
@@ -227,8 +229,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed_template = pgoutbox::outbox::TopicTemplate::Parse(config.topic_template);
   Check(parsed_template.ok());
   const auto& topic_template = *parsed_template;
-  const std::string& schema = mapper.options().schema;
-  const std::string& table = mapper.options().table;
 
   std::unordered_map<RelationId, RelationModel> relations;
   pgoutput::Message message;
@@ -252,7 +252,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const std::string_view relation_schema = relation->namespace_name.empty()
                                                    ? std::string_view("pg_catalog")
                                                    : relation->namespace_name;
-      model.is_outbox = relation_schema == schema && relation->relation_name == table;
+      const pgoutbox::pg::TableName name{std::string(relation_schema),
+                                         std::string(relation->relation_name)};
+      model.is_outbox = mapper.options().tables.Matches(name);
+      model.table = name.ToString();
       std::vector<pgoutbox::pg::ColumnInfo> columns;
       for (const auto& column : relation->columns) {
         model.names.emplace_back(column.name);
@@ -262,7 +265,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const Status status = mapper.OnRelation(*relation);
       model.usable = status.ok();
       if (model.is_outbox) {
-        Check(status.ok() == mapper.CheckColumns(columns).ok());
+        Check(status.ok() == mapper.CheckColumns(name, columns).ok());
       } else {
         Check(status.ok());
       }

@@ -265,10 +265,11 @@ TEST(Streaming, ThousandEventsArriveOnceInOrder) {
     // number (the first %032x field).
     const int event_number = std::stoi(traceparent.substr(3, 32), nullptr, 16) - 1;
     if (event_number % 5 == 4) {
-      EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+      EXPECT_EQ(HeaderNames(r),
+                (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
     } else {
       const std::vector<std::string> names = HeaderNames(r);
-      std::vector<std::string> extra(names.begin() + std::min<size_t>(3, names.size()),
+      std::vector<std::string> extra(names.begin() + std::min<size_t>(4, names.size()),
                                      names.end());
       std::sort(extra.begin(), extra.end());
       EXPECT_EQ(extra, (std::vector<std::string>{"note", "retries", "tenant", "traceparent"}));
@@ -535,7 +536,8 @@ TEST(Streaming, DebeziumPresetStreamsTheSameWay) {
     const ConsumedRecord& r = by_id.at(id);
     const std::string topic = "outbox.event." + row.aggregate_type;
     ExpectRecordMatches(r, row, topic, partitions.at(topic));
-    EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+    EXPECT_EQ(HeaderNames(r),
+              (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
   }
   // Aggregate 1001's two events in insert order.
   std::vector<std::string> order_1001;
@@ -821,7 +823,8 @@ TEST(Streaming, BytesPayloadIsRaw) {
     EXPECT_TRUE(r.value == expected[*r.key]) << "value differs: got " << hex(r.value).substr(0, 80)
                                              << " expected " << hex(expected[*r.key]).substr(0, 80);
     EXPECT_EQ(r.partition, JavaPartitionForKey(*r.key, 3));
-    EXPECT_EQ(HeaderNames(r), (std::vector<std::string>{"id", "event_type", "aggregate_type"}));
+    EXPECT_EQ(HeaderNames(r),
+              (std::vector<std::string>{"id", "event_type", "aggregate_type", "table"}));
   }
   EXPECT_EQ(seen.size(), expected.size());
 }

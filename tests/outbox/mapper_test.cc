@@ -23,6 +23,7 @@ using Code = Status::Code;
 constexpr RelationId kOutboxOid(16384);
 constexpr RelationId kOtherOid(16500);
 constexpr std::string_view kId = "5b0e6a6c-4b8e-4d4e-9a51-3f0d1c2b7a10";
+const pg::TableName kOutboxTable{"public", "outbox"};
 
 // Checks the code and that the message contains every part.
 void ExpectError(const Status& status, Code code, std::vector<std::string_view> parts) {
@@ -164,13 +165,11 @@ TEST(MapperCreateTest, OptionalColumnsMayBeEmpty) {
   EXPECT_TRUE(EventMapper::Create(options).ok());
 }
 
-TEST(MapperCreateTest, RejectsEmptyTableNames) {
+TEST(MapperCreateTest, RejectsAnEmptySelection) {
   MapperOptions options;
-  options.table = "";
-  ExpectError(EventMapper::Create(options).status(), Code::kInvalidArgument, {"name is empty"});
-  options = MapperOptions();
-  options.schema = "";
-  ExpectError(EventMapper::Create(options).status(), Code::kInvalidArgument, {"schema is empty"});
+  options.tables = pg::TableSelection();
+  ExpectError(EventMapper::Create(options).status(), Code::kInvalidArgument,
+              {"no outbox table is selected"});
 }
 
 TEST(MapperCreateTest, RejectsBadTemplates) {
@@ -187,11 +186,11 @@ TEST(MapperCreateTest, RejectsBadTemplates) {
 
 TEST(MapperCreateTest, KeepsOptions) {
   MapperOptions options;
-  options.table = "events";
+  options.tables = pg::TableSelection::Of(pg::TableName{"public", "events"});
   options.topic_template = "t";
   std::unique_ptr<EventMapper> mapper = MakeMapper(options);
   ASSERT_NE(mapper, nullptr);
-  EXPECT_EQ(mapper->options().table, "events");
+  EXPECT_EQ(mapper->options().tables.ToString(), "public.events");
   EXPECT_EQ(mapper->options().topic_template, "t");
 }
 
@@ -199,14 +198,14 @@ TEST(MapperCreateTest, KeepsOptions) {
 
 TEST(CheckColumnsTest, CanonicalTableIsAccepted) {
   std::unique_ptr<EventMapper> mapper = MakeMapper();
-  EXPECT_TRUE(mapper->CheckColumns(ToColumnInfos(CanonicalColumns())).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, ToColumnInfos(CanonicalColumns())).ok());
 }
 
 TEST(CheckColumnsTest, MissingRequiredColumn) {
   std::unique_ptr<EventMapper> mapper = MakeMapper();
   std::vector<pg::ColumnInfo> columns = ToColumnInfos(CanonicalColumns());
   columns.erase(columns.begin() + 2);  // aggregate_id
-  ExpectError(mapper->CheckColumns(columns), Code::kNotFound,
+  ExpectError(mapper->CheckColumns(kOutboxTable, columns), Code::kNotFound,
               {"table public.outbox has no column \"aggregate_id\" (mapped by --column-key)"});
 }
 
@@ -227,7 +226,7 @@ TEST(CheckColumnsTest, EveryFlagIsNamed) {
     for (const pg::ColumnInfo& column : ToColumnInfos(CanonicalColumns())) {
       if (column.name != c.column) columns.push_back(column);
     }
-    ExpectError(mapper->CheckColumns(columns), Code::kNotFound,
+    ExpectError(mapper->CheckColumns(kOutboxTable, columns), Code::kNotFound,
                 {"has no column \"" + std::string(c.column) + "\" (mapped by " +
                  std::string(c.flag) + ")"});
   }
@@ -243,7 +242,7 @@ TEST(CheckColumnsTest, BlankOptionalColumnsNeedNotExist) {
       {"aggregate_id", pg_type::kText}, {"event_type", pg_type::kText},
       {"payload", pg_type::kJsonb},
   };
-  EXPECT_TRUE(mapper->CheckColumns(columns).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, columns).ok());
 }
 
 TEST(CheckColumnsTest, UnusableTypes) {
@@ -277,7 +276,7 @@ TEST(CheckColumnsTest, UnusableTypes) {
     for (pg::ColumnInfo& column : columns) {
       if (column.name == c.column) column.type_oid = c.oid;
     }
-    ExpectError(mapper->CheckColumns(columns), Code::kFailedPrecondition, c.parts);
+    ExpectError(mapper->CheckColumns(kOutboxTable, columns), Code::kFailedPrecondition, c.parts);
   }
 }
 
@@ -289,15 +288,16 @@ TEST(CheckColumnsTest, AcceptedTypes) {
       {"topic", pg_type::kName},        {"payload", pg_type::kBytea},
       {"headers", pg_type::kJson},
   };
-  EXPECT_TRUE(mapper->CheckColumns(columns).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, columns).ok());
   columns[0].type_oid = pg_type::kNumeric;
   columns[5].type_oid = pg_type::kText;
-  EXPECT_TRUE(mapper->CheckColumns(columns).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, columns).ok());
 }
 
 TEST(CheckColumnsTest, UnknownTemplatePlaceholder) {
   std::unique_ptr<EventMapper> mapper = MakeMapper(WithTemplate("x.{foo}"));
-  ExpectError(mapper->CheckColumns(ToColumnInfos(CanonicalColumns())), Code::kInvalidArgument,
+  ExpectError(mapper->CheckColumns(kOutboxTable, ToColumnInfos(CanonicalColumns())),
+              Code::kInvalidArgument,
               {"--topic template placeholder {foo} is not a mapped field or a column of "
                "public.outbox"});
 }
@@ -309,7 +309,7 @@ TEST(CheckColumnsTest, ReportsEveryProblem) {
       {"aggregate_type", pg_type::kText},
       {"payload", pg_type::kInt4},
   };
-  const Status status = mapper->CheckColumns(columns);
+  const Status status = mapper->CheckColumns(kOutboxTable, columns);
   ExpectError(status, Code::kNotFound,
               {"no column \"aggregate_id\"", "no column \"event_type\"", "no column \"topic\"",
                "no column \"headers\"", "payload has type oid 23", "placeholder {foo}"});
@@ -326,9 +326,10 @@ TEST(CheckColumnsTest, DebeziumPreset) {
       {"type", pg_type::kVarchar},
       {"payload", pg_type::kJsonb},
   };
-  EXPECT_TRUE(mapper->CheckColumns(debezium).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, debezium).ok());
   // The canonical table lacks Debezium's names.
-  ExpectError(mapper->CheckColumns(ToColumnInfos(CanonicalColumns())), Code::kNotFound,
+  ExpectError(mapper->CheckColumns(kOutboxTable, ToColumnInfos(CanonicalColumns())),
+              Code::kNotFound,
               {"no column \"aggregateid\" (mapped by --column-key)",
                "no column \"type\" (mapped by --column-type)"});
 }
@@ -346,30 +347,32 @@ TEST_F(MapperTest, DefaultMapping) {
   EXPECT_EQ(event_.topic, "outbox.event.order");
   EXPECT_EQ(event_.payload, R"({"total": 10})");
   EXPECT_FALSE(event_.payload_is_null);
-  ASSERT_EQ(event_.headers.size(), 4u);
+  ASSERT_EQ(event_.headers.size(), 5u);
   EXPECT_EQ(event_.headers[0].name, "id");
   EXPECT_EQ(event_.headers[0].value, kId);
   EXPECT_EQ(event_.headers[1].name, "event_type");
   EXPECT_EQ(event_.headers[1].value, "OrderCreated");
   EXPECT_EQ(event_.headers[2].name, "aggregate_type");
   EXPECT_EQ(event_.headers[2].value, "order");
-  EXPECT_EQ(event_.headers[3].name, "trace");
-  EXPECT_EQ(event_.headers[3].value, "abc");
+  EXPECT_EQ(event_.headers[3].name, "table");
+  EXPECT_EQ(event_.headers[3].value, "public.outbox");
+  EXPECT_EQ(event_.headers[4].name, "trace");
+  EXPECT_EQ(event_.headers[4].value, "abc");
   for (const EventHeader& header : event_.headers) EXPECT_FALSE(header.is_null);
 }
 
-TEST_F(MapperTest, NullHeadersColumnGivesTheThreeFixedHeaders) {
+TEST_F(MapperTest, NullHeadersColumnGivesTheFourFixedHeaders) {
   ASSERT_TRUE(MapRow(Row()).ok());
-  ASSERT_EQ(event_.headers.size(), 3u);
+  ASSERT_EQ(event_.headers.size(), 4u);
 }
 
 TEST_F(MapperTest, EventIsReusedAcrossCalls) {
   Row row;
   row.headers = R"({"a": "1", "b": "2"})";
   ASSERT_TRUE(MapRow(row).ok());
-  EXPECT_EQ(event_.headers.size(), 5u);
+  EXPECT_EQ(event_.headers.size(), 6u);
   ASSERT_TRUE(MapRow(Row()).ok());
-  EXPECT_EQ(event_.headers.size(), 3u);
+  EXPECT_EQ(event_.headers.size(), 4u);
   Row null_payload;
   null_payload.payload = std::nullopt;
   ASSERT_TRUE(MapRow(null_payload).ok());
@@ -410,7 +413,7 @@ TEST(MapperPresetTest, Debezium) {
   EXPECT_EQ(event.aggregate_type, "customer");
   EXPECT_EQ(event.topic, "outbox.event.customer");
   EXPECT_EQ(event.payload, R"({"x": 1})");
-  EXPECT_EQ(event.headers.size(), 3u);
+  EXPECT_EQ(event.headers.size(), 4u);
 }
 
 TEST(MapperTemplateTest, ColumnAndLogicalPlaceholders) {
@@ -611,14 +614,14 @@ TEST_F(MapperTest, HeaderStringsAreUnescaped) {
   ASSERT_TRUE(MapHeaders(R"({"q\"k": "say \"hi\"", "name": "caf\u00e9", "nl": "a\nb\\c", )"
                          R"("emoji": "\ud83d\ude00", "plain": "é"})")
                   .ok());
-  ASSERT_EQ(event_.headers.size(), 8u);
-  EXPECT_EQ(event_.headers[3].name, "q\"k");
-  EXPECT_EQ(event_.headers[3].value, "say \"hi\"");
-  EXPECT_EQ(event_.headers[4].name, "name");
-  EXPECT_EQ(event_.headers[4].value, "caf\xc3\xa9");
-  EXPECT_EQ(event_.headers[5].value, "a\nb\\c");
-  EXPECT_EQ(event_.headers[6].value, "\xf0\x9f\x98\x80");
-  EXPECT_EQ(event_.headers[7].value, "\xc3\xa9");
+  ASSERT_EQ(event_.headers.size(), 9u);
+  EXPECT_EQ(event_.headers[4].name, "q\"k");
+  EXPECT_EQ(event_.headers[4].value, "say \"hi\"");
+  EXPECT_EQ(event_.headers[5].name, "name");
+  EXPECT_EQ(event_.headers[5].value, "caf\xc3\xa9");
+  EXPECT_EQ(event_.headers[6].value, "a\nb\\c");
+  EXPECT_EQ(event_.headers[7].value, "\xf0\x9f\x98\x80");
+  EXPECT_EQ(event_.headers[8].value, "\xc3\xa9");
 }
 
 TEST_F(MapperTest, HeaderScalars) {
@@ -627,35 +630,35 @@ TEST_F(MapperTest, HeaderScalars) {
   ASSERT_TRUE(MapHeaders("{\"n\": 1.50, \"big\": 123456789012345678901234567890, \"neg\":-2e+10 ,"
                          " \"t\": true, \"f\":false\n, \"nil\": null , \"empty\": \"\"}")
                   .ok());
-  ASSERT_EQ(event_.headers.size(), 10u);
-  EXPECT_EQ(event_.headers[3].name, "n");
-  EXPECT_EQ(event_.headers[3].value, "1.50");
-  EXPECT_EQ(event_.headers[4].value, "123456789012345678901234567890");
-  EXPECT_EQ(event_.headers[5].value, "-2e+10");
-  EXPECT_EQ(event_.headers[6].value, "true");
-  EXPECT_EQ(event_.headers[7].value, "false");
-  EXPECT_EQ(event_.headers[8].name, "nil");
-  EXPECT_TRUE(event_.headers[8].is_null);
-  EXPECT_TRUE(event_.headers[8].value.empty());
-  EXPECT_EQ(event_.headers[9].name, "empty");
-  EXPECT_EQ(event_.headers[9].value, "");
-  EXPECT_FALSE(event_.headers[9].is_null);
+  ASSERT_EQ(event_.headers.size(), 11u);
+  EXPECT_EQ(event_.headers[4].name, "n");
+  EXPECT_EQ(event_.headers[4].value, "1.50");
+  EXPECT_EQ(event_.headers[5].value, "123456789012345678901234567890");
+  EXPECT_EQ(event_.headers[6].value, "-2e+10");
+  EXPECT_EQ(event_.headers[7].value, "true");
+  EXPECT_EQ(event_.headers[8].value, "false");
+  EXPECT_EQ(event_.headers[9].name, "nil");
+  EXPECT_TRUE(event_.headers[9].is_null);
+  EXPECT_TRUE(event_.headers[9].value.empty());
+  EXPECT_EQ(event_.headers[10].name, "empty");
+  EXPECT_EQ(event_.headers[10].value, "");
+  EXPECT_FALSE(event_.headers[10].is_null);
 }
 
 TEST_F(MapperTest, ScalarAsLastHeaderValue) {
   ASSERT_TRUE(MapHeaders(R"({"a": 1})").ok());
-  ASSERT_EQ(event_.headers.size(), 4u);
-  EXPECT_EQ(event_.headers[3].value, "1");
+  ASSERT_EQ(event_.headers.size(), 5u);
+  EXPECT_EQ(event_.headers[4].value, "1");
   ASSERT_TRUE(MapHeaders("{\"a\": true }\n").ok());
-  EXPECT_EQ(event_.headers[3].value, "true");
+  EXPECT_EQ(event_.headers[4].value, "true");
   ASSERT_TRUE(MapHeaders(" {\"a\":null}  ").ok());
-  EXPECT_TRUE(event_.headers[3].is_null);
+  EXPECT_TRUE(event_.headers[4].is_null);
   ExpectError(MapHeaders(R"({"a": 1x})"), Code::kInvalidArgument, {"bad number \"1x\""});
 }
 
 TEST_F(MapperTest, EmptyHeadersObject) {
   ASSERT_TRUE(MapHeaders("{}").ok());
-  EXPECT_EQ(event_.headers.size(), 3u);
+  EXPECT_EQ(event_.headers.size(), 4u);
 }
 
 TEST_F(MapperTest, NestedHeaderValueIsAnError) {
@@ -705,20 +708,21 @@ std::vector<std::string_view> HeaderValues(const Event& event, std::string_view 
 TEST_F(MapperTest, HeaderFieldsNamedLikeReservedHeadersAreDropped) {
   LogCapture log;
   ASSERT_TRUE(MapHeaders(R"({"id": "forged", "trace": "t1", "event_type": "Forged", )"
-                         R"("aggregate_type": null, "ID": "kept", "id ": 7})")
+                         R"("aggregate_type": null, "ID": "kept", "id ": 7, "table": "x.y"})")
                   .ok());
   // One header of each reserved name, pgoutbox's, first; the other fields
   // (names compare exactly, as Kafka's do) in their order.
-  ASSERT_EQ(event_.headers.size(), 6u);
+  ASSERT_EQ(event_.headers.size(), 7u);
   EXPECT_EQ(HeaderValues(event_, "id"), std::vector<std::string_view>{kId});
   EXPECT_EQ(HeaderValues(event_, "event_type"), std::vector<std::string_view>{"OrderCreated"});
   EXPECT_EQ(HeaderValues(event_, "aggregate_type"), std::vector<std::string_view>{"order"});
+  EXPECT_EQ(HeaderValues(event_, "table"), std::vector<std::string_view>{"public.outbox"});
   for (size_t i = 0; i < kReservedHeaders.size(); ++i) {
     EXPECT_EQ(event_.headers[i].name, kReservedHeaders[i]);
   }
-  EXPECT_EQ(event_.headers[3].name, "trace");
-  EXPECT_EQ(event_.headers[4].name, "ID");
-  EXPECT_EQ(event_.headers[5].name, "id ");
+  EXPECT_EQ(event_.headers[4].name, "trace");
+  EXPECT_EQ(event_.headers[5].name, "ID");
+  EXPECT_EQ(event_.headers[6].name, "id ");
   EXPECT_EQ(event_.id, kId);
   for (std::string_view name : kReservedHeaders) EXPECT_EQ(mapper_->dropped_headers(name), 1u);
   EXPECT_EQ(mapper_->dropped_headers("trace"), 0u);
@@ -733,6 +737,9 @@ TEST_F(MapperTest, HeaderFieldsNamedLikeReservedHeadersAreDropped) {
   EXPECT_EQ(log.Lines("forged").size(), 0u);
   EXPECT_EQ(log.Lines("field \"event_type\"").size(), 1u);
   EXPECT_EQ(log.Lines("field \"aggregate_type\"").size(), 1u);
+  const std::vector<std::string> table_lines = log.Lines("field \"table\"");
+  ASSERT_EQ(table_lines.size(), 1u);
+  EXPECT_NE(table_lines[0].find("from the row's table name"), std::string::npos) << table_lines[0];
 }
 
 TEST_F(MapperTest, TheWarningAboutADroppedHeaderIsNotRepeatedForEveryRow) {
@@ -808,12 +815,12 @@ TEST_F(MapperTest, HeadersSurviveAfterALargerDocument) {
   }
   big += "}";
   ASSERT_TRUE(MapHeaders(big).ok());
-  ASSERT_EQ(event_.headers.size(), 1003u);
-  EXPECT_EQ(event_.headers[1002].name, "key999");
-  EXPECT_EQ(event_.headers[1002].value, "value\t999");
+  ASSERT_EQ(event_.headers.size(), 1004u);
+  EXPECT_EQ(event_.headers[1003].name, "key999");
+  EXPECT_EQ(event_.headers[1003].value, "value\t999");
   ASSERT_TRUE(MapHeaders(R"({"x": "y"})").ok());
-  ASSERT_EQ(event_.headers.size(), 4u);
-  EXPECT_EQ(event_.headers[3].value, "y");
+  ASSERT_EQ(event_.headers.size(), 5u);
+  EXPECT_EQ(event_.headers[4].value, "y");
 }
 
 // --- Map: row errors ---------------------------------------------------------------
@@ -872,8 +879,8 @@ TEST_F(MapperTest, InsertIntoAnotherTable) {
       mapper_->OnRelation(MakeRelation(kOtherOid, "sales", "orders", {{"id", pg_type::kInt8}}))
           .ok());
   ExpectError(mapper_->Map(MakeInsert(kOtherOid, {"1"}), &event_), Code::kFailedPrecondition,
-              {"publication includes table sales.orders, which is not the outbox table "
-               "public.outbox"});
+              {"publication includes table sales.orders, which is not an outbox table "
+               "(--table public.outbox;"});
 }
 
 TEST_F(MapperTest, EmptyNamespaceIsPgCatalog) {
@@ -884,7 +891,7 @@ TEST_F(MapperTest, EmptyNamespaceIsPgCatalog) {
 
 TEST(MapperRelationTest, OutboxInPgCatalog) {
   MapperOptions options;
-  options.schema = "pg_catalog";
+  options.tables = pg::TableSelection::Of(pg::TableName{"pg_catalog", "outbox"});
   std::unique_ptr<EventMapper> mapper = MakeMapper(options);
   ASSERT_TRUE(mapper->OnRelation(MakeRelation(kOutboxOid, "", "outbox", CanonicalColumns())).ok());
   Event event;
@@ -965,8 +972,8 @@ TEST(MapperRelationTest, AlterTableAddsAColumn) {
   EXPECT_EQ(event.aggregate_type, "customer");
   EXPECT_EQ(event.payload, "[1]");
   EXPECT_EQ(event.topic, "globex");
-  ASSERT_EQ(event.headers.size(), 4u);
-  EXPECT_EQ(event.headers[3].value, "v");
+  ASSERT_EQ(event.headers.size(), 5u);
+  EXPECT_EQ(event.headers[4].value, "v");
 
   // A row in the old layout no longer fits.
   ExpectError(mapper->Map(MakeInsert(kOutboxOid, {kId, "order", "42", "Created", "{}", std::nullopt,
@@ -1033,11 +1040,11 @@ TEST(CheckColumnsTest, UserDefinedTypesAreTextFieldsOnly) {
   for (Col& c : columns) {
     if (c.name == "event_type" || c.name == "aggregate_type") c.oid = kEnumOid;
   }
-  EXPECT_TRUE(mapper->CheckColumns(ToColumnInfos(columns)).ok());
+  EXPECT_TRUE(mapper->CheckColumns(kOutboxTable, ToColumnInfos(columns)).ok());
   for (Col& c : columns) {
     if (c.name == "payload") c.oid = kEnumOid;
   }
-  ExpectError(mapper->CheckColumns(ToColumnInfos(columns)), Code::kFailedPrecondition,
+  ExpectError(mapper->CheckColumns(kOutboxTable, ToColumnInfos(columns)), Code::kFailedPrecondition,
               {"payload", "16600"});
 }
 
@@ -1138,6 +1145,215 @@ TEST_F(MapperTest, DumpRowRendersEveryColumn) {
   EXPECT_EQ(dump->key, "42");
 
   EXPECT_FALSE(mapper_->DumpRow(Row().ToInsert(RelationId(999)), std::nullopt).ok());
+}
+
+// --- Several outbox tables ---------------------------------------------------------
+
+constexpr RelationId kTenantAOid(17001);
+constexpr RelationId kTenantBOid(17002);
+constexpr RelationId kPublicOtherOid(17003);
+
+// tenant_*.outbox: tenant_a with the canonical layout, tenant_b with
+// another (no headers or topic column, a bytea payload, the columns in
+// another order, an extra column).
+MapperOptions TenantOptions() {
+  MapperOptions options;
+  Result<pg::TableSelection> tables = pg::TableSelection::Parse({"tenant_*.outbox"});
+  EXPECT_TRUE(tables.ok()) << tables.status().ToString();
+  if (tables.ok()) options.tables = *tables;
+  options.headers_column_required = false;
+  options.topic_column_required = false;
+  options.topic_template = "{schema}.{table}.{aggregate_type}";
+  return options;
+}
+
+const std::vector<Col>& TenantBColumns() {
+  static const std::vector<Col> columns = {
+      {"payload", pg_type::kBytea},   {"seq", pg_type::kInt8},
+      {"event_type", pg_type::kText}, {"aggregate_id", pg_type::kText},
+      {"id", pg_type::kInt8},         {"aggregate_type", pg_type::kVarchar},
+  };
+  return columns;
+}
+
+class MultiTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mapper_ = MakeMapper(TenantOptions());
+    ASSERT_NE(mapper_, nullptr);
+    ASSERT_TRUE(
+        mapper_->OnRelation(MakeRelation(kTenantAOid, "tenant_a", "outbox", CanonicalColumns()))
+            .ok());
+    ASSERT_TRUE(
+        mapper_->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", TenantBColumns()))
+            .ok());
+  }
+
+  std::unique_ptr<EventMapper> mapper_;
+  Event event_;
+};
+
+TEST_F(MultiTableTest, EachTableHasItsOwnLayout) {
+  Row row;
+  row.headers = R"({"trace": "t-a"})";
+  ASSERT_TRUE(mapper_->Map(row.ToInsert(kTenantAOid), &event_).ok());
+  EXPECT_EQ(event_.id, kId);
+  EXPECT_EQ(event_.key, "42");
+  EXPECT_EQ(event_.topic, "tenant_a.outbox.order");
+  EXPECT_EQ(event_.payload, R"({"total": 10})");
+  ASSERT_EQ(event_.headers.size(), 5u);
+  EXPECT_EQ(event_.headers[3].name, "table");
+  EXPECT_EQ(event_.headers[3].value, "tenant_a.outbox");
+  EXPECT_EQ(event_.headers[4].name, "trace");
+  EXPECT_EQ(event_.headers[4].value, "t-a");
+
+  // payload, seq, event_type, aggregate_id, id, aggregate_type
+  ASSERT_TRUE(mapper_
+                  ->Map(MakeInsert(kTenantBOid, {"\\x6869", "9", "Shipped", "7", "1001", "parcel"}),
+                        &event_)
+                  .ok());
+  EXPECT_EQ(event_.id, "1001");
+  EXPECT_EQ(event_.key, "7");
+  EXPECT_EQ(event_.event_type, "Shipped");
+  EXPECT_EQ(event_.aggregate_type, "parcel");
+  EXPECT_EQ(event_.topic, "tenant_b.outbox.parcel");
+  EXPECT_EQ(event_.payload, "hi");
+  ASSERT_EQ(event_.headers.size(), 4u);
+  for (size_t i = 0; i < kReservedHeaders.size(); ++i) {
+    EXPECT_EQ(event_.headers[i].name, kReservedHeaders[i]);
+  }
+  EXPECT_EQ(event_.headers[0].value, "1001");
+  EXPECT_EQ(event_.headers[3].value, "tenant_b.outbox");
+
+  // And back: tenant_a's layout is still its own.
+  ASSERT_TRUE(mapper_->Map(Row().ToInsert(kTenantAOid), &event_).ok());
+  EXPECT_EQ(event_.topic, "tenant_a.outbox.order");
+  EXPECT_EQ(HeaderValues(event_, "table"), std::vector<std::string_view>{"tenant_a.outbox"});
+}
+
+TEST_F(MultiTableTest, ARelationTheSelectionDoesNotMatchIsNotTheOutbox) {
+  // Same layout as tenant_a, but public.other is not selected.
+  ASSERT_TRUE(
+      mapper_->OnRelation(MakeRelation(kPublicOtherOid, "public", "other", CanonicalColumns()))
+          .ok());
+  ExpectError(mapper_->Map(Row().ToInsert(kPublicOtherOid), &event_), Code::kFailedPrecondition,
+              {"publication includes table public.other, which is not an outbox table "
+               "(--table tenant_*.outbox;"});
+  EXPECT_EQ(mapper_->bad_row_reason(), std::nullopt);
+  EXPECT_FALSE(mapper_->DumpRow(Row().ToInsert(kPublicOtherOid), std::nullopt).ok());
+  // The outbox tables are unaffected.
+  EXPECT_TRUE(mapper_->Map(Row().ToInsert(kTenantAOid), &event_).ok());
+}
+
+TEST_F(MultiTableTest, DumpRowNamesTheRowsTable) {
+  Result<EventMapper::RowDump> dump = mapper_->DumpRow(
+      MakeInsert(kTenantBOid, {"\\x00", "9", "Shipped", "7", "1001", "parcel"}), std::nullopt);
+  ASSERT_TRUE(dump.ok()) << dump.status().ToString();
+  EXPECT_EQ(dump->table, "tenant_b.outbox");
+  EXPECT_EQ(dump->id, "1001");
+  dump = mapper_->DumpRow(Row().ToInsert(kTenantAOid), std::nullopt);
+  ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->table, "tenant_a.outbox");
+}
+
+TEST(MultiTableCheckTest, ErrorsNameTheTable) {
+  std::unique_ptr<EventMapper> mapper = MakeMapper(TenantOptions());
+  std::vector<pg::ColumnInfo> columns = ToColumnInfos(TenantBColumns());
+  EXPECT_TRUE(mapper->CheckColumns(pg::TableName{"tenant_b", "outbox"}, columns).ok());
+  columns.erase(columns.begin() + 3);  // aggregate_id
+  ExpectError(mapper->CheckColumns(pg::TableName{"tenant_c", "outbox"}, columns), Code::kNotFound,
+              {"table tenant_c.outbox has no column \"aggregate_id\" (mapped by --column-key)"});
+  // OnRelation says the same, naming the relation's table.
+  std::vector<Col> broken = TenantBColumns();
+  broken.erase(broken.begin() + 3);
+  ExpectError(mapper->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", broken)),
+              Code::kNotFound, {"table tenant_b.outbox has no column \"aggregate_id\""});
+}
+
+TEST(MultiTableCheckTest, AnOptionalColumnOfTheWrongTypeIsStillAnError) {
+  std::unique_ptr<EventMapper> mapper = MakeMapper(TenantOptions());
+  std::vector<pg::ColumnInfo> columns = ToColumnInfos(TenantBColumns());
+  columns.push_back({"headers", pg_type::kText});
+  ExpectError(mapper->CheckColumns(pg::TableName{"tenant_b", "outbox"}, columns),
+              Code::kFailedPrecondition, {"column tenant_b.outbox.headers has type oid 25"});
+}
+
+TEST(MultiTableCheckTest, ANamedOptionalColumnIsRequiredOfEveryTable) {
+  MapperOptions options = TenantOptions();
+  options.headers_column_required = true;  // --column-headers given
+  std::unique_ptr<EventMapper> mapper = MakeMapper(options);
+  EXPECT_TRUE(
+      mapper->CheckColumns(pg::TableName{"tenant_a", "outbox"}, ToColumnInfos(CanonicalColumns()))
+          .ok());
+  const Status status =
+      mapper->CheckColumns(pg::TableName{"tenant_b", "outbox"}, ToColumnInfos(TenantBColumns()));
+  ExpectError(status, Code::kNotFound,
+              {"table tenant_b.outbox has no column \"headers\" (mapped by --column-headers)"});
+  // The topic column is still optional.
+  EXPECT_EQ(status.message().find("\"topic\""), std::string::npos) << status.message();
+}
+
+TEST(MultiTableCheckTest, SchemaAndTablePlaceholdersNeedNoColumn) {
+  MapperOptions options = TenantOptions();
+  options.topic_template = "{table}-{schema}";
+  std::unique_ptr<EventMapper> mapper = MakeMapper(options);
+  EXPECT_TRUE(
+      mapper->CheckColumns(pg::TableName{"tenant_b", "outbox"}, ToColumnInfos(TenantBColumns()))
+          .ok());
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", TenantBColumns())).ok());
+  Event event;
+  ASSERT_TRUE(
+      mapper->Map(MakeInsert(kTenantBOid, {"\\x00", "9", "Shipped", "7", "1001", "parcel"}), &event)
+          .ok());
+  EXPECT_EQ(event.topic, "outbox-tenant_b");
+  // A name that is not a valid topic name is refused like any rendered topic.
+  ASSERT_TRUE(mapper
+                  ->OnRelation(MakeRelation(kTenantAOid, "tenant_ä", "outbox",
+                                            {{"payload", pg_type::kBytea},
+                                             {"seq", pg_type::kInt8},
+                                             {"event_type", pg_type::kText},
+                                             {"aggregate_id", pg_type::kText},
+                                             {"id", pg_type::kInt8},
+                                             {"aggregate_type", pg_type::kVarchar}}))
+                  .ok());
+  ExpectError(mapper->Map(MakeInsert(kTenantAOid, {"\\x00", "9", "Shipped", "7", "1002", "parcel"}),
+                          &event),
+              Code::kInvalidArgument, {"event 1002: topic", "is not a valid Kafka topic name"});
+  EXPECT_EQ(mapper->bad_row_reason(), BadRowReason::kTopic);
+}
+
+TEST(MultiTableRelationTest, ATableNotSeenAtStartUpIsLoggedOnce) {
+  LogCapture log;
+  std::unique_ptr<EventMapper> mapper = MakeMapper(TenantOptions());
+  mapper->SetStartupTables({pg::TableName{"tenant_a", "outbox"}});
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kTenantAOid, "tenant_a", "outbox", CanonicalColumns())).ok());
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kPublicOtherOid, "public", "other", CanonicalColumns()))
+          .ok());
+  EXPECT_EQ(log.Lines("(new)").size(), 0u) << ::testing::PrintToString(log.Lines(""));
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", TenantBColumns())).ok());
+  // Again after a reconnect: already announced.
+  mapper->Reset();
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", TenantBColumns())).ok());
+  const std::vector<std::string> lines = log.Lines("(new)");
+  ASSERT_EQ(lines.size(), 1u) << ::testing::PrintToString(log.Lines(""));
+  EXPECT_EQ(lines[0], "info streaming outbox table tenant_b.outbox (new)");
+  Event event;
+  EXPECT_TRUE(
+      mapper->Map(MakeInsert(kTenantBOid, {"\\x00", "9", "Shipped", "7", "1001", "parcel"}), &event)
+          .ok());
+}
+
+TEST(MultiTableRelationTest, WithoutStartupTablesNothingIsLogged) {
+  LogCapture log;
+  std::unique_ptr<EventMapper> mapper = MakeMapper(TenantOptions());
+  ASSERT_TRUE(
+      mapper->OnRelation(MakeRelation(kTenantBOid, "tenant_b", "outbox", TenantBColumns())).ok());
+  EXPECT_EQ(log.Lines("(new)").size(), 0u);
 }
 
 }  // namespace

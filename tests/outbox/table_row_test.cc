@@ -26,6 +26,8 @@ std::vector<pg::ColumnInfo> Columns(uint32_t payload_type = pg_type::kJsonb) {
           {"headers", pg_type::kJsonb},     {"created_at", pg_type::kTimestamptz}};
 }
 
+const pg::TableName kOutbox{"public", "outbox"};
+
 std::unique_ptr<EventMapper> NewMapper(const std::string& topic_template) {
   MapperOptions options;
   options.topic_template = topic_template;
@@ -80,7 +82,7 @@ Result<Record> MapStreamed(EventMapper* mapper, const std::vector<pg::ColumnInfo
 
 Result<Record> MapFromTable(EventMapper* mapper, const std::vector<pg::ColumnInfo>& columns,
                             const Row& row) {
-  ASSIGN_OR_RETURN(TableRowMapper rows, TableRowMapper::Create(mapper, columns));
+  ASSIGN_OR_RETURN(TableRowMapper rows, TableRowMapper::Create(mapper, kOutbox, columns));
   Event event;
   RETURN_IF_ERROR(rows.Map(row, &event));
   return Copy(event);
@@ -108,11 +110,13 @@ TEST(TableRowMapperTest, ARowFromTheTableIsTheStreamedRecord) {
   EXPECT_EQ(read->topic, "outbox.event.order");
   EXPECT_EQ(read->key, "order-1");
   EXPECT_EQ(read->payload, R"({"n": 1, "s": "é"})");
-  ASSERT_EQ(read->headers.size(), 7u);
+  ASSERT_EQ(read->headers.size(), 8u);
   EXPECT_EQ(read->headers[0], std::make_tuple(std::string("id"), *kRow[0], false));
   EXPECT_EQ(read->headers[3],
+            std::make_tuple(std::string("table"), std::string("public.outbox"), false));
+  EXPECT_EQ(read->headers[4],
             std::make_tuple(std::string("traceparent"), std::string("00-abc-01"), false));
-  EXPECT_EQ(read->headers[6], std::make_tuple(std::string("none"), std::string(), true));
+  EXPECT_EQ(read->headers[7], std::make_tuple(std::string("none"), std::string(), true));
 }
 
 TEST(TableRowMapperTest, TheTopicColumnAndByteaPayloadToo) {
@@ -134,7 +138,7 @@ TEST(TableRowMapperTest, ABadRowFailsAsWhenStreamed) {
   Row row = kRow;
   row[2] = std::nullopt;  // the key
   auto mapper = NewMapper("outbox.event.{aggregate_type}");
-  auto rows = TableRowMapper::Create(mapper.get(), Columns());
+  auto rows = TableRowMapper::Create(mapper.get(), kOutbox, Columns());
   ASSERT_TRUE(rows.ok());
   Event event;
   Status st = rows->Map(row, &event);
@@ -158,7 +162,7 @@ TEST(TableRowMapperTest, ATableThatDoesNotFitTheMappingIsRefused) {
   auto mapper = NewMapper("outbox.event.{aggregate_type}");
   std::vector<pg::ColumnInfo> columns = Columns();
   columns.erase(columns.begin() + 2);  // no aggregate_id
-  auto rows = TableRowMapper::Create(mapper.get(), columns);
+  auto rows = TableRowMapper::Create(mapper.get(), kOutbox, columns);
   ASSERT_FALSE(rows.ok());
   EXPECT_EQ(rows.status().code(), Status::Code::kNotFound);
   EXPECT_NE(rows.status().message().find("aggregate_id"), std::string::npos);

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "pg/table_selection.h"
+
 namespace pgoutbox::pg {
 namespace {
 
@@ -81,21 +83,58 @@ TEST(RedactTest, MessagesLoseTheSecretsOfTheirConninfo) {
 namespace pgoutbox::pg {
 namespace {
 
-TEST(CheckPublicationTest, AcceptsMissingOrExactlyTheOutbox) {
-  TableName t{"public", "outbox"};
-  EXPECT_TRUE(CheckPublication(PublicationInfo{}, "p", t).ok());
-  PublicationInfo good{true, true, true, {}};
-  EXPECT_TRUE(CheckPublication(good, "p", t).ok());
-  PublicationInfo without{true, false, true, {}};
-  EXPECT_NE(CheckPublication(without, "p", t).message().find("does not include public.outbox"),
-            std::string::npos);
-  PublicationInfo no_insert{true, true, false, {}};
-  EXPECT_NE(CheckPublication(no_insert, "p", t).message().find("does not publish inserts"),
-            std::string::npos);
-  PublicationInfo more{true, true, true, {"public.orders"}};
-  Status st = CheckPublication(more, "p", t);
-  EXPECT_EQ(st.code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(st.message().find("also publishes public.orders"), std::string::npos);
+PublicationInfo Publication(std::vector<TableName> tables, std::vector<TableName> others,
+                            bool insert = true) {
+  PublicationInfo info;
+  info.exists = true;
+  info.publishes_insert = insert;
+  info.tables = std::move(tables);
+  info.other_tables = std::move(others);
+  return info;
+}
+
+TEST(CheckPublicationTest, AcceptsMissingOrOnlyTablesOfTheSelection) {
+  auto selection = TableSelection::Parse({"tenant_*.outbox", "public.outbox"});
+  ASSERT_TRUE(selection.ok());
+  const TableName a{"tenant_a", "outbox"};
+  const TableName main{"public", "outbox"};
+  EXPECT_TRUE(CheckPublication(PublicationInfo{}, "p", *selection).ok());
+  EXPECT_TRUE(CheckPublication(Publication({a, main}, {}), "p", *selection).ok());
+  // Tables of the selection that it lacks are for setup and run to add.
+  EXPECT_TRUE(CheckPublication(Publication({a}, {}), "p", *selection).ok());
+  EXPECT_TRUE(CheckPublication(Publication({}, {}), "p", *selection).ok());
+
+  Status no_insert = CheckPublication(Publication({a}, {}, false), "p", *selection);
+  EXPECT_EQ(no_insert.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(no_insert.message().find("does not publish inserts"), std::string::npos);
+
+  const TableName orders{"public", "orders"};
+  Status more = CheckPublication(Publication({a, orders}, {orders}), "p", *selection);
+  EXPECT_EQ(more.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(more.message().find("also publishes public.orders"), std::string::npos)
+      << more.message();
+  EXPECT_NE(more.message().find("tenant_*.outbox, public.outbox"), std::string::npos)
+      << more.message();
+
+  PublicationInfo all = Publication({a, main}, {});
+  all.all_tables = true;
+  Status everything = CheckPublication(all, "p", *selection);
+  EXPECT_EQ(everything.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(everything.message().find("FOR ALL TABLES"), std::string::npos);
+}
+
+TEST(PublicationInfoTest, IncludesAndMissing) {
+  const TableName a{"tenant_a", "outbox"};
+  const TableName b{"tenant_b", "outbox"};
+  const TableName c{"tenant_c", "outbox"};
+  PublicationInfo info = Publication({b}, {});
+  EXPECT_TRUE(info.Includes(b));
+  EXPECT_FALSE(info.Includes(a));
+  EXPECT_EQ(MissingFromPublication(info, {a, b, c}), (std::vector<TableName>{a, c}));
+  info.all_tables = true;
+  EXPECT_TRUE(info.Includes(a));
+  EXPECT_TRUE(MissingFromPublication(info, {a, b, c}).empty());
+  EXPECT_TRUE(MissingFromPublication(PublicationInfo{}, {}).empty());
 }
 
 TEST(CheckSlotTest, AcceptsMissingOrAUsablePgoutputSlot) {
