@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -189,6 +190,17 @@ Result<BatchResult> DeleteBatch(pg::PgConnection& conn, const std::string& table
   return BatchResult{BatchEnd::kCommitted, std::stoull(deleted->Get(0, 0))};
 }
 
+// "a.outbox, b.outbox" (at most a few names, then how many more).
+std::string TableList(const std::vector<pg::TableName>& tables) {
+  constexpr size_t kShown = 5;
+  std::string out;
+  for (size_t i = 0; i < tables.size() && i < kShown; ++i) {
+    out += (i == 0 ? "" : ", ") + tables[i].ToString();
+  }
+  if (tables.size() > kShown) out += " and " + std::to_string(tables.size() - kShown) + " more";
+  return out;
+}
+
 }  // namespace
 
 Status ValidateCleanupOptions(const CleanupOptions& options) {
@@ -265,6 +277,60 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
   return stats;
 }
 
+Result<CleanupTables> FindCleanupTables(pg::PgConnection& conn, const pg::TableSelection& selection,
+                                        const std::string& created_at_column) {
+  ASSIGN_OR_RETURN(std::vector<pg::TableName> found, pg::ListTables(conn, selection));
+  for (const pg::TableName& exact : selection.ExactTables()) {
+    if (std::find(found.begin(), found.end(), exact) == found.end()) {
+      // Not a table pgoutbox lists: say why (missing, a view, ...).
+      RETURN_IF_ERROR(pg::TableColumns(conn, exact).status());
+      return Status::NotFound("table " + exact.ToString() + " is not an outbox table");
+    }
+  }
+  CleanupTables out;
+  for (const pg::TableName& table : found) {
+    ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(conn, table));
+    (pg::HasColumn(columns, created_at_column) ? out.tables : out.without_column).push_back(table);
+  }
+  return out;
+}
+
+Result<CleanupStats> RunCleanupPasses(pg::PgConnection& conn, const CleanupOptions& options,
+                                      const std::vector<pg::TableName>& tables,
+                                      const std::atomic<bool>* stop, CleanupStats* progress) {
+  CleanupStats total;
+  if (progress != nullptr) *progress = total;
+  Status first_failure = Status::Ok();
+  for (const pg::TableName& table : tables) {
+    if (Stopping(stop)) {
+      total.stopped = true;
+      break;
+    }
+    CleanupOptions one = options;
+    one.table = table;
+    CleanupStats partial;
+    Result<CleanupStats> pass = RunCleanupPass(conn, one, stop, &partial);
+    const CleanupStats& done = pass.ok() ? *pass : partial;
+    total.rows += done.rows;
+    total.batches += done.batches;
+    total.elapsed += done.elapsed;
+    total.gave_up |= done.gave_up;
+    total.other_cleaner |= done.other_cleaner;
+    total.stopped |= done.stopped;
+    if (progress != nullptr) *progress = total;
+    if (!pass.ok()) {
+      if (PQstatus(conn.get()) != CONNECTION_OK) return pass.status();
+      if (first_failure.ok()) first_failure = pass.status();
+      // A failed batch was rolled back; anything else leaves the session
+      // unusable for the next table.
+      if (PQtransactionStatus(conn.get()) != PQTRANS_IDLE) return pass.status();
+    }
+    if (total.stopped) break;
+  }
+  if (!first_failure.ok()) return first_failure;
+  return total;
+}
+
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options) {
   return "deleted " + Counted(stats.rows, "outbox row") + " older than " +
          FormatDuration(options.retention) + " in " +
@@ -274,6 +340,19 @@ std::string DescribePass(const CleanupStats& stats, const CleanupOptions& option
 
 PeriodicCleaner::PeriodicCleaner(PeriodicCleanerOptions options, observe::Metrics* metrics)
     : options_(std::move(options)), metrics_(metrics) {}
+
+PeriodicCleaner::PeriodicCleaner(PeriodicCleanerOptions options, std::vector<pg::TableName> tables,
+                                 observe::Metrics* metrics)
+    : options_([&] {
+        options.tables = std::move(tables);
+        return std::move(options);
+      }()),
+      metrics_(metrics) {}
+
+std::vector<pg::TableName> PeriodicCleaner::Tables() const {
+  if (!options_.tables.empty()) return options_.tables;
+  return {options_.cleanup.table};
+}
 
 PeriodicCleaner::~PeriodicCleaner() { Stop(); }
 
@@ -293,7 +372,7 @@ Status PeriodicCleaner::Start() {
   }
   spdlog::info(
       "outbox cleanup: every {}, deleting rows of {} whose {} is older than {}, {} per batch",
-      FormatDuration(options_.interval), c.table.ToString(), c.created_at_column,
+      FormatDuration(options_.interval), TableList(Tables()), c.created_at_column,
       FormatDuration(c.retention), c.batch_size);
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
@@ -353,6 +432,7 @@ void PeriodicCleaner::Disconnect(std::unique_ptr<pg::PgConnection>* conn) {
 }
 
 void PeriodicCleaner::Loop() {
+  const std::vector<pg::TableName> tables = Tables();
   std::unique_ptr<pg::PgConnection> conn;
   bool was_connected = false;
   while (!stop_.load()) {
@@ -361,7 +441,8 @@ void PeriodicCleaner::Loop() {
       continue;
     }
     CleanupStats progress;
-    Result<CleanupStats> pass = RunCleanupPass(*conn, options_.cleanup, &stop_, &progress);
+    Result<CleanupStats> pass =
+        RunCleanupPasses(*conn, options_.cleanup, tables, &stop_, &progress);
     const CleanupStats& stats = pass.ok() ? *pass : progress;
     if (stats.rows > 0) {
       if (metrics_ != nullptr) metrics_->CleanupDeleted(stats.rows);

@@ -35,8 +35,13 @@
 // DELETE on each leaf partition too (PostgreSQL checks a partition's own
 // privileges when it is named), and the advisory lock is keyed on the parent.
 //
+// Several outbox tables are cleaned one after another, each with its own
+// cutoff, batches and lock: CleanupTables finds them (those with the
+// created_at column), RunCleanupPasses runs a pass over each.
+//
 // RunCleanupPass runs one pass on a caller's connection; PeriodicCleaner owns
-// a connection and a thread that runs a pass every interval.
+// a connection and a thread that runs a pass (over every table) every
+// interval.
 #pragma once
 
 #include <atomic>
@@ -55,6 +60,7 @@
 #include "pg/catalog.h"
 #include "pg/connection.h"
 #include "pg/statement_canceller.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::admin {
 
@@ -111,6 +117,29 @@ Result<CleanupStats> RunCleanupPass(pg::PgConnection& conn, const CleanupOptions
                                     const std::atomic<bool>* stop = nullptr,
                                     CleanupStats* progress = nullptr);
 
+// The tables `selection` matches (pg::ListTables) that cleanup deletes from:
+// those that have the column `created_at_column` (in `tables`), and those
+// that lack it (in `without_column`, for the caller to log), each sorted.
+// An exact entry that does not exist is NotFound, as for one table.
+struct CleanupTables {
+  std::vector<pg::TableName> tables;
+  std::vector<pg::TableName> without_column;
+};
+Result<CleanupTables> FindCleanupTables(pg::PgConnection& conn, const pg::TableSelection& selection,
+                                        const std::string& created_at_column);
+
+// Runs RunCleanupPass over each of `tables` in turn (options.table is
+// ignored) and returns the sum: rows, batches and elapsed added up, gave_up
+// and other_cleaner if any pass had them; stops before the next table once
+// `*stop` is set (stats.stopped). A table whose pass fails does not keep the
+// others from being cleaned: the first failure is returned after the rest
+// ran, unless the connection was lost (returned at once). `progress` as for
+// RunCleanupPass, over all tables.
+Result<CleanupStats> RunCleanupPasses(pg::PgConnection& conn, const CleanupOptions& options,
+                                      const std::vector<pg::TableName>& tables,
+                                      const std::atomic<bool>* stop = nullptr,
+                                      CleanupStats* progress = nullptr);
+
 // "deleted 1 outbox row older than 24h in 1 batch (X ms)", "deleted N outbox
 // rows ... in K batches (X ms)".
 std::string DescribePass(const CleanupStats& stats, const CleanupOptions& options);
@@ -129,7 +158,9 @@ struct PeriodicCleanerOptions {
 };
 
 // Runs a cleanup pass every interval on a thread of its own, with a
-// connection of its own (application_name "pgoutbox cleanup").
+// connection of its own (application_name "pgoutbox cleanup"). Each pass
+// cleans every table of options.tables one after another (RunCleanupPasses);
+// with none, options.cleanup.table.
 //
 // Each pass that deleted something logs one info line (DescribePass) and adds
 // its rows to Metrics::CleanupDeleted. A failed pass is logged and the next
@@ -143,6 +174,10 @@ struct PeriodicCleanerOptions {
 class PeriodicCleaner {
  public:
   PeriodicCleaner(PeriodicCleanerOptions options, observe::Metrics* metrics);
+  // The same with options.tables = `tables` (the daemon passes the outbox
+  // tables that have the created_at column).
+  PeriodicCleaner(PeriodicCleanerOptions options, std::vector<pg::TableName> tables,
+                  observe::Metrics* metrics);
   ~PeriodicCleaner();  // Stop()
   PeriodicCleaner(const PeriodicCleaner&) = delete;
   PeriodicCleaner& operator=(const PeriodicCleaner&) = delete;
@@ -162,6 +197,9 @@ class PeriodicCleaner {
   void Disconnect(std::unique_ptr<pg::PgConnection>* conn);
   // Waits `d` or until Stop(); false if stopping.
   bool WaitFor(std::chrono::milliseconds d);
+
+  // The tables of each pass: options.tables, or options.cleanup.table.
+  std::vector<pg::TableName> Tables() const;
 
   const PeriodicCleanerOptions options_;
   observe::Metrics* const metrics_;

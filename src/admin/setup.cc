@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -29,13 +30,20 @@ std::string IndexName(const pg::TableName& table) { return table.name + "_create
 
 // Each file names one kind of object `pgoutbox`, so the replacements are per
 // file.
-SqlReplacements ReplacementsFor(SqlFile file, const SetupNames& names, const SqlQuoting& q) {
+std::string Qualified(const pg::TableName& t, const SqlQuoting& q) {
+  return q.identifier(t.schema) + "." + q.identifier(t.name);
+}
+
+// `tables`: one for outbox.sql and role.sql; all of them for publication.sql.
+SqlReplacements ReplacementsFor(SqlFile file, const SetupNames& names,
+                                const std::vector<pg::TableName>& tables, const SqlQuoting& q) {
   SqlReplacements r;
-  const std::string table = q.identifier(names.table.schema) + "." + q.identifier(names.table.name);
+  std::string table;
+  for (const pg::TableName& t : tables) table += (table.empty() ? "" : ", ") + Qualified(t, q);
   switch (file) {
     case SqlFile::kOutbox:
       r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
-      r.identifiers[kDefaultIndex] = q.identifier(IndexName(names.table));
+      r.identifiers[kDefaultIndex] = q.identifier(IndexName(tables.front()));
       break;
     case SqlFile::kPublication:
       r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
@@ -44,7 +52,7 @@ SqlReplacements ReplacementsFor(SqlFile file, const SetupNames& names, const Sql
       break;
     case SqlFile::kRole:
       r.qualified_names[{kDefaultSchema, kDefaultTable}] = table;
-      r.identifiers[kDefaultSchema] = q.identifier(names.table.schema);
+      r.identifiers[kDefaultSchema] = q.identifier(tables.front().schema);
       r.identifiers[kDefaultName] = q.identifier(names.role);
       r.literals[kDefaultName] = q.literal(names.role);
       break;
@@ -70,11 +78,15 @@ std::string AlwaysQuote(const std::string& text, char quote) {
 }
 
 // quote_ident and quote_literal of every name, asked of the server once.
-Result<SqlQuoting> ServerQuoting(pg::PgConnection& conn, const SetupNames& names) {
+Result<SqlQuoting> ServerQuoting(pg::PgConnection& conn, const SetupNames& names,
+                                 const std::vector<pg::TableName>& tables) {
   auto idents = std::make_shared<std::map<std::string, std::string>>();
   auto literals = std::make_shared<std::map<std::string, std::string>>();
-  for (const std::string& name : {names.table.schema, names.table.name, IndexName(names.table),
-                                  names.publication, names.slot, names.role}) {
+  std::vector<std::string> all = {names.publication, names.slot, names.role};
+  for (const pg::TableName& t : tables) {
+    all.insert(all.end(), {t.schema, t.name, IndexName(t)});
+  }
+  for (const std::string& name : all) {
     if (idents->count(name) > 0) continue;
     ASSIGN_OR_RETURN(pg::Rows rows,
                      conn.QueryParams("SELECT quote_ident($1), quote_literal($1)", {name}));
@@ -118,39 +130,98 @@ void LogNotice(void*, const PGresult* result) {
   }
 }
 
-Result<SetupStep> PlanTable(pg::PgConnection& conn, const SetupNames& names,
+// The outbox tables once setup ran (sorted), and the exact entries among
+// them, each known to be missing or a table.
+struct PlannedTables {
+  std::vector<pg::TableName> all;
+  std::vector<pg::TableName> exact;    // in the order given
+  std::vector<pg::TableName> missing;  // exact entries setup creates
+};
+
+Result<PlannedTables> FindTables(pg::PgConnection& conn, const pg::TableSelection& selection) {
+  PlannedTables t;
+  ASSIGN_OR_RETURN(t.all, pg::ListTables(conn, selection));
+  t.exact = selection.ExactTables();
+  for (const pg::TableName& table : t.exact) {
+    if (std::find(t.all.begin(), t.all.end(), table) != t.all.end()) continue;
+    // Missing, or something other than a table (a view, a partition).
+    auto columns = pg::TableColumns(conn, table);
+    if (columns.ok()) {
+      return Status::FailedPrecondition(table.ToString() +
+                                        " exists but is not an outbox table pgoutbox can use (a "
+                                        "partition, or in a system schema)");
+    }
+    if (columns.status().code() != Status::Code::kNotFound) return columns.status();
+    t.missing.push_back(table);
+    t.all.push_back(table);
+  }
+  std::sort(t.all.begin(), t.all.end());
+  if (t.all.empty()) {
+    return Status::NotFound("no table matches --table " + selection.ToString() +
+                            ", and a pattern creates none: create the outbox tables first (see "
+                            "sql/outbox.sql), or name one without a wildcard");
+  }
+  return t;
+}
+
+bool Contains(const std::vector<pg::TableName>& tables, const pg::TableName& t) {
+  return std::find(tables.begin(), tables.end(), t) != tables.end();
+}
+
+Result<SetupStep> PlanTable(const SetupNames& names, const PlannedTables& tables,
                             const SqlQuoting& quoting) {
   SetupStep step{SqlFile::kOutbox, {}, {}};
-  SetupItem item;
-  item.name = "table " + names.table.ToString();
-  auto columns = pg::TableColumns(conn, names.table);
-  if (!columns.ok() && columns.status().code() != Status::Code::kNotFound) {
-    return columns.status();
+  for (const pg::TableName& t : tables.all) {
+    SetupItem item;
+    item.name = "table " + t.ToString();
+    item.exists = !Contains(tables.missing, t);
+    if (!Contains(tables.exact, t)) item.note = "matches --table " + names.tables.ToString();
+    step.items.push_back(item);
   }
-  item.exists = columns.ok();
-  step.items.push_back(item);
-  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  // The file for every exact entry (CREATE ... IF NOT EXISTS: a no-op for
+  // one that exists); a pattern creates nothing.
+  if (!tables.exact.empty()) {
+    ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, tables.exact, quoting));
+  }
   return step;
 }
 
 Result<SetupStep> PlanPublication(pg::PgConnection& conn, const SetupNames& names,
-                                  const SqlQuoting& quoting) {
+                                  const PlannedTables& tables, const SqlQuoting& quoting) {
   SetupStep step{SqlFile::kPublication, {}, {}};
   const std::string& pub = names.publication;
-  const std::string table = names.table.ToString();
-  const pg::TableSelection selection = pg::TableSelection::Of(names.table);
-  ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, selection));
-  RETURN_IF_ERROR(pg::CheckPublication(info, pub, selection));
+  ASSIGN_OR_RETURN(pg::PublicationInfo info, pg::InspectPublication(conn, pub, names.tables));
+  RETURN_IF_ERROR(pg::CheckPublication(info, pub, names.tables));
   SetupItem item;
   item.name = "publication " + pub;
   item.exists = info.exists;
   step.items.push_back(item);
-  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  const std::vector<pg::TableName> to_add =
+      info.exists ? pg::MissingFromPublication(info, tables.all) : std::vector<pg::TableName>{};
+  // A line per table, unless the publication is of the one table only.
+  if (tables.all.size() > 1 || !to_add.empty()) {
+    for (const pg::TableName& t : tables.all) {
+      SetupItem table;
+      table.name = "publication " + pub + ": table " + t.ToString();
+      table.exists = info.exists && info.Includes(t);
+      table.exists_word = "included";
+      table.created_word = "added";
+      step.items.push_back(table);
+    }
+  }
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, tables.all, quoting));
+  if (!to_add.empty()) {
+    std::string list;
+    for (const pg::TableName& t : to_add)
+      list += (list.empty() ? "" : ", ") + Qualified(t, quoting);
+    step.statements.push_back("ALTER PUBLICATION " + quoting.identifier(pub) + " ADD TABLE " +
+                              list);
+  }
   return step;
 }
 
 Result<SetupStep> PlanRole(pg::PgConnection& conn, const SetupNames& names,
-                           const SqlQuoting& quoting) {
+                           const PlannedTables& tables, const SqlQuoting& quoting) {
   SetupStep step{SqlFile::kRole, {}, {}};
   const std::string& role = names.role;
   ASSIGN_OR_RETURN(pg::Rows found, conn.QueryParams("SELECT rolcanlogin, rolreplication, rolsuper "
@@ -170,26 +241,28 @@ Result<SetupStep> PlanRole(pg::PgConnection& conn, const SetupNames& names,
   }
   role_item.created_note =
       "no password yet: ALTER ROLE " + quoting.identifier(role) + " PASSWORD '...'";
-
-  SetupItem grants;
-  grants.name = "grants to role " + role + " (USAGE on schema " + names.table.schema +
-                ", SELECT, DELETE on " + names.table.ToString() + ")";
-  grants.exists_word = "present";
-  grants.created_word = "granted";
-  if (role_item.exists) {
-    ASSIGN_OR_RETURN(pg::Rows has,
-                     conn.QueryParams("SELECT has_schema_privilege($1::name, n.oid, 'USAGE') AND "
-                                      "has_table_privilege($1::name, c.oid, 'SELECT') AND "
-                                      "has_table_privilege($1::name, c.oid, 'DELETE') "
-                                      "FROM pg_catalog.pg_class c "
-                                      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                                      "WHERE n.nspname = $2 AND c.relname = $3",
-                                      {role, names.table.schema, names.table.name}));
-    grants.exists = !has.empty() && has.Get(0, 0) == "t";
-  }
   step.items.push_back(role_item);
-  step.items.push_back(grants);
-  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+
+  for (const pg::TableName& t : tables.all) {
+    SetupItem grants;
+    grants.name = "grants to role " + role + " (USAGE on schema " + t.schema +
+                  ", SELECT, DELETE on " + t.ToString() + ")";
+    grants.exists_word = "present";
+    grants.created_word = "granted";
+    if (role_item.exists) {
+      ASSIGN_OR_RETURN(pg::Rows has,
+                       conn.QueryParams("SELECT has_schema_privilege($1::name, n.oid, 'USAGE') AND "
+                                        "has_table_privilege($1::name, c.oid, 'SELECT') AND "
+                                        "has_table_privilege($1::name, c.oid, 'DELETE') "
+                                        "FROM pg_catalog.pg_class c "
+                                        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                                        "WHERE n.nspname = $2 AND c.relname = $3",
+                                        {role, t.schema, t.name}));
+      grants.exists = !has.empty() && has.Get(0, 0) == "t";
+    }
+    step.items.push_back(grants);
+  }
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, tables.all, quoting));
   return step;
 }
 
@@ -206,7 +279,7 @@ Result<SetupStep> PlanSlot(pg::PgConnection& conn, const SetupNames& names,
   item.name = "slot " + slot;
   item.exists = info.exists;
   step.items.push_back(item);
-  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, quoting));
+  ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, {}, quoting));
   return step;
 }
 
@@ -217,15 +290,22 @@ constexpr uint64_t kRowCountCap = 1000000;
 // The rows in the table before the slot exists (up to kRowCountCap); nullopt
 // if they cannot be counted (logged at debug level: only a note depends on
 // it).
-std::optional<uint64_t> RowsBeforeSlot(pg::PgConnection& conn, const pg::TableName& table) {
-  auto rows = conn.Query("SELECT count(*) FROM (SELECT FROM " + conn.QuoteIdentifier(table.schema) +
-                         "." + conn.QuoteIdentifier(table.name) + " LIMIT " +
-                         std::to_string(kRowCountCap) + ") t");
-  if (!rows.ok()) {
-    spdlog::debug("cannot count the rows of {}: {}", table.ToString(), rows.status().message());
-    return std::nullopt;
+std::optional<uint64_t> RowsBeforeSlot(pg::PgConnection& conn,
+                                       const std::vector<pg::TableName>& tables) {
+  uint64_t total = 0;
+  for (const pg::TableName& table : tables) {
+    if (total >= kRowCountCap) break;
+    auto rows =
+        conn.Query("SELECT count(*) FROM (SELECT FROM " + conn.QuoteIdentifier(table.schema) + "." +
+                   conn.QuoteIdentifier(table.name) + " LIMIT " +
+                   std::to_string(kRowCountCap - total) + ") t");
+    if (!rows.ok()) {
+      spdlog::debug("cannot count the rows of {}: {}", table.ToString(), rows.status().message());
+      return std::nullopt;
+    }
+    total += std::stoull(rows->Get(0, 0));
   }
-  return std::stoull(rows->Get(0, 0));
+  return total;
 }
 
 // A failed step's Status: the file and the server's message, not the whole
@@ -268,13 +348,32 @@ std::string SqlFileName(SqlFile file) {
 }
 
 Result<std::vector<std::string>> SqlFileStatements(SqlFile file, const SetupNames& names,
+                                                   const std::vector<pg::TableName>& tables,
                                                    const SqlQuoting& quoting) {
-  auto statements = RenderStatements(EmbeddedSql(file), ReplacementsFor(file, names, quoting));
-  if (!statements.ok()) {
-    return Status::Internal("cannot parse the embedded " + SqlFileName(file) + ": " +
-                            statements.status().message());
+  // The slot's file names no table; the others need at least one.
+  std::vector<std::vector<pg::TableName>> renderings;
+  if (file == SqlFile::kSlot || tables.empty()) {
+    renderings.push_back({pg::TableName{}});
+  } else if (file == SqlFile::kPublication) {
+    renderings.push_back(tables);
+  } else {
+    for (const pg::TableName& t : tables) renderings.push_back({t});
   }
-  return statements;
+  std::vector<std::string> out;
+  for (const auto& rendering : renderings) {
+    auto statements =
+        RenderStatements(EmbeddedSql(file), ReplacementsFor(file, names, rendering, quoting));
+    if (!statements.ok()) {
+      return Status::Internal("cannot parse the embedded " + SqlFileName(file) + ": " +
+                              statements.status().message());
+    }
+    for (std::string& statement : *statements) {
+      if (std::find(out.begin(), out.end(), statement) == out.end()) {
+        out.push_back(std::move(statement));
+      }
+    }
+  }
+  return out;
 }
 
 std::string ItemLine(const SetupItem& item, bool dry_run) {
@@ -289,15 +388,17 @@ std::string ItemLine(const SetupItem& item, bool dry_run) {
 
 Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names) {
   RETURN_IF_ERROR(pg::CheckWalLevel(conn));
-  ASSIGN_OR_RETURN(SqlQuoting quoting, ServerQuoting(conn, names));
+  ASSIGN_OR_RETURN(PlannedTables tables, FindTables(conn, names.tables));
+  ASSIGN_OR_RETURN(SqlQuoting quoting, ServerQuoting(conn, names, tables.all));
   SetupPlan plan;
   plan.names = names;
-  ASSIGN_OR_RETURN(SetupStep table, PlanTable(conn, names, quoting));
+  plan.tables = tables.all;
+  ASSIGN_OR_RETURN(SetupStep table, PlanTable(names, tables, quoting));
   plan.steps.push_back(std::move(table));
-  ASSIGN_OR_RETURN(SetupStep publication, PlanPublication(conn, names, quoting));
+  ASSIGN_OR_RETURN(SetupStep publication, PlanPublication(conn, names, tables, quoting));
   plan.steps.push_back(std::move(publication));
   if (!names.role.empty()) {
-    ASSIGN_OR_RETURN(SetupStep role, PlanRole(conn, names, quoting));
+    ASSIGN_OR_RETURN(SetupStep role, PlanRole(conn, names, tables, quoting));
     plan.steps.push_back(std::move(role));
   }
   ASSIGN_OR_RETURN(SetupStep slot, PlanSlot(conn, names, quoting));
@@ -307,7 +408,7 @@ Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names) {
 
 std::vector<std::string> SlotCreatedNotes(const SetupNames& names, const std::optional<Lsn>& at,
                                           std::optional<uint64_t> rows_before, bool rows_capped) {
-  const std::string table = names.table.ToString();
+  const std::string table = names.tables.ToString();
   std::vector<std::string> notes;
   notes.push_back("note: slot " + names.slot +
                   " now retains WAL until pgoutbox runs: the server keeps all WAL" +
@@ -334,13 +435,15 @@ Status ApplySetup(pg::PgConnection& conn, const SetupPlan& plan,
   for (const SetupStep& step : plan.steps) {
     const bool creates_slot = step.file == SqlFile::kSlot && !step.items.front().exists;
     std::optional<uint64_t> rows_before;
-    if (creates_slot) rows_before = RowsBeforeSlot(conn, plan.names.table);
-    // One simple-protocol query: its statements run as one transaction.
-    const std::string sql = Script(step.statements);
-    spdlog::debug("running {}:\n{}", SqlFileName(step.file), sql);
-    pg::SqlError error;
-    auto result = conn.Query(sql, &error);
-    if (!result.ok()) return StepFailure(step, result.status(), error);
+    if (creates_slot) rows_before = RowsBeforeSlot(conn, plan.tables);
+    if (!step.statements.empty()) {
+      // One simple-protocol query: its statements run as one transaction.
+      const std::string sql = Script(step.statements);
+      spdlog::debug("running {}:\n{}", SqlFileName(step.file), sql);
+      pg::SqlError error;
+      auto result = conn.Query(sql, &error);
+      if (!result.ok()) return StepFailure(step, result.status(), error);
+    }
     for (SetupItem item : step.items) {
       std::vector<std::string> notes;
       if (!item.exists && step.file == SqlFile::kSlot) {

@@ -7,6 +7,12 @@
 // pgoutbox confirms it, and only rows committed after it exists are streamed,
 // so when setup creates the slot it says both (SlotCreatedNotes).
 //
+// Several outbox tables: --table selects them (pg::TableSelection). Setup
+// creates the table of each exact entry that does not exist (a pattern
+// creates nothing), puts every selected table into the publication (creating
+// it for all of them, or adding the ones it lacks) and grants the role its
+// privileges on each; every table gets a line of its own in the report.
+//
 // PlanSetup only reads: which objects exist, the conflicts setup cannot fix
 // (a publication of other tables, a slot of another database), and the
 // statements of each step. ApplySetup runs a plan; RenderDryRun prints it as
@@ -25,12 +31,14 @@
 #include "common/types.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::admin {
 
 // The names setup writes into the SQL files in place of the defaults.
 struct SetupNames {
-  pg::TableName table;  // public.outbox
+  // The outbox tables (--table): public.outbox by default.
+  pg::TableSelection tables = pg::TableSelection::Of(pg::TableName{});
   std::string publication{defaults::kPublication};
   std::string slot{defaults::kSlot};
   std::string role{defaults::kRole};  // empty: no role and no grants
@@ -52,8 +60,13 @@ struct SqlQuoting {
 };
 
 // The statements of `file` (each without its semicolon) with `names`
-// substituted. Internal error if the embedded file cannot be parsed.
+// substituted, and `tables` written where the file says public.outbox:
+// sql/outbox.sql and sql/role.sql are rendered once per table (a statement an
+// earlier table's rendering already has is left out: the role is created
+// once, a schema granted once), sql/publication.sql lists them all; none for
+// sql/slot.sql. Internal error if the embedded file cannot be parsed.
 Result<std::vector<std::string>> SqlFileStatements(SqlFile file, const SetupNames& names,
+                                                   const std::vector<pg::TableName>& tables,
                                                    const SqlQuoting& quoting);
 
 // One object setup reports on: "table public.outbox: exists".
@@ -74,25 +87,31 @@ std::string ItemLine(const SetupItem& item, bool dry_run);
 struct SetupStep {
   SqlFile file;
   std::vector<SetupItem> items;
-  std::vector<std::string> statements;
+  std::vector<std::string> statements;  // may be empty: nothing to run, only to report
 };
 
 struct SetupPlan {
   SetupNames names;
+  // The outbox tables once setup ran: those that exist and match, and the
+  // exact entries it creates; sorted by schema, then name.
+  std::vector<pg::TableName> tables;
   std::vector<SetupStep> steps;  // table, publication, role (unless names.role is empty), slot
 };
 
 // Checks wal_level (FailedPrecondition unless logical), then inspects the
 // database without changing it. FailedPrecondition, naming the object and the
 // fix, when an existing object is not what pgoutbox needs: a publication
-// that lacks the table or inserts or has other tables; a slot that is not a
-// pgoutput logical slot of this database, or was invalidated.
+// that does not publish inserts, is FOR ALL TABLES or has tables --table does
+// not select (tables it lacks are added); a slot that is not a pgoutput
+// logical slot of this database, or was invalidated; an exact entry that
+// names something other than a table. NotFound when no table would be an
+// outbox table (only patterns, and none matches yet).
 Result<SetupPlan> PlanSetup(pg::PgConnection& conn, const SetupNames& names);
 
 // What setup says after creating slot `names.slot` (at `at`, if known):
 // that the slot now retains WAL until pgoutbox runs (start it soon, or drop
 // the slot), and that only rows committed after its creation are streamed,
-// with how many rows already in the table never will be (`rows_before`:
+// with how many rows already in the tables never will be (`rows_before`:
 // nullopt if unknown; `rows_capped`: there were at least that many). One
 // sentence per line, each starting with "note: ".
 std::vector<std::string> SlotCreatedNotes(const SetupNames& names, const std::optional<Lsn>& at,

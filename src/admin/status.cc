@@ -11,6 +11,7 @@
 #include "common/byte_size.h"
 #include "common/defaults.h"
 #include "common/json_escape.h"
+#include "common/text.h"
 
 namespace pgoutbox::admin {
 
@@ -115,6 +116,11 @@ class JsonObject {
   void LsnOrNull(const std::string& key, const std::optional<Lsn>& value) {
     Add(key, value ? JsonString(value->ToString()) : "null");
   }
+  void Objects(const std::string& key, const std::vector<JsonObject>& objects) {
+    std::string json;
+    for (const JsonObject& o : objects) json += (json.empty() ? "" : ",") + o.Finish();
+    Add(key, "[" + json + "]");
+  }
   std::string Finish() const { return "{" + body_ + "}"; }
 
  private:
@@ -127,11 +133,39 @@ class JsonObject {
 
 }  // namespace
 
+OutboxStatus SumOutboxes(const std::vector<TableStatus>& tables) {
+  OutboxStatus sum;
+  int64_t total = 0;
+  size_t unknown = 0;
+  for (const TableStatus& t : tables) {
+    if (t.outbox.rows) {
+      total += *t.outbox.rows;
+    } else {
+      ++unknown;
+    }
+    if (t.outbox.oldest_row_age_seconds &&
+        (!sum.oldest_row_age_seconds ||
+         *t.outbox.oldest_row_age_seconds > *sum.oldest_row_age_seconds)) {
+      sum.oldest_row_age_seconds = t.outbox.oldest_row_age_seconds;
+    }
+  }
+  if (unknown == 0) sum.rows = total;
+  if (unknown > 0) {
+    sum.note = "the rows of " + std::to_string(unknown) + " of " + std::to_string(tables.size()) +
+               " tables are unknown";
+  }
+  return sum;
+}
+
 Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slot,
-                                  const pg::TableName& table) {
+                                  const pg::TableSelection& selection) {
   StatusReport report;
   report.slot_name = slot;
-  report.table_name = table.ToString();
+  ASSIGN_OR_RETURN(std::vector<pg::TableName> tables, pg::ListTables(conn, selection));
+  for (const pg::TableName& exact : selection.ExactTables()) {
+    if (std::find(tables.begin(), tables.end(), exact) == tables.end()) tables.push_back(exact);
+  }
+  std::sort(tables.begin(), tables.end());
   // One row whether or not the slot exists; every WAL difference is taken
   // against the same current position.
   ASSIGN_OR_RETURN(
@@ -183,7 +217,18 @@ Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slo
     s.invalidation_reason = rows.Get(0, 18);
     s.conflicting = flag(19);
   }
-  report.outbox = GatherOutbox(conn, table);
+  for (const pg::TableName& table : tables) {
+    report.tables.push_back(TableStatus{table.ToString(), GatherOutbox(conn, table)});
+  }
+  if (report.tables.size() == 1) {
+    report.table_name = report.tables.front().name;
+    report.outbox = report.tables.front().outbox;
+  } else {
+    report.table_name = selection.ToString();
+    report.outbox = SumOutboxes(report.tables);
+    if (report.tables.empty())
+      report.outbox.note = "no table matches --table " + selection.ToString();
+  }
   return report;
 }
 
@@ -331,15 +376,34 @@ std::string RenderStatusText(const StatusReport& report, const Verdict& verdict)
     }
     add("safe_wal_size", safe);
   }
-  add("table", report.table_name);
-  const OutboxStatus& o = report.outbox;
-  add("rows", o.rows ? std::to_string(*o.rows) : "unknown");
-  if (o.rows) {
-    add("oldest_row_age", o.oldest_row_age_seconds ? FormatAge(*o.oldest_row_age_seconds)
-                          : *o.rows == 0           ? "none (empty)"
-                                                   : "unknown");
+  const bool several = report.tables.size() > 1;
+  if (several) {
+    add("tables", std::to_string(report.tables.size()) + " (" + report.table_name + ")");
+  } else {
+    add("table", report.table_name);
   }
+  const OutboxStatus& o = report.outbox;
+  auto oldest = [](const OutboxStatus& t) {
+    return t.oldest_row_age_seconds ? FormatAge(*t.oldest_row_age_seconds)
+           : *t.rows == 0           ? std::string("none (empty)")
+                                    : std::string("unknown");
+  };
+  add("rows", o.rows ? std::to_string(*o.rows) : "unknown");
+  if (o.rows) add("oldest_row_age", oldest(o));
   if (!o.note.empty()) add("note", o.note);
+  if (several) {
+    for (const TableStatus& t : report.tables) {
+      std::string line = t.name + ": ";
+      if (t.outbox.rows) {
+        line +=
+            Counted(static_cast<uint64_t>(*t.outbox.rows), "row") + ", oldest " + oldest(t.outbox);
+      } else {
+        line += "rows unknown";
+      }
+      if (!t.outbox.note.empty()) line += " (" + t.outbox.note + ")";
+      add("table", line);
+    }
+  }
   if (verdict.ready_to_take_over) {
     add("takeover",
         (*verdict.ready_to_take_over ? "ready: " : "not ready: ") + verdict.takeover_note);
@@ -398,6 +462,16 @@ std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
   j.Number("row_count", o.rows);
   j.Double("oldest_row_age_seconds", o.oldest_row_age_seconds);
   j.StringOrNull("table_note", o.note);
+  std::vector<JsonObject> tables;
+  for (const TableStatus& t : report.tables) {
+    JsonObject table;
+    table.String("table", t.name);
+    table.Number("row_count", t.outbox.rows);
+    table.Double("oldest_row_age_seconds", t.outbox.oldest_row_age_seconds);
+    table.StringOrNull("table_note", t.outbox.note);
+    tables.push_back(std::move(table));
+  }
+  j.Objects("tables", tables);
   j.Number("max_lag_bytes", std::optional<uint64_t>(max_lag_bytes));
   j.Bool("healthy", verdict.healthy);
   j.StringOrNull("reason", verdict.healthy ? "" : verdict.reason);

@@ -17,6 +17,7 @@
 #include "common/types.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::admin {
 
@@ -57,9 +58,19 @@ struct OutboxStatus {
   std::string note;
 };
 
+// One outbox table of the selection.
+struct TableStatus {
+  std::string name;  // schema.table
+  OutboxStatus outbox;
+};
+
 struct StatusReport {
   std::string slot_name;
-  std::string table_name;  // schema.table
+  // One table: its name ("schema.table") and `outbox` its status. Several (or
+  // none): the --table selection as given ("tenant_*.outbox"), and `outbox`
+  // the sum over `tables` (rows unknown if any table's are; the oldest row of
+  // them all).
+  std::string table_name;
   int server_version_num = 0;
   // A standby (pg_is_in_recovery()): current_wal is then its replay
   // position (pg_last_wal_replay_lsn()), and the report says whether its
@@ -68,13 +79,20 @@ struct StatusReport {
   Lsn current_wal;  // pg_current_wal_lsn() when gathered
   SlotStatus slot;
   OutboxStatus outbox;
+  // Every table --table selects, sorted (the ones that exist and match, and
+  // exact entries that do not exist, noted so).
+  std::vector<TableStatus> tables;
 };
 
-// Gathers the report. A missing slot or table is reported in it, not an
-// error; a failed connection or query is (Unavailable/FailedPrecondition with
-// the server's message).
+// Gathers the report, for every table of `selection`. A missing slot or
+// table is reported in it, not an error; a failed connection or query is
+// (Unavailable/FailedPrecondition with the server's message).
 Result<StatusReport> GatherStatus(pg::PgConnection& conn, const std::string& slot,
-                                  const pg::TableName& table);
+                                  const pg::TableSelection& selection);
+
+// The sum of several tables' statuses, as StatusReport::outbox holds it.
+// Pure.
+OutboxStatus SumOutboxes(const std::vector<TableStatus>& tables);
 
 struct Verdict {
   bool healthy = true;
@@ -111,12 +129,17 @@ Verdict Judge(const StatusReport& report, uint64_t max_lag_bytes);
 
 // Aligned "key: value" lines, sizes also humanised ("12.3 MB (12897485
 // bytes)"), a "warning: <text>" line per warning, then "healthy" or
-// "unhealthy: <reason>" (always the last line).
+// "unhealthy: <reason>" (always the last line). With several tables, the
+// totals ("tables", "rows", "oldest_row_age") then a "table" line each
+// ("tenant_a.outbox: 12 rows, oldest 3m 12s").
 std::string RenderStatusText(const StatusReport& report, const Verdict& verdict);
 
 // One JSON object on one line: numbers as numbers, null where unknown, and
 // "healthy", "reason" (null when healthy) and "warnings" (an array of
-// strings, empty when none). `max_lag_bytes` is included.
+// strings, empty when none). `max_lag_bytes` is included. "table",
+// "row_count", "oldest_row_age_seconds" and "table_note" are the table's (or
+// the totals), and "tables" an array of one object with those four keys per
+// table.
 std::string RenderStatusJson(const StatusReport& report, const Verdict& verdict,
                              uint64_t max_lag_bytes);
 

@@ -50,7 +50,9 @@ class CleanupCommandImpl : public Command {
       std::fflush(stdout);
       return kExitOk;
     }
-    auto stats = app::CleanupOnce(*config, stop_requests);
+    auto selection = pg::TableSelection::Parse(table_);
+    if (!selection.ok()) return ExitCodeFor(selection.status());
+    auto stats = app::CleanupOnce(*config, *selection, stop_requests);
     if (!stats.ok()) return ExitCodeFor(stats.status());
     std::printf("%s\n", CleanupSummary(*stats).c_str());
     std::fflush(stdout);

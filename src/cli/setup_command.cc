@@ -8,10 +8,10 @@
 
 #include "admin/failover.h"
 #include "admin/setup.h"
-#include "app/startup.h"
 #include "common/defaults.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::cli {
 
@@ -27,11 +27,12 @@ struct SetupFlags {
 };
 
 Result<admin::SetupNames> Resolve(const SetupFlags& f) {
-  ASSIGN_OR_RETURN(app::OutboxNames checked, app::CheckNames(f.table, f.publication, f.slot));
   admin::SetupNames names;
-  ASSIGN_OR_RETURN(names.table, pg::ParseTableName(f.table.front()));
-  names.publication = checked.publication;
-  names.slot = checked.slot;
+  ASSIGN_OR_RETURN(names.tables, pg::TableSelection::Parse(f.table));
+  RETURN_IF_ERROR(pg::ValidatePublicationName(f.publication));
+  RETURN_IF_ERROR(pg::ValidateSlotName(f.slot));
+  names.publication = f.publication;
+  names.slot = f.slot;
   names.role = f.role;
   return names;
 }
@@ -65,7 +66,7 @@ class SetupCommandImpl : public Command {
   explicit SetupCommandImpl(CLI::App* app) {
     sub_ = app->add_subcommand(
         "setup",
-        "create the outbox table, publication, role and slot if missing (the SQL of sql/)");
+        "create the outbox tables, publication, role and slot if missing (the SQL of sql/)");
     AddDbFlag(sub_, &flags_.db, "libpq conninfo or URI of the database, as an admin");
     AddTableFlag(sub_, &flags_.table);
     AddPublicationFlag(sub_, &flags_.publication);

@@ -11,6 +11,7 @@
 #include "common/defaults.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/table_selection.h"
 
 namespace pgoutbox::cli {
 
@@ -27,7 +28,7 @@ struct StatusFlags {
 struct StatusConfig {
   std::string db;
   std::string slot;
-  pg::TableName table;
+  pg::TableSelection tables = pg::TableSelection::Of(pg::TableName{});
   uint64_t max_lag_bytes = 0;
   bool json = false;
 };
@@ -38,7 +39,7 @@ Result<StatusConfig> Resolve(const StatusFlags& f) {
   c.slot = f.slot;
   c.json = f.json;
   if (c.slot.empty()) return Status::InvalidArgument("--slot must not be empty");
-  ASSIGN_OR_RETURN(c.table, pg::ParseTableName(f.table.front()));
+  ASSIGN_OR_RETURN(c.tables, pg::TableSelection::Parse(f.table));
   auto max_lag = ParseByteSize(f.max_lag);
   if (!max_lag.ok()) return max_lag.status().WithContext("--max-lag");
   c.max_lag_bytes = *max_lag;
@@ -53,7 +54,7 @@ int ReportStatus(const StatusConfig& c) {
     spdlog::error("{}", conn.status().message());
     return kExitFailure;
   }
-  auto report = admin::GatherStatus(**conn, c.slot, c.table);
+  auto report = admin::GatherStatus(**conn, c.slot, c.tables);
   if (!report.ok()) {
     spdlog::error("{}", report.status().message());
     return kExitFailure;
@@ -70,7 +71,7 @@ class StatusCommandImpl : public Command {
  public:
   explicit StatusCommandImpl(CLI::App* app) {
     sub_ = app->add_subcommand("status",
-                               "report the slot's lag and the outbox table; exit 1 if unhealthy");
+                               "report the slot's lag and the outbox tables; exit 1 if unhealthy");
     AddDbFlag(sub_, &flags_.db);
     AddSlotFlag(sub_, &flags_.slot);
     AddTableFlag(sub_, &flags_.table);

@@ -173,10 +173,18 @@ Result<PublicationInfo> InspectPublication(PgConnection& conn, const std::string
   info.exists = true;
   info.publishes_insert = pub.Get(0, 0) == "t";
   info.all_tables = pub.Get(0, 1) == "t";
-  ASSIGN_OR_RETURN(Rows tables, conn.QueryParams("SELECT schemaname, tablename FROM "
-                                                 "pg_publication_tables WHERE pubname = $1 "
-                                                 "ORDER BY 1, 2",
-                                                 {publication}));
+  // pg_publication_tables names the leaf partitions of a partitioned table
+  // (unless publish_via_partition_root): each is counted as its root, the
+  // table that was added.
+  ASSIGN_OR_RETURN(
+      Rows tables,
+      conn.QueryParams("SELECT DISTINCT rn.nspname, rc.relname FROM pg_publication_tables pt "
+                       "JOIN pg_namespace n ON n.nspname = pt.schemaname "
+                       "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
+                       "JOIN pg_class rc ON rc.oid = coalesce(pg_partition_root(c.oid), c.oid) "
+                       "JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
+                       "WHERE pt.pubname = $1 ORDER BY 1, 2",
+                       {publication}));
   for (size_t i = 0; i < tables.size(); ++i) {
     TableName t{tables.Get(i, 0), tables.Get(i, 1)};
     if (!selection.Matches(t)) info.other_tables.push_back(t);

@@ -48,8 +48,10 @@ Result<std::vector<TableName>> ListTables(PgConnection& conn, const TableSelecti
 struct PublicationInfo {
   bool exists = false;
   bool publishes_insert = false;
-  bool all_tables = false;              // FOR ALL TABLES
-  std::vector<TableName> tables;        // the publication's tables (pg_publication_tables)
+  bool all_tables = false;  // FOR ALL TABLES
+  // The publication's tables (pg_publication_tables), a partition counted as
+  // its partitioned root table.
+  std::vector<TableName> tables;
   std::vector<TableName> other_tables;  // of those, the ones the selection does not match
   // Whether the publication publishes `t` (it holds it, or is FOR ALL TABLES).
   bool Includes(const TableName& t) const;

@@ -18,10 +18,12 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "observe/metrics.h"
 #include "pg/catalog.h"
 #include "pg/connection.h"
+#include "pg/table_selection.h"
 #include "support/pg_server.h"
 
 namespace pgoutbox::admin {
@@ -548,6 +550,123 @@ TEST_F(CleanupTest, QuotesSchemaTableAndColumnNames) {
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->rows, 38u);  // 11 h .. 48 h
   EXPECT_EQ(server_->QueryValue(db_, "SELECT max(n) FROM \"My Schema\".\"Out Box\""), "10");
+}
+
+// Several tables: the tenant schemas' outboxes (one without created_at).
+class CleanupTablesTest : public CleanupTest {
+ protected:
+  void SetUp() override {
+    CleanupTest::SetUp();
+    for (const char* schema : {"tenant_a", "tenant_b", "tenant_c"}) {
+      ASSERT_TRUE(Exec(std::string("CREATE SCHEMA ") + schema + "; CREATE TABLE " + schema +
+                       ".outbox (LIKE public.outbox INCLUDING ALL)"));
+    }
+    ASSERT_TRUE(Exec("CREATE SCHEMA tenant_x; CREATE TABLE tenant_x.outbox (id bigint)"));
+  }
+  void InsertInto(const std::string& table, int n, const std::string& age) {
+    ASSERT_TRUE(Exec(
+        "INSERT INTO " + table +
+        " (aggregate_type, aggregate_id, event_type, payload, created_at) SELECT 't', g::text, "
+        "'Created', '{}', now() - '" +
+        age + "'::interval FROM generate_series(1, " + std::to_string(n) + ") g"));
+  }
+  int64_t CountIn(const std::string& table) {
+    return std::stoll(server_->QueryValue(db_, "SELECT count(*) FROM " + table));
+  }
+  pg::TableSelection Select(const std::vector<std::string>& entries) {
+    auto selection = pg::TableSelection::Parse(entries);
+    EXPECT_TRUE(selection.ok());
+    return selection.ok() ? *selection : pg::TableSelection::Of(pg::TableName{});
+  }
+};
+
+std::vector<std::string> Names(const std::vector<pg::TableName>& tables) {
+  std::vector<std::string> out;
+  for (const auto& t : tables) out.push_back(t.ToString());
+  return out;
+}
+
+TEST_F(CleanupTablesTest, FindsTheTablesWithTheColumn) {
+  auto found =
+      FindCleanupTables(*conn_, Select({"tenant_*.outbox", "public.outbox"}), "created_at");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(Names(found->tables), (std::vector<std::string>{"public.outbox", "tenant_a.outbox",
+                                                            "tenant_b.outbox", "tenant_c.outbox"}));
+  EXPECT_EQ(Names(found->without_column), std::vector<std::string>{"tenant_x.outbox"});
+
+  auto missing =
+      FindCleanupTables(*conn_, Select({"tenant_*.outbox", "public.nope"}), "created_at");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("public.nope does not exist"), std::string::npos)
+      << missing.status().ToString();
+}
+
+TEST_F(CleanupTablesTest, OnePassCleansEveryTableAndSumsTheStats) {
+  InsertInto("tenant_a.outbox", 12, "2 days");
+  InsertInto("tenant_a.outbox", 3, "1 hour");
+  InsertInto("tenant_b.outbox", 7, "3 days");
+  InsertInto("tenant_c.outbox", 2, "1 hour");
+  Insert(5, "2 days", "old");
+  options_.batch_size = 5;
+  const std::vector<pg::TableName> tables = {
+      {"public", "outbox"}, {"tenant_a", "outbox"}, {"tenant_b", "outbox"}, {"tenant_c", "outbox"}};
+  CleanupStats progress;
+  auto stats = RunCleanupPasses(*conn_, options_, tables, nullptr, &progress);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rows, 24u);
+  // public 5 (+ an empty batch), tenant_a 12 in 3, tenant_b 7 in 2, tenant_c 1 empty.
+  EXPECT_EQ(stats->batches, 2 + 3 + 2 + 1);
+  EXPECT_EQ(progress.rows, 24u);
+  EXPECT_EQ(CountIn("public.outbox"), 0);
+  EXPECT_EQ(CountIn("tenant_a.outbox"), 3);
+  EXPECT_EQ(CountIn("tenant_b.outbox"), 0);
+  EXPECT_EQ(CountIn("tenant_c.outbox"), 2);
+}
+
+TEST_F(CleanupTablesTest, AFailingTableDoesNotKeepTheOthersFromBeingCleaned) {
+  InsertInto("tenant_a.outbox", 4, "2 days");
+  InsertInto("tenant_c.outbox", 6, "2 days");
+  auto stats = RunCleanupPasses(
+      *conn_, options_, {{"tenant_a", "outbox"}, {"tenant_x", "outbox"}, {"tenant_c", "outbox"}});
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("tenant_x.outbox has no column created_at"),
+            std::string::npos)
+      << stats.status().ToString();
+  EXPECT_EQ(CountIn("tenant_a.outbox"), 0);
+  EXPECT_EQ(CountIn("tenant_c.outbox"), 0);
+}
+
+TEST_F(CleanupTablesTest, StopsBeforeTheNextTable) {
+  InsertInto("tenant_a.outbox", 4, "2 days");
+  std::atomic<bool> stop{true};
+  auto stats = RunCleanupPasses(*conn_, options_, {{"tenant_a", "outbox"}}, &stop);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_TRUE(stats->stopped);
+  EXPECT_EQ(CountIn("tenant_a.outbox"), 4);
+}
+
+TEST_F(CleanupTablesTest, PeriodicCleanerCleansEveryTableEachPass) {
+  observe::Metrics metrics;
+  InsertInto("tenant_a.outbox", 10, "2 days");
+  InsertInto("tenant_b.outbox", 20, "2 days");
+  InsertInto("tenant_b.outbox", 5, "1 hour");
+  Insert(3, "2 days", "old");
+  PeriodicCleanerOptions o;
+  o.conninfo = server_->ConnInfo(db_);
+  o.cleanup = options_;
+  o.interval = 100ms;
+  PeriodicCleaner cleaner(o, {{"tenant_a", "outbox"}, {"tenant_b", "outbox"}}, &metrics);
+  ASSERT_TRUE(cleaner.Start().ok());
+  EXPECT_TRUE(WaitUntil([&] { return metrics.cleanup_deleted_total() == 30; }, 10s))
+      << metrics.cleanup_deleted_total();
+  InsertInto("tenant_a.outbox", 4, "3 days");
+  EXPECT_TRUE(WaitUntil([&] { return metrics.cleanup_deleted_total() == 34; }, 10s))
+      << metrics.cleanup_deleted_total();
+  cleaner.Stop();
+  EXPECT_EQ(CountIn("tenant_a.outbox"), 0);
+  EXPECT_EQ(CountIn("tenant_b.outbox"), 5);
+  EXPECT_EQ(Count(), 3);  // public.outbox is not among its tables
 }
 
 TEST(CleanupFormatTest, DescribePass) {

@@ -61,7 +61,7 @@ SqlQuoting PlainQuoting() {
 }
 
 std::vector<std::string> Statements(SqlFile file, const SetupNames& names) {
-  auto statements = SqlFileStatements(file, names, PlainQuoting());
+  auto statements = SqlFileStatements(file, names, names.tables.ExactTables(), PlainQuoting());
   EXPECT_TRUE(statements.ok()) << statements.status().ToString();
   return statements.ok() ? *statements : std::vector<std::string>{};
 }
@@ -88,7 +88,7 @@ TEST(SetupSqlTest, DefaultNamesLeaveTheStatementsAsWritten) {
 
 TEST(SetupSqlTest, SubstitutesEachFilesNames) {
   SetupNames names;
-  names.table = {"app", "Events"};
+  names.tables = pg::TableSelection::Of({"app", "Events"});
   names.publication = "Pub's";
   names.slot = "slot_one";
   names.role = "Odd Role";
@@ -142,6 +142,39 @@ TEST(SetupSqlTest, SubstitutesEachFilesNames) {
                 "  END IF;\n"
                 "END\n"
                 "$$"});
+}
+
+// Several tables: outbox.sql and role.sql once per table, without repeating
+// a statement (the role, a schema's USAGE); publication.sql lists them all.
+TEST(SetupSqlTest, SeveralTables) {
+  auto selection = pg::TableSelection::Parse({"a.outbox", "b.outbox", "a.events"});
+  ASSERT_TRUE(selection.ok());
+  SetupNames names;
+  names.tables = *selection;
+  const auto table = Statements(SqlFile::kOutbox, names);
+  ASSERT_EQ(table.size(), 6u);
+  EXPECT_EQ(table[0].rfind("CREATE TABLE IF NOT EXISTS a.outbox (\n", 0), 0u) << table[0];
+  EXPECT_EQ(table[1], "CREATE INDEX IF NOT EXISTS outbox_created_at_idx ON a.outbox (created_at)");
+  EXPECT_EQ(table[2].rfind("CREATE TABLE IF NOT EXISTS b.outbox (\n", 0), 0u) << table[2];
+  EXPECT_EQ(table[3], "CREATE INDEX IF NOT EXISTS outbox_created_at_idx ON b.outbox (created_at)");
+  EXPECT_EQ(table[5], "CREATE INDEX IF NOT EXISTS events_created_at_idx ON a.events (created_at)");
+
+  const auto publication = Statements(SqlFile::kPublication, names);
+  ASSERT_EQ(publication.size(), 1u);
+  EXPECT_NE(publication[0].find("CREATE PUBLICATION pgoutbox FOR TABLE a.outbox, b.outbox, "
+                                "a.events WITH (publish = 'insert')"),
+            std::string::npos)
+      << publication[0];
+
+  const auto role = Statements(SqlFile::kRole, names);
+  ASSERT_EQ(role.size(), 6u);
+  EXPECT_EQ(role[0].rfind("DO $$", 0), 0u);
+  EXPECT_EQ(
+      std::vector<std::string>(role.begin() + 1, role.end()),
+      (std::vector<std::string>{
+          "GRANT USAGE ON SCHEMA a TO pgoutbox", "GRANT SELECT, DELETE ON a.outbox TO pgoutbox",
+          "GRANT USAGE ON SCHEMA b TO pgoutbox", "GRANT SELECT, DELETE ON b.outbox TO pgoutbox",
+          "GRANT SELECT, DELETE ON a.events TO pgoutbox"}));
 }
 
 TEST(SetupSqlTest, ItemLines) {

@@ -331,6 +331,52 @@ TEST(StatusStandbyTest, APrimaryHasNoTakeoverVerdict) {
   EXPECT_EQ(RenderStatusText(HealthyReport(), v).find("takeover"), std::string::npos);
 }
 
+TEST(StatusRenderTest, SeveralTablesShowTheTotalsThenEachTable) {
+  StatusReport r = HealthyReport();
+  r.table_name = "tenant_*.outbox, public.outbox";
+  OutboxStatus a;
+  a.rows = 12;
+  a.oldest_row_age_seconds = 192.5;
+  OutboxStatus b;
+  b.rows = 0;
+  OutboxStatus c;
+  c.rows = 1;
+  c.oldest_row_age_seconds = 7;
+  r.tables = {{"public.outbox", a}, {"tenant_a.outbox", b}, {"tenant_b.outbox", c}};
+  r.outbox = SumOutboxes(r.tables);
+  EXPECT_EQ(r.outbox.rows, 13);
+  EXPECT_EQ(r.outbox.oldest_row_age_seconds, 192.5);
+  EXPECT_EQ(r.outbox.note, "");
+  const std::string text = RenderStatusText(r, Judge(r, kGiB));
+  EXPECT_NE(text.find("tables:              3 (tenant_*.outbox, public.outbox)\n"
+                      "rows:                13\n"
+                      "oldest_row_age:      3m 12s\n"
+                      "table:               public.outbox: 12 rows, oldest 3m 12s\n"
+                      "table:               tenant_a.outbox: 0 rows, oldest none (empty)\n"
+                      "table:               tenant_b.outbox: 1 row, oldest 7s\n"
+                      "healthy\n"),
+            std::string::npos)
+      << text;
+  const std::string json = RenderStatusJson(r, Judge(r, kGiB), kGiB);
+  EXPECT_NE(json.find("\"row_count\":13,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"tables\":[{\"table\":\"public.outbox\",\"row_count\":12,"
+                      "\"oldest_row_age_seconds\":192.500,\"table_note\":null},"),
+            std::string::npos)
+      << json;
+
+  // One table whose rows are unknown makes the total unknown.
+  OutboxStatus unknown;
+  unknown.note = "permission denied for table outbox";
+  r.tables.push_back({"tenant_c.outbox", unknown});
+  r.outbox = SumOutboxes(r.tables);
+  EXPECT_FALSE(r.outbox.rows.has_value());
+  EXPECT_EQ(r.outbox.note, "the rows of 1 of 4 tables are unknown");
+  EXPECT_NE(RenderStatusText(r, Judge(r, kGiB))
+                .find("table:               tenant_c.outbox: rows unknown (permission denied "
+                      "for table outbox)\n"),
+            std::string::npos);
+}
+
 TEST(StatusRenderTest, FormatsAges) {
   EXPECT_EQ(FormatAge(0), "0s");
   EXPECT_EQ(FormatAge(0.7), "0s");
@@ -405,6 +451,38 @@ class StatusTest : public ::testing::Test {
   std::unique_ptr<PgServer> pg_;
   std::string db_;
 };
+
+TEST_F(StatusTest, ReportsEveryTableOfTheSelection) {
+  CreateSlot();
+  InsertEvents(3);
+  ASSERT_TRUE(pg_->Exec(db_,
+                        "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b;"
+                        "CREATE TABLE tenant_a.outbox (LIKE public.outbox INCLUDING ALL);"
+                        "CREATE TABLE tenant_b.outbox (LIKE public.outbox INCLUDING ALL);"
+                        "INSERT INTO tenant_b.outbox (aggregate_type, aggregate_id, event_type, "
+                        "payload) SELECT 'order', i::text, 'Placed', '{}' "
+                        "FROM generate_series(1, 4) i"));
+  const Outcome out =
+      RunStatus({"--table", "tenant_*.outbox,public.outbox", "--table", "public.missing"});
+  ASSERT_EQ(out.code, 0) << out.output;
+  for (const char* field :
+       {"tables:              4 (tenant_*.outbox, public.outbox, public.missing)\n",
+        "rows:                unknown\n",
+        "note:                the rows of 1 of 4 tables are unknown\n",
+        "table:               public.missing: rows unknown (table public.missing does not "
+        "exist)\n",
+        "table:               public.outbox: 3 rows, oldest 1m 3",
+        "table:               tenant_a.outbox: 0 rows, oldest none (empty)\n",
+        "table:               tenant_b.outbox: 4 rows, oldest "}) {
+    EXPECT_NE(out.output.find(field), std::string::npos) << field << " in:\n" << out.output;
+  }
+  const Outcome json = RunStatus({"--table", "tenant_*.outbox", "--json"});
+  ASSERT_EQ(json.code, 0) << json.output;
+  EXPECT_NE(json.output.find("\"table\":\"tenant_*.outbox\",\"row_count\":4,"), std::string::npos)
+      << json.output;
+  EXPECT_NE(json.output.find("{\"table\":\"tenant_b.outbox\",\"row_count\":4,"), std::string::npos)
+      << json.output;
+}
 
 TEST_F(StatusTest, HealthyWhenTheSlotIsNotBehind) {
   CreateSlot();

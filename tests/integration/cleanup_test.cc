@@ -218,6 +218,71 @@ TEST(CleanupEndToEnd, BadFlagsExitTwoAndDeleteNothing) {
   EXPECT_TRUE(Contains(output, "public.nope does not exist")) << output;
 }
 
+// Several outbox tables: one `pgoutbox cleanup` deletes the old rows of every
+// table --table selects and leaves the recent ones; a selected table without
+// the created_at column is skipped with a line saying so.
+TEST(CleanupEndToEnd, DeletesOldRowsInEveryMatchingTable) {
+  Harness h(1);
+  ASSERT_TRUE(h.ok());
+  h.CreateOutboxTable();
+  for (const std::string schema : {"tenant_a", "tenant_b", "tenant_c"}) {
+    ASSERT_TRUE(h.Exec("CREATE SCHEMA " + schema));
+    h.CreateOutboxTable(schema + ".outbox");
+  }
+  ASSERT_TRUE(h.Exec("CREATE SCHEMA tenant_x; CREATE TABLE tenant_x.outbox (id bigint)"));
+  auto insert = [&](const std::string& table, int n, const std::string& age) {
+    ASSERT_TRUE(h.Exec("INSERT INTO " + table +
+                       " (aggregate_type, aggregate_id, event_type, payload, created_at) SELECT "
+                       "'order', g::text, 'Created', '{}', now() - '" +
+                       age + "'::interval FROM generate_series(1, " + std::to_string(n) + ") g"));
+  };
+  ASSERT_NO_FATAL_FAILURE(insert("tenant_a.outbox", 40, "2 hours"));
+  ASSERT_NO_FATAL_FAILURE(insert("tenant_a.outbox", 3, "1 minute"));
+  ASSERT_NO_FATAL_FAILURE(insert("tenant_b.outbox", 25, "3 days"));
+  ASSERT_NO_FATAL_FAILURE(insert("tenant_c.outbox", 4, "1 minute"));
+  ASSERT_NO_FATAL_FAILURE(insert("public.outbox", 6, "2 hours"));
+  ASSERT_NO_FATAL_FAILURE(insert("public.outbox", 2, "1 minute"));
+  auto count = [&](const std::string& table) {
+    return h.QueryValue("SELECT count(*) FROM " + table);
+  };
+
+  std::string output;
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--table", "tenant_*.outbox", "--table", "public.outbox",
+                                      "--retention", "1h", "--cleanup-batch", "10"}),
+                      &output, kRunTimeout),
+            0)
+      << output;
+  EXPECT_TRUE(Contains(output, "deleted 71 rows\n")) << output;
+  EXPECT_TRUE(Contains(output, "table tenant_x.outbox has no column created_at; it is not cleaned"))
+      << output;
+  EXPECT_EQ(count("tenant_a.outbox"), "3");
+  EXPECT_EQ(count("tenant_b.outbox"), "0");
+  EXPECT_EQ(count("tenant_c.outbox"), "4");
+  EXPECT_EQ(count("public.outbox"), "2");
+
+  // Only what --table selects: public.outbox alone now.
+  ASSERT_NO_FATAL_FAILURE(insert("tenant_b.outbox", 5, "3 days"));
+  ASSERT_NO_FATAL_FAILURE(insert("public.outbox", 1, "3 days"));
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--retention", "1h"}), &output, kRunTimeout), 0) << output;
+  EXPECT_TRUE(Contains(output, "deleted 1 row\n")) << output;
+  EXPECT_EQ(count("tenant_b.outbox"), "5");
+
+  // Through PGOUTBOX_TABLE, comma-separated.
+  ASSERT_EQ(RunToExit(CleanupArgs(h, {"--retention", "1h"}), &output, kRunTimeout,
+                      {"PGOUTBOX_TABLE=tenant_b.outbox,tenant_c.outbox"}),
+            0)
+      << output;
+  EXPECT_TRUE(Contains(output, "deleted 5 rows\n")) << output;
+  EXPECT_EQ(count("tenant_b.outbox"), "0");
+
+  // No selected table has the column: an error, not "deleted 0 rows".
+  EXPECT_EQ(RunToExit(CleanupArgs(h, {"--table", "tenant_x.*", "--retention", "1h"}), &output,
+                      kRunTimeout),
+            1)
+      << output;
+  EXPECT_TRUE(Contains(output, "no table of --table tenant_x.* has column created_at")) << output;
+}
+
 TEST(CleanupEndToEnd, SignalStopsAPassWaitingForALock) {
   Harness h(1);
   ASSERT_TRUE(h.ok());
