@@ -91,7 +91,7 @@ std::string RenderRun(const FaultRun& run) {
   out += "  cut short by the faults       never committed: " + kw("tx_failed") + " transactions (" +
          kw("events_failed") + " events); COMMITs unanswered: " + kw("tx_unknown") + " (" +
          kw("events_unknown") +
-         " events, the table settles them); reconnects: " + kw("reconnects") +
+         " events, the tables settle them); reconnects: " + kw("reconnects") +
          "; deadlocks: " + kw("deadlocks") + "\n";
   out += "faults (times from the workload's start)\n";
   out += "  SIGKILLs of pgoutbox          " + std::to_string(run.kills_done);
