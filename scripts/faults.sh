@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The pgoutbox fault suite in one command. Builds (scripts/build.sh), starts a
 # throwaway PostgreSQL 15 and a 3-broker mock Kafka cluster in a process of
-# its own (pgoutbox-bench kafka), runs pgoutbox setup, and then, all at once:
-# a workload (pgoutbox-bench workload) writes at least 100,000 committed
-# events in mixed transactions over 4 connections; an independent consumer
+# its own (pgoutbox-bench kafka), runs pgoutbox setup for two outbox tables
+# of different layouts, and then, all at once: a workload (pgoutbox-bench
+# workload) writes at least 100,000 committed events in mixed transactions
+# over 4 connections, into public.outbox, public.outbox_b and as
+# transactional logical decoding messages (pg_logical_emit_message, recorded
+# in faults_messages), with now and then a non-transactional message of
+# another prefix that must never be published; an independent consumer
 # (pgoutbox-bench collect) reads both topics; pgoutbox streams, restarted
 # after a short random pause whenever it ends; and faults strike at random
 # points (pgoutbox-bench plan): 24 SIGKILLs of pgoutbox, every broker down
@@ -11,8 +15,8 @@
 # the 8th and the 16th SIGKILL 10% of the Produce requests fail (pgoutbox then
 # has one request in flight per broker, until the last answer drawn while
 # they were on was taken). Once pgoutbox confirmed the end of
-# the workload, pgoutbox-bench check compares the table with what the
-# consumer read. docs/reliability.md has the details.
+# the workload, pgoutbox-bench check compares the tables and the message log
+# with what the consumer read. docs/reliability.md has the details.
 #
 # The figures are printed and written to BUILD_DIR/faults/results.md; every
 # process's output is in BUILD_DIR/faults/logs/. Takes about 5 minutes on 2
@@ -82,8 +86,12 @@ invocation+=" --seed $seed"
 # Committed events the workload writes at least, SIGKILLs of pgoutbox, seconds all brokers are down.
 if [[ "$quick" -eq 1 ]]; then mode=quick events=10000 kills=5 outage_s=10
 else mode=full events=100000 kills=24 outage_s=30; fi
-rate=450 connections=4  # rows written per second (about 3/4 of them commit)
-keys=1000               # aggregates per aggregate type
+rate=450 connections=4  # events written per second (about 3/4 of them commit)
+keys=1000               # aggregates per aggregate type, shared by the tables and the messages
+# Of the events, written to the second table and sent as messages (the rest: public.outbox);
+# of the transactions, also sending a non-transactional message of another prefix.
+second_table_percent=30 message_percent=30 foreign_message_percent=5
+tables=public.outbox,public.outbox_b
 error_percent=10        # of the Produce requests, from SIGKILL #errors_from to #errors_to
 errors_from=$((kills / 3)) errors_to=$((kills * 2 / 3))
 [[ -z "${without[kills]:-}" ]] || kills=0
@@ -116,9 +124,18 @@ fault() {
 
 # setup_outbox: pgoutbox setup, then the consumer, reading from the beginning.
 setup_outbox() {
-  step "Creating the outbox table, publication and slot (pgoutbox setup)"
-  "$pgoutbox_bin" setup --db "$PG_CONNINFO" --role '' >"$LOGS/setup.log" 2>&1 ||
+  step "Creating the outbox tables, publication and slot (pgoutbox setup --table $tables)"
+  # The workload's own tables first: public.outbox_b (another layout than
+  # sql/outbox.sql's) must exist for setup to publish it.
+  run_step prepare 60 "$BENCH_BIN" workload --db "$PG_CONNINFO" --keys "$keys" --prepare-only
+  "$pgoutbox_bin" setup --db "$PG_CONNINFO" --role '' --table "$tables" >"$LOGS/setup.log" 2>&1 ||
     die "pgoutbox setup failed" "$LOGS/setup.log"
+  local published
+  published="$(sql_value "SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY schemaname, tablename)
+                          FROM pg_publication_tables WHERE pubname = 'pgoutbox'")"
+  [[ "$published" == "$tables" ]] ||
+    die "pgoutbox setup --table $tables left the publication with: $published" "$LOGS/setup.log"
+  log "publication: $published"
   log "slot: $(sql_value "SELECT slot_name || ' at ' || confirmed_flush_lsn FROM pg_replication_slots")"
   local names=("${topics[@]%%:*}")
   "$BENCH_BIN" collect --brokers "$KAFKA_BROKERS" --out "$out_dir/records.tsv" "${names[@]/#/--topic=}" \
@@ -145,8 +162,8 @@ start_pgoutbox() {
   fi
   [[ ("$errors_on" -eq 0 && "$errors_left" -eq 0) || "$pipelined_errors" -eq 1 ]] ||
     extra+=(-X max.in.flight.requests.per.connection=1)
-  "$pgoutbox_bin" run --db "$PG_CONNINFO" --brokers "$KAFKA_BROKERS" --retention 0 --http-addr '' \
-    "${extra[@]}" >"$pgoutbox_log" 2>&1 &
+  "$pgoutbox_bin" run --db "$PG_CONNINFO" --table "$tables" --brokers "$KAFKA_BROKERS" --retention 0 \
+    --http-addr '' "${extra[@]}" >"$pgoutbox_log" 2>&1 &
   pgoutbox_pid=$!
   tick
   pgoutbox_started_ms=$now
@@ -222,9 +239,11 @@ run_faults() {
   tick
   workload_start_ms=$now
   "$BENCH_BIN" workload --db "$PG_CONNINFO" --events "$events" --rate "$rate" --connections "$connections" \
-    --keys "$keys" --seed "$seed" >"$LOGS/workload.out" 2>"$LOGS/workload.err" &
+    --keys "$keys" --second-table-percent "$second_table_percent" --message-percent "$message_percent" \
+    --foreign-message-percent "$foreign_message_percent" --seed "$seed" \
+    >"$LOGS/workload.out" 2>"$LOGS/workload.err" &
   workload_pid=$!
-  log "workload started: $events events at $rate rows/s; planned faults in $out_dir/schedule.txt"
+  log "workload started: $events events at $rate events/s ($second_table_percent% into public.outbox_b, $message_percent% messages); planned faults in $out_dir/schedule.txt"
   local next_kill=0 outage=0 fast=0 immediate=0 t rc
   [[ -z "${without[outage]:-}" ]] || outage=2
   [[ -z "${without[pg-restarts]:-}" ]] || fast=1 immediate=1
@@ -289,7 +308,12 @@ catch_up() {
 # report: pgoutbox-bench check prints the figures and writes results.md.
 report() {
   step "Checking (pgoutbox-bench check)"
-  psql_q -c "\\copy (SELECT id, aggregate_id, payload->>'seq' FROM outbox) TO '$out_dir/committed.tsv'"
+  # Every committed event with its source (tools/faults/fault_event_id.h's labels), on one
+  # line for \copy.
+  local committed="SELECT id::text, aggregate_id, payload->>'seq', 'public.outbox' FROM public.outbox"
+  committed+=" UNION ALL SELECT id, aggregate_id, payload->>'seq', 'public.outbox_b' FROM public.outbox_b"
+  committed+=" UNION ALL SELECT id::text, aggregate_id, seq::text, 'message' FROM faults_messages"
+  psql_q -c "\\copy ($committed) TO '$out_dir/committed.tsv'"
   local rc=0 p run=(--mode "$mode" --invocation "$invocation" --commit "$(commit_id)"
     --elapsed-s $((SECONDS - LIB_STARTED)) --workload "$LOGS/workload.out" --connections "$connections"
     --keys "$keys" --kills "$kills" --kills-done "$kills_done" --error-percent "$error_percent"

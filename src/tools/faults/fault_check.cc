@@ -1,6 +1,7 @@
 #include "tools/faults/fault_check.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <map>
 #include <tuple>
@@ -57,27 +58,19 @@ Status BadLine(const char* what, size_t number) {
 
 }  // namespace
 
-IdFate FateOfId(std::string_view id) {
-  // xxxxxxxx-xxxx-xxxx-FFFF-xxxxxxxxxxxx
-  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-') {
-    return IdFate::kUnknown;
-  }
-  std::string_view group = id.substr(19, 4);
-  if (group == "c0c0") return IdFate::kCommit;
-  if (group == "dead") return IdFate::kRolledBackTransaction;
-  if (group == "deaf") return IdFate::kRolledBackSavepoint;
-  return IdFate::kUnknown;
-}
-
 bool CheckReport::ok() const {
   return lost == 0 && uncommitted_published == 0 && rolled_back_published == 0 &&
          order_violations == 0 && keys_on_several_partitions == 0 && mismatched == 0 &&
-         offset_gaps == 0 && committed_seq_gaps == 0 && committed_marked_rolled_back == 0;
+         wrong_table_header == 0 && offset_gaps == 0 && committed_seq_gaps == 0 &&
+         committed_marked_rolled_back == 0 && committed_wrong_source == 0;
 }
 
 CheckReport Check(const std::vector<CommittedEvent>& committed,
                   const std::vector<DeliveredRecord>& delivered, std::vector<FaultEvent> faults) {
   CheckReport r;
+  auto figures = [&r](EventSource source) -> SourceFigures& {
+    return r.by_source[static_cast<size_t>(source)];
+  };
 
   // Ground truth: id -> row; per key, the seqs must be 1..n.
   std::unordered_map<std::string_view, const CommittedEvent*> by_id;
@@ -86,10 +79,17 @@ CheckReport Check(const std::vector<CommittedEvent>& committed,
   for (const CommittedEvent& e : committed) {
     if (!by_id.emplace(e.id, &e).second) continue;
     seqs_by_key[e.key].push_back(e.seq);
+    ++figures(e.source).committed;
     IdFate fate = FateOfId(e.id);
     if (fate == IdFate::kRolledBackTransaction || fate == IdFate::kRolledBackSavepoint) {
       ++r.committed_marked_rolled_back;
-      Example(&r, "the table holds " + e.id + ", an id marked as rolled back");
+      Example(&r, std::string(SourceLabel(e.source)) + " holds " + e.id +
+                      ", an id marked as rolled back");
+    }
+    if (SourceOfId(e.id) != e.source) {
+      ++r.committed_wrong_source;
+      Example(&r, std::string(SourceLabel(e.source)) + " holds " + e.id + ", an id of " +
+                      SourceLabel(SourceOfId(e.id)));
     }
   }
   r.committed = by_id.size();
@@ -162,7 +162,8 @@ CheckReport Check(const std::vector<CommittedEvent>& committed,
   struct KeyState {
     std::string_view topic;
     int32_t partition = -1;
-    int64_t max_seq = 0;
+    // The highest seq of the key's events first read so far, per source.
+    std::array<int64_t, kEventSources> max_seq{};
     bool split = false;
   };
   std::unordered_map<std::string_view, KeyState> keys;
@@ -172,33 +173,44 @@ CheckReport Check(const std::vector<CommittedEvent>& committed,
     auto row = by_id.find(d->id);
     const CommittedEvent* c = row == by_id.end() ? nullptr : row->second;
     const bool first = seen.insert(d->id).second;
+    const EventSource source = c ? c->source : SourceOfId(d->id);
     if (!first) {
       ++r.duplicates;
+      ++figures(source).duplicates;
       ++share_of(d->arrival_ms).records;
     }
     IdFate fate = FateOfId(d->id);
     if (c == nullptr) {
       if (!first) continue;  // counted once per id
       ++r.uncommitted_published;
+      ++figures(source).uncommitted_published;
       if (fate == IdFate::kRolledBackTransaction || fate == IdFate::kRolledBackSavepoint) {
         ++r.rolled_back_published;
+        ++figures(source).rolled_back_published;
         if (fate == IdFate::kRolledBackSavepoint) ++r.rolled_back_savepoint_published;
       }
-      Example(&r, "published but not committed: id " + d->id + " at " + d->topic + "/" +
-                      std::to_string(d->partition) + "@" + std::to_string(d->offset) +
+      Example(&r, "published but not committed: id " + d->id + " (" + SourceLabel(source) +
+                      ") at " + d->topic + "/" + std::to_string(d->partition) + "@" +
+                      std::to_string(d->offset) +
                       (fate == IdFate::kRolledBackTransaction ? " (rolled-back transaction)"
                        : fate == IdFate::kRolledBackSavepoint ? " (rolled-back savepoint)"
                                                               : ""));
       continue;
     }
-    if (c->key != d->key || (d->seq >= 0 && d->seq != c->seq)) {
-      if (first) {
-        ++r.mismatched;
-        Example(&r, "record " + d->topic + "/" + std::to_string(d->partition) + "@" +
-                        std::to_string(d->offset) + " of id " + d->id + " has key " + d->key +
-                        " seq " + std::to_string(d->seq) + ", the table " + c->key + " seq " +
-                        std::to_string(c->seq));
-      }
+    if (first) ++figures(source).delivered;
+    if (first && (c->key != d->key || (d->seq >= 0 && d->seq != c->seq))) {
+      ++r.mismatched;
+      Example(&r, "record " + d->topic + "/" + std::to_string(d->partition) + "@" +
+                      std::to_string(d->offset) + " of id " + d->id + " has key " + d->key +
+                      " seq " + std::to_string(d->seq) + ", " + SourceLabel(source) + " " + c->key +
+                      " seq " + std::to_string(c->seq));
+    }
+    const std::string_view want_table = IsTableSource(source) ? SourceLabel(source) : "";
+    if (first && d->table && *d->table != want_table) {
+      ++r.wrong_table_header;
+      Example(&r, "record " + d->topic + "/" + std::to_string(d->partition) + "@" +
+                      std::to_string(d->offset) + " of id " + d->id + " (" + SourceLabel(source) +
+                      ") has table header \"" + *d->table + "\"");
     }
     KeyState& k = keys[c->key];
     if (k.partition < 0) {
@@ -212,20 +224,44 @@ CheckReport Check(const std::vector<CommittedEvent>& committed,
                       std::to_string(d->partition));
     }
     if (!first) continue;
-    if (c->seq < k.max_seq) {
-      ++r.order_violations;
-      Example(&r, "key " + c->key + ": seq " + std::to_string(c->seq) + " (id " + c->id +
-                      ") first read at " + d->topic + "/" + std::to_string(d->partition) + "@" +
-                      std::to_string(d->offset) + ", after seq " + std::to_string(k.max_seq));
+    // The latest event of the key read before this one, among the sources
+    // pgoutbox orders this one with (all but the other table), and among
+    // the other table.
+    int64_t before = 0, before_other_table = 0;
+    EventSource before_source = source;
+    for (int s = 0; s < kEventSources; ++s) {
+      const auto other = static_cast<EventSource>(s);
+      const int64_t seq = k.max_seq[static_cast<size_t>(s)];
+      if (other != source && IsTableSource(other) && IsTableSource(source)) {
+        before_other_table = std::max(before_other_table, seq);
+      } else if (seq > before) {
+        before = seq;
+        before_source = other;
+      }
     }
-    k.max_seq = std::max(k.max_seq, c->seq);
+    if (c->seq < before) {
+      ++r.order_violations;
+      ++figures(source).order_violations;
+      Example(&r, "key " + c->key + ": seq " + std::to_string(c->seq) + " (id " + c->id + ", " +
+                      SourceLabel(source) + ") first read at " + d->topic + "/" +
+                      std::to_string(d->partition) + "@" + std::to_string(d->offset) +
+                      ", after seq " + std::to_string(before) + " (" + SourceLabel(before_source) +
+                      ")");
+    } else if (c->seq < before_other_table) {
+      ++r.cross_table_reorders;
+      ++figures(source).cross_table_reorders;
+    }
+    int64_t& mine = k.max_seq[static_cast<size_t>(source)];
+    mine = std::max(mine, c->seq);
   }
   r.distinct_delivered = seen.size();
 
   for (const CommittedEvent& e : committed) {
     if (seen.count(e.id) == 0 && by_id.find(e.id)->second == &e) {
       ++r.lost;
-      Example(&r, "lost: id " + e.id + " key " + e.key + " seq " + std::to_string(e.seq));
+      ++figures(e.source).lost;
+      Example(&r, "lost: id " + e.id + " (" + SourceLabel(e.source) + ") key " + e.key + " seq " +
+                      std::to_string(e.seq));
     }
   }
   return r;
@@ -236,6 +272,11 @@ Result<std::vector<CommittedEvent>> ParseCommitted(std::string_view text) {
   Status st = ForEachLine(text, [&](const std::vector<std::string_view>& f, size_t n) {
     CommittedEvent e;
     if (f.size() < 3 || f[0].empty() || !ParseInt(f[2], &e.seq)) return BadLine("committed", n);
+    if (f.size() >= 4) {
+      std::optional<EventSource> source = SourceOfLabel(f[3]);
+      if (!source) return BadLine("committed", n);
+      e.source = *source;
+    }
     e.id = f[0];
     e.key = f[1];
     out.push_back(std::move(e));
@@ -256,6 +297,7 @@ Result<std::vector<DeliveredRecord>> ParseRecords(std::string_view text) {
     d.topic = f[1];
     d.key = f[4];
     d.id = f[5];
+    if (f.size() >= 8) d.table = f[7] == "-" ? std::string() : std::string(f[7]);
     out.push_back(std::move(d));
     return Status::Ok();
   });

@@ -66,17 +66,19 @@ Result<CollectResult> Collect(const CollectOptions& options, const std::function
     }
     const char* topic = rd_kafka_topic_name(m->rkt);
     const void* id = nullptr;
-    size_t id_len = 0;
+    const void* table = nullptr;
+    size_t id_len = 0, table_len = 0;
     rd_kafka_headers_t* headers = nullptr;
     if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_header_get_last(headers, "id", &id, &id_len);
+      rd_kafka_header_get_last(headers, "table", &table, &table_len);
     }
     const int64_t seq = bench::ExtractIntegerField(
         std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0), "seq");
-    std::fprintf(out.get(), "%lld\t%s\t%d\t%lld\t%s\t%s\t%lld\n",
-                 static_cast<long long>(NowMillis()), topic, m->partition,
-                 static_cast<long long>(m->offset), Clean(m->key, m->key_len).c_str(),
-                 Clean(id, id_len).c_str(), static_cast<long long>(seq));
+    std::fprintf(
+        out.get(), "%lld\t%s\t%d\t%lld\t%s\t%s\t%lld\t%s\n", static_cast<long long>(NowMillis()),
+        topic, m->partition, static_cast<long long>(m->offset), Clean(m->key, m->key_len).c_str(),
+        Clean(id, id_len).c_str(), static_cast<long long>(seq), Clean(table, table_len).c_str());
     ++result.records;
     int64_t& n = next[{topic, m->partition}];
     n = std::max(n, m->offset + 1);

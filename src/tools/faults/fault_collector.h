@@ -3,10 +3,11 @@
 // it reads every partition of the given topics from the beginning for the
 // whole run and writes one tab-separated line per record:
 //
-//   arrival_ms  topic  partition  offset  key  id  seq
+//   arrival_ms  topic  partition  offset  key  id  seq  table
 //
-// (arrival in Unix milliseconds; id from the "id" header; seq from the
-// payload, -1 if absent), the input of FaultCheck. It keeps reading through
+// (arrival in Unix milliseconds; id and table from the "id" and "table"
+// headers, key, id and table "-" if absent or empty; seq from the payload,
+// -1 if absent), the input of FaultCheck. It keeps reading through
 // broker outages. When asked to stop it drains: it asks the brokers for each
 // partition's high watermark and reads up to it, so the file ends with
 // everything the brokers hold.

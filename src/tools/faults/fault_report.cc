@@ -75,6 +75,11 @@ std::string RenderRun(const FaultRun& run) {
          kw("tx_committed") + " transactions, " + kw("seconds") + " s, " +
          std::to_string(run.connections) + " connections, " + std::to_string(run.keys * 2) +
          " keys\n";
+  if (!kw("events_outbox").empty()) {
+    out += "  events by source              public.outbox " + kw("events_outbox") +
+           ", public.outbox_b " + kw("events_outbox_b") + ", messages " + kw("events_message") +
+           "; non-transactional messages of another prefix sent: " + kw("foreign_messages") + "\n";
+  }
   out += "  transactions                  one row " + kw("tx_one_row") + ", multi-row " +
          kw("tx_multi_row") + ", large " + kw("tx_large") + ", savepoint rolled back " +
          kw("tx_savepoint_rolled_back") + ", savepoint after an error " +
@@ -86,7 +91,7 @@ std::string RenderRun(const FaultRun& run) {
   out += "  cut short by the faults       never committed: " + kw("tx_failed") + " transactions (" +
          kw("events_failed") + " events); COMMITs unanswered: " + kw("tx_unknown") + " (" +
          kw("events_unknown") +
-         " events, the table settles them); reconnects: " + kw("reconnects") +
+         " events, the tables settle them); reconnects: " + kw("reconnects") +
          "; deadlocks: " + kw("deadlocks") + "\n";
   out += "faults (times from the workload's start)\n";
   out += "  SIGKILLs of pgoutbox          " + std::to_string(run.kills_done);
@@ -154,6 +159,19 @@ std::string RenderCheck(const CheckReport& r, const Positions& p, int64_t start_
                 N(r.committed_keys));
   out += Format("delivered records               %llu (%llu distinct events)\n", N(r.records),
                 N(r.distinct_delivered));
+  out +=
+      "by source                       committed / delivered / lost / duplicates / rolled back "
+      "published / uncommitted published / order violations\n";
+  for (int s = 0; s < kEventSources; ++s) {
+    const auto source = static_cast<EventSource>(s);
+    const SourceFigures& f = r.by_source[static_cast<size_t>(s)];
+    if (source == EventSource::kUnknown && f.duplicates == 0 && f.uncommitted_published == 0) {
+      continue;
+    }
+    out += Format("  %-30s %llu / %llu / %llu / %llu / %llu / %llu / %llu\n", SourceLabel(source),
+                  N(f.committed), N(f.delivered), N(f.lost), N(f.duplicates),
+                  N(f.rolled_back_published), N(f.uncommitted_published), N(f.order_violations));
+  }
   out += Format("lost                            %llu\n", N(r.lost));
   out += Format(
       "duplicates                      %llu (records beyond the first of an event), by the\n"
@@ -173,15 +191,18 @@ std::string RenderCheck(const CheckReport& r, const Positions& p, int64_t start_
   out += Format("rolled-back events published    %llu (%llu from rolled-back savepoints)\n",
                 N(r.rolled_back_published), N(r.rolled_back_savepoint_published));
   out += Format("published, not in the table     %llu\n", N(r.uncommitted_published));
-  out += Format("per-key order violations        %llu (keys on several partitions: %llu)\n",
-                N(r.order_violations), N(r.keys_on_several_partitions));
-  out += Format("records unlike their table row  %llu\n", N(r.mismatched));
+  out += Format(
+      "per-key order violations        %llu (keys on several partitions: %llu; reorderings\n"
+      "  between the two tables, which pgoutbox does not order: %llu)\n",
+      N(r.order_violations), N(r.keys_on_several_partitions), N(r.cross_table_reorders));
+  out += Format("records unlike their table row  %llu (wrong table header: %llu)\n",
+                N(r.mismatched), N(r.wrong_table_header));
   out += Format("offsets the consumer never read %llu (same offset read twice: %llu)\n",
                 N(r.offset_gaps), N(r.consumer_redeliveries));
   out += Format(
       "ground truth                    %llu keys with seq gaps, %llu rolled-back ids "
-      "in the table\n",
-      N(r.committed_seq_gaps), N(r.committed_marked_rolled_back));
+      "committed, %llu ids in another source\n",
+      N(r.committed_seq_gaps), N(r.committed_marked_rolled_back), N(r.committed_wrong_source));
   const bool reached = p.confirmed >= p.end;
   out += Format("confirmed position              %s, end of the workload %s: %s",
                 p.confirmed.ToString().c_str(), p.end.ToString().c_str(),

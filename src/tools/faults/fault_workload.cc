@@ -17,39 +17,80 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The statements that write one event: $1 id, $2 key, $3 aggregate type,
+// $4 fate (as the payload shows it). Each returns or writes one row when
+// the key's counter row exists.
 constexpr char kInsertEvent[] =
     "WITH s AS (UPDATE faults_key_seq SET seq = seq + 1 WHERE aggregate_id = $2 RETURNING seq) "
-    "INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload) "
+    "INSERT INTO public.outbox (id, aggregate_type, aggregate_id, event_type, payload) "
     "SELECT $1::uuid, $3, $2, 'Step', jsonb_build_object('seq', s.seq, 'fate', $4::text, "
     "'note', 'fault suite event with a little padding to look like a real payload') FROM s";
+constexpr char kInsertEventB[] =
+    "WITH s AS (UPDATE faults_key_seq SET seq = seq + 1 WHERE aggregate_id = $2 RETURNING seq) "
+    "INSERT INTO public.outbox_b (event_type, aggregate_id, payload, id, aggregate_type, note) "
+    "SELECT 'Step', $2, json_build_object('seq', s.seq, 'fate', $4::text, "
+    "'note', 'fault suite event in the second table, in json'), $1, $3, 'not published' FROM s";
+constexpr char kEmitMessage[] =
+    "WITH s AS (UPDATE faults_key_seq SET seq = seq + 1 WHERE aggregate_id = $2 RETURNING seq), "
+    "m AS (INSERT INTO faults_messages (id, aggregate_type, aggregate_id, seq) "
+    "SELECT $1::uuid, $3, $2, s.seq FROM s RETURNING seq) "
+    "SELECT pg_logical_emit_message(true, 'pgoutbox', jsonb_build_object('id', $1::text, "
+    "'aggregate_type', $3::text, 'aggregate_id', $2::text, 'event_type', 'Step', "
+    "'payload', jsonb_build_object('seq', m.seq, 'fate', $4::text, "
+    "'note', 'fault suite event without a table'), "
+    "'headers', jsonb_build_object('written_as', 'message'))::text) FROM m";
+// $1 id, $2 key, $3 aggregate type: content that would make an event, with
+// a prefix that does not.
+constexpr char kEmitForeignMessage[] =
+    "SELECT pg_logical_emit_message(false, 'pgoutbox.faults', jsonb_build_object('id', $1::text, "
+    "'aggregate_type', $3::text, 'aggregate_id', $2::text, 'event_type', 'NotAnEvent', "
+    "'payload', jsonb_build_object('seq', 0))::text)";
 constexpr char kInsertOther[] =
     "INSERT INTO faults_orders (aggregate_id, note) VALUES ($1, 'business row')";
 
-const char* FateMarker(RowFate fate) {
-  switch (fate) {
-    case RowFate::kCommit:
-      return "c0c0";
-    case RowFate::kRolledBackTransaction:
-      return "dead";
-    case RowFate::kRolledBackSavepoint:
-      return "deaf";
+const char* EventStatement(EventSource source) {
+  switch (source) {
+    case EventSource::kSecondTable:
+      return kInsertEventB;
+    case EventSource::kMessage:
+      return kEmitMessage;
+    default:
+      return kInsertEvent;
   }
-  return "0000";
+}
+
+// As the payload shows it.
+const char* FateName(IdFate fate) {
+  switch (fate) {
+    case IdFate::kCommit:
+      return "commit";
+    case IdFate::kRolledBackTransaction:
+      return "transaction rolled back";
+    case IdFate::kRolledBackSavepoint:
+      return "savepoint rolled back";
+    case IdFate::kUnknown:
+      break;
+  }
+  return "unknown";
 }
 
 int Uniform(std::mt19937_64* rng, int lo, int hi) {
   return std::uniform_int_distribution<int>(lo, hi)(*rng);
 }
 
-std::vector<PlannedRow> Rows(std::mt19937_64* rng, int n, int keys, uint32_t worker,
-                             uint64_t* counter, RowFate fate) {
+std::vector<PlannedRow> Rows(std::mt19937_64* rng, int n, const WorkloadMix& mix, uint32_t worker,
+                             uint64_t* counter, IdFate fate) {
   std::vector<PlannedRow> rows;
   for (int i = 0; i < n; ++i) {
     PlannedRow r;
     r.aggregate_type = Uniform(rng, 0, 3) == 0 ? "customer" : "order";
-    r.key = r.aggregate_type + "-" + std::to_string(Uniform(rng, 1, keys));
+    r.key = r.aggregate_type + "-" + std::to_string(Uniform(rng, 1, mix.keys));
+    const int draw = Uniform(rng, 0, 99);
+    r.source = draw < mix.second_table_percent                         ? EventSource::kSecondTable
+               : draw < mix.second_table_percent + mix.message_percent ? EventSource::kMessage
+                                                                       : EventSource::kTable;
     r.fate = fate;
-    r.id = EventId(worker, (*counter)++, fate);
+    r.id = EventId(worker, (*counter)++, r.source, fate);
     rows.push_back(std::move(r));
   }
   std::sort(rows.begin(), rows.end(),
@@ -126,7 +167,7 @@ class Worker {
                                      std::chrono::duration<double>(written / rate_));
       std::this_thread::sleep_until(due);
       if (Status st = EnsureConnected(); !st.ok()) return st;
-      TxPlan plan = PlanTransaction(&rng_, shared_->options.keys, index_ + 1, &counter_);
+      TxPlan plan = PlanTransaction(&rng_, shared_->options.mix, index_ + 1, &counter_);
       written += static_cast<double>(std::max<size_t>(plan.rows() + plan.other_rows, 1));
       if (Status st = Execute(plan); !st.ok()) return st;
     }
@@ -166,7 +207,9 @@ class Worker {
     };
     auto rows = [&](const std::vector<PlannedRow>& section) {
       for (const PlannedRow& r : section) {
-        if (!step(kInsertEvent, {r.id, r.key, r.aggregate_type, FateMarker(r.fate)})) return false;
+        if (!step(EventStatement(r.source), {r.id, r.key, r.aggregate_type, FateName(r.fate)})) {
+          return false;
+        }
         if (e.tuples != "1") {
           e.outcome = Outcome::kServerError;
           e.message = "no faults_key_seq row for " + r.key;
@@ -175,7 +218,17 @@ class Worker {
       }
       return true;
     };
-    bool ok = step("BEGIN") && rows(plan.before);
+    bool ok = step("BEGIN");
+    size_t foreign_sent = 0;
+    // As if about the transaction's first event (any key will do).
+    const PlannedRow* first = plan.before.empty() ? nullptr : &plan.before.front();
+    const std::string foreign_key = first ? first->key : "order-1";
+    const std::string foreign_type = first ? first->aggregate_type : "order";
+    for (size_t i = 0; ok && i < plan.foreign_messages.size(); ++i) {
+      ok = step(kEmitForeignMessage, {plan.foreign_messages[i], foreign_key, foreign_type});
+      foreign_sent += ok ? 1 : 0;
+    }
+    ok = ok && rows(plan.before);
     if (ok && plan.has_savepoint()) {
       ok = step("SAVEPOINT s") && rows(plan.in_savepoint);
       if (ok && plan.kind == TxPlan::Kind::kSavepointAfterError) {
@@ -211,11 +264,15 @@ class Worker {
     std::lock_guard<std::mutex> lock(shared_->mu);
     WorkloadResult& r = shared_->result;
     r.events_savepoint_rolled_back += savepoint_rows_undone;
+    r.foreign_messages += foreign_sent;
     const uint64_t events = plan.events_if_committed();
     if (committed) {
       ++r.tx_committed;
       ++r.tx_by_kind[static_cast<int>(plan.kind)];
       r.events_committed += events;
+      for (int s = 0; s < kEventSources; ++s) {
+        r.events_by_source[s] += plan.events_if_committed(static_cast<EventSource>(s));
+      }
       r.other_rows += static_cast<uint64_t>(plan.other_rows);
       shared_->committed += events;
       return Status::Ok();
@@ -255,18 +312,28 @@ class Worker {
   pg::ConnPtr conn_;
 };
 
-Status Prepare(const WorkloadOptions& options) {
+}  // namespace
+
+Status PrepareWorkload(const WorkloadOptions& options) {
   pg::ConnPtr conn(PQconnectdb(options.conninfo.c_str()));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     return Status::Unavailable("workload: cannot connect: " +
                                (conn ? pg::TrimMessage(PQerrorMessage(conn.get())) : ""));
   }
-  const std::string keys = std::to_string(options.keys);
+  const std::string keys = std::to_string(options.mix.keys);
   const std::string sql =
       "CREATE TABLE IF NOT EXISTS faults_key_seq (aggregate_id text PRIMARY KEY, "
       "seq bigint NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS faults_orders (id bigserial PRIMARY KEY, aggregate_id text, "
       "note text, created_at timestamptz NOT NULL DEFAULT now());"
+      "CREATE TABLE IF NOT EXISTS faults_messages (id uuid PRIMARY KEY, "
+      "aggregate_type text NOT NULL, aggregate_id text NOT NULL, seq bigint NOT NULL, "
+      "written_at timestamptz NOT NULL DEFAULT now());"
+      // The second outbox table: the mapped columns in another order and
+      // partly of other types, no headers or topic column, two more columns.
+      "CREATE TABLE IF NOT EXISTS public.outbox_b (row_number bigserial, event_type text NOT NULL, "
+      "aggregate_id text NOT NULL, payload json NOT NULL, id text PRIMARY KEY, note text, "
+      "aggregate_type text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
       "INSERT INTO faults_key_seq (aggregate_id) SELECT t || '-' || n FROM "
       "unnest(ARRAY['order', 'customer']) t, generate_series(1, " +
       keys + ") n ON CONFLICT DO NOTHING;";
@@ -278,15 +345,6 @@ Status Prepare(const WorkloadOptions& options) {
   return Status::Ok();
 }
 
-}  // namespace
-
-std::string EventId(uint32_t worker, uint64_t counter, RowFate fate) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%08x-0000-4000-%s-%012llx", worker, FateMarker(fate),
-                static_cast<unsigned long long>(counter & 0xffffffffffffULL));
-  return buf;
-}
-
 bool TxPlan::has_savepoint() const {
   return kind == Kind::kSavepointRolledBack || kind == Kind::kSavepointAfterError ||
          kind == Kind::kSavepointReleased;
@@ -296,6 +354,17 @@ size_t TxPlan::events_if_committed() const {
   if (!commit) return 0;
   size_t n = before.size() + after.size();
   if (kind == Kind::kSavepointReleased) n += in_savepoint.size();
+  return n;
+}
+
+size_t TxPlan::events_if_committed(EventSource source) const {
+  if (!commit) return 0;
+  auto count = [source](const std::vector<PlannedRow>& section) {
+    return static_cast<size_t>(std::count_if(
+        section.begin(), section.end(), [&](const PlannedRow& r) { return r.source == source; }));
+  };
+  size_t n = count(before) + count(after);
+  if (kind == Kind::kSavepointReleased) n += count(in_savepoint);
   return n;
 }
 
@@ -321,7 +390,8 @@ const char* KindName(TxPlan::Kind kind) {
   return "?";
 }
 
-TxPlan PlanTransaction(std::mt19937_64* rng, int keys, uint32_t worker, uint64_t* counter) {
+TxPlan PlanTransaction(std::mt19937_64* rng, const WorkloadMix& mix, uint32_t worker,
+                       uint64_t* counter) {
   using Kind = TxPlan::Kind;
   // Weights per thousand transactions.
   static const std::pair<Kind, int> kMix[] = {
@@ -341,53 +411,66 @@ TxPlan PlanTransaction(std::mt19937_64* rng, int keys, uint32_t worker, uint64_t
     if (draw < weight) break;
     draw -= weight;
   }
-  auto rows = [&](int lo, int hi, RowFate fate) {
-    return Rows(rng, Uniform(rng, lo, hi), keys, worker, counter, fate);
+  auto rows = [&](int lo, int hi, IdFate fate) {
+    return Rows(rng, Uniform(rng, lo, hi), mix, worker, counter, fate);
   };
   switch (p.kind) {
     case Kind::kOneRow:
-      p.before = rows(1, 1, RowFate::kCommit);
+      p.before = rows(1, 1, IdFate::kCommit);
       break;
     case Kind::kMultiRow:
-      p.before = rows(2, 10, RowFate::kCommit);
+      p.before = rows(2, 10, IdFate::kCommit);
       p.other_rows = Uniform(rng, 0, 1) * Uniform(rng, 1, 2);
       break;
     case Kind::kRolledBack:
-      p.before = rows(1, 6, RowFate::kRolledBackTransaction);
+      p.before = rows(1, 6, IdFate::kRolledBackTransaction);
       p.other_rows = Uniform(rng, 0, 1);
       p.commit = false;
       break;
     case Kind::kSavepointRolledBack:
-      p.before = rows(1, 3, RowFate::kCommit);
-      p.in_savepoint = rows(1, 3, RowFate::kRolledBackSavepoint);
-      p.after = rows(0, 3, RowFate::kCommit);
+      p.before = rows(1, 3, IdFate::kCommit);
+      p.in_savepoint = rows(1, 3, IdFate::kRolledBackSavepoint);
+      p.after = rows(0, 3, IdFate::kCommit);
       break;
     case Kind::kSavepointAfterError:
-      p.before = rows(1, 2, RowFate::kCommit);
-      p.in_savepoint = rows(1, 2, RowFate::kRolledBackSavepoint);
-      p.after = rows(0, 2, RowFate::kCommit);
+      p.before = rows(1, 2, IdFate::kCommit);
+      p.in_savepoint = rows(1, 2, IdFate::kRolledBackSavepoint);
+      p.after = rows(0, 2, IdFate::kCommit);
       p.other_rows = 1;
       break;
     case Kind::kSavepointReleased:
-      p.before = rows(1, 2, RowFate::kCommit);
-      p.in_savepoint = rows(1, 2, RowFate::kCommit);
-      p.after = rows(0, 2, RowFate::kCommit);
+      p.before = rows(1, 2, IdFate::kCommit);
+      p.in_savepoint = rows(1, 2, IdFate::kCommit);
+      p.after = rows(0, 2, IdFate::kCommit);
       break;
     case Kind::kOtherTablesOnly:
       p.other_rows = Uniform(rng, 1, 3);
       break;
     case Kind::kLarge:
-      p.before = rows(200, 600, RowFate::kCommit);
+      p.before = rows(200, 600, IdFate::kCommit);
       break;
+  }
+  if (Uniform(rng, 0, 99) < mix.foreign_message_percent) {
+    p.foreign_messages.push_back(
+        EventId(worker, (*counter)++, EventSource::kForeignMessage,
+                p.commit ? IdFate::kCommit : IdFate::kRolledBackTransaction));
   }
   return p;
 }
 
 Result<WorkloadResult> RunWorkload(const WorkloadOptions& options) {
-  if (options.connections < 1 || options.rate <= 0 || options.keys < 1) {
+  const WorkloadMix& mix = options.mix;
+  if (options.connections < 1 || options.rate <= 0 || mix.keys < 1) {
     return Status::InvalidArgument("workload: connections, rate and keys must be positive");
   }
-  if (Status st = Prepare(options); !st.ok()) return st;
+  if (mix.second_table_percent < 0 || mix.message_percent < 0 ||
+      mix.second_table_percent + mix.message_percent > 100 || mix.foreign_message_percent < 0 ||
+      mix.foreign_message_percent > 100) {
+    return Status::InvalidArgument(
+        "workload: the second table's and the messages' shares must be 0 to 100 together, the "
+        "foreign messages' 0 to 100");
+  }
+  if (Status st = PrepareWorkload(options); !st.ok()) return st;
   Shared shared(options);
   const auto started = Clock::now();
   std::vector<std::unique_ptr<Worker>> workers;

@@ -14,7 +14,25 @@ std::string Id(int n, const char* fate = "c0c0") {
 
 DeliveredRecord Rec(int64_t offset, const std::string& key, const std::string& id, int64_t seq,
                     int64_t arrival_ms = 0, int32_t partition = 0) {
-  return DeliveredRecord{arrival_ms, "t", partition, offset, key, id, seq};
+  return DeliveredRecord{arrival_ms, "t", partition, offset, key, id, seq, std::nullopt};
+}
+
+// An id of `source`, and the committed event with it.
+std::string SourceId(EventSource source, int n, IdFate fate = IdFate::kCommit) {
+  return EventId(1, static_cast<uint64_t>(n), source, fate);
+}
+CommittedEvent Committed(EventSource source, int n, const std::string& key, int64_t seq) {
+  return CommittedEvent{SourceId(source, n), key, seq, source};
+}
+// A record of the committed event `e`, with its table header as pgoutbox sets it.
+DeliveredRecord RecOf(int64_t offset, const CommittedEvent& e) {
+  DeliveredRecord d = Rec(offset, e.key, e.id, e.seq);
+  d.table = IsTableSource(e.source) ? SourceLabel(e.source) : "";
+  return d;
+}
+
+const SourceFigures& Of(const CheckReport& r, EventSource source) {
+  return r.by_source[static_cast<size_t>(source)];
 }
 
 TEST(FaultCheckTest, ReadsTheFateFromTheId) {
@@ -162,6 +180,126 @@ TEST(FaultCheckTest, ChecksItsOwnGroundTruth) {
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.committed_seq_gaps, 1u);
   EXPECT_EQ(r.committed_marked_rolled_back, 1u);
+}
+
+TEST(FaultCheckTest, CountsEverySource) {
+  const CommittedEvent a1 = Committed(EventSource::kTable, 1, "k", 1);
+  const CommittedEvent b2 = Committed(EventSource::kSecondTable, 2, "k", 2);
+  const CommittedEvent m3 = Committed(EventSource::kMessage, 3, "k", 3);
+  const CommittedEvent m4 = Committed(EventSource::kMessage, 4, "j", 1);
+  std::vector<DeliveredRecord> delivered = {RecOf(0, a1), RecOf(1, b2), RecOf(2, m3), RecOf(3, b2)};
+  CheckReport r = Check({a1, b2, m3, m4}, delivered, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.committed, 4u);
+  EXPECT_EQ(r.lost, 1u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(Of(r, EventSource::kTable).committed, 1u);
+  EXPECT_EQ(Of(r, EventSource::kTable).delivered, 1u);
+  EXPECT_EQ(Of(r, EventSource::kSecondTable).committed, 1u);
+  EXPECT_EQ(Of(r, EventSource::kSecondTable).duplicates, 1u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).committed, 2u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).delivered, 1u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).lost, 1u);
+  EXPECT_EQ(r.committed_seq_gaps, 0u);  // k: 1, 2, 3 over three sources
+  EXPECT_EQ(r.order_violations, 0u);
+}
+
+TEST(FaultCheckTest, RolledBackMessagesAndForeignMessagesMustNotArrive) {
+  const CommittedEvent m1 = Committed(EventSource::kMessage, 1, "k", 1);
+  std::vector<DeliveredRecord> delivered = {
+      RecOf(0, m1),
+      Rec(1, "k", SourceId(EventSource::kMessage, 2, IdFate::kRolledBackTransaction), 2),
+      Rec(2, "k", SourceId(EventSource::kMessage, 3, IdFate::kRolledBackSavepoint), 2),
+      Rec(3, "k", SourceId(EventSource::kForeignMessage, 4), 0)};
+  CheckReport r = Check({m1}, delivered, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.rolled_back_published, 2u);
+  EXPECT_EQ(r.rolled_back_savepoint_published, 1u);
+  EXPECT_EQ(r.uncommitted_published, 3u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).rolled_back_published, 2u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).uncommitted_published, 2u);
+  EXPECT_EQ(Of(r, EventSource::kForeignMessage).uncommitted_published, 1u);
+}
+
+TEST(FaultCheckTest, AMessageIsOrderedWithBothTables) {
+  // k: table seq 1, message seq 2, second table seq 3; the message read
+  // before the first table's event that committed before it.
+  const CommittedEvent a1 = Committed(EventSource::kTable, 1, "k", 1);
+  const CommittedEvent m2 = Committed(EventSource::kMessage, 2, "k", 2);
+  const CommittedEvent b3 = Committed(EventSource::kSecondTable, 3, "k", 3);
+  CheckReport r = Check({a1, m2, b3}, {RecOf(0, m2), RecOf(1, a1), RecOf(2, b3)}, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.order_violations, 1u);
+  EXPECT_EQ(Of(r, EventSource::kTable).order_violations, 1u);
+  ASSERT_FALSE(r.examples.empty());
+  EXPECT_NE(r.examples[0].find("after seq 2 (message)"), std::string::npos) << r.examples[0];
+
+  // The second table's event read before the message that committed before it.
+  r = Check({a1, m2, b3}, {RecOf(0, a1), RecOf(1, b3), RecOf(2, m2)}, {});
+  EXPECT_EQ(r.order_violations, 1u);
+  EXPECT_EQ(Of(r, EventSource::kMessage).order_violations, 1u);
+}
+
+TEST(FaultCheckTest, TheTwoTablesReorderedIsCountedButNoViolation) {
+  const CommittedEvent a1 = Committed(EventSource::kTable, 1, "k", 1);
+  const CommittedEvent b2 = Committed(EventSource::kSecondTable, 2, "k", 2);
+  const CommittedEvent a3 = Committed(EventSource::kTable, 3, "k", 3);
+  CheckReport r = Check({a1, b2, a3}, {RecOf(0, b2), RecOf(1, a1), RecOf(2, a3)}, {});
+  EXPECT_TRUE(r.ok()) << (r.examples.empty() ? "" : r.examples[0]);
+  EXPECT_EQ(r.order_violations, 0u);
+  EXPECT_EQ(r.cross_table_reorders, 1u);
+  EXPECT_EQ(Of(r, EventSource::kTable).cross_table_reorders, 1u);
+
+  // Within one table it still is one.
+  r = Check({a1, b2, a3}, {RecOf(0, a3), RecOf(1, b2), RecOf(2, a1)}, {});
+  EXPECT_EQ(r.order_violations, 1u);
+  EXPECT_EQ(Of(r, EventSource::kTable).order_violations, 1u);
+}
+
+TEST(FaultCheckTest, TheTableHeaderMustNameTheSource) {
+  const CommittedEvent a1 = Committed(EventSource::kTable, 1, "k", 1);
+  const CommittedEvent b2 = Committed(EventSource::kSecondTable, 2, "k", 2);
+  const CommittedEvent m3 = Committed(EventSource::kMessage, 3, "k", 3);
+  EXPECT_TRUE(Check({a1, b2, m3}, {RecOf(0, a1), RecOf(1, b2), RecOf(2, m3)}, {}).ok());
+
+  DeliveredRecord wrong = RecOf(1, b2);
+  wrong.table = "public.outbox";
+  DeliveredRecord message_with_table = RecOf(2, m3);
+  message_with_table.table = "public.outbox";
+  CheckReport r = Check({a1, b2, m3}, {RecOf(0, a1), wrong, message_with_table}, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.wrong_table_header, 2u);
+
+  // A consumer that did not record the header: not checked.
+  DeliveredRecord unknown = RecOf(1, b2);
+  unknown.table.reset();
+  EXPECT_TRUE(Check({a1, b2}, {RecOf(0, a1), unknown}, {}).ok());
+}
+
+TEST(FaultCheckTest, AnIdInAnotherSourceIsAGroundTruthError) {
+  CommittedEvent moved = Committed(EventSource::kMessage, 1, "k", 1);
+  moved.source = EventSource::kSecondTable;
+  CheckReport r = Check({moved}, {RecOf(0, moved)}, {});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.committed_wrong_source, 1u);
+}
+
+TEST(FaultCheckTest, ParsesSourcesAndTableHeaders) {
+  const std::string m = SourceId(EventSource::kMessage, 1);
+  auto committed = ParseCommitted(m + "\torder-7\t3\tmessage\n" + Id(2) + "\torder-8\t1\n");
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  ASSERT_EQ(committed->size(), 2u);
+  EXPECT_EQ((*committed)[0].source, EventSource::kMessage);
+  EXPECT_EQ((*committed)[1].source, EventSource::kTable);
+  EXPECT_FALSE(ParseCommitted(m + "\torder-7\t3\tpublic.elsewhere\n").ok());
+
+  auto records = ParseRecords("1\tt\t0\t1\tk\t" + Id(1) + "\t3\tpublic.outbox_b\n2\tt\t0\t2\tk\t" +
+                              m + "\t4\t-\n3\tt\t0\t3\tk\t" + Id(3) + "\t5\n");
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  ASSERT_EQ(records->size(), 3u);
+  EXPECT_EQ((*records)[0].table, "public.outbox_b");
+  EXPECT_EQ((*records)[1].table, "");
+  EXPECT_FALSE((*records)[2].table.has_value());
 }
 
 TEST(FaultCheckTest, ParsesTheFiles) {

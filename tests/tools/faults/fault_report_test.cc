@@ -66,6 +66,41 @@ TEST(FaultReportTest, SaysWhatWasLeftOut) {
   EXPECT_NE(text.find("  pgoutbox exits not by SIGKILL 0\n"), std::string::npos);
 }
 
+TEST(FaultReportTest, ShowsTheWorkloadsSources) {
+  FaultRun run = SampleRun();
+  EXPECT_EQ(RenderRun(run).find("events by source"), std::string::npos);  // an older workload
+  run.workload +=
+      " events_outbox=4000 events_outbox_b=3000 events_message=3000 foreign_messages=45";
+  EXPECT_NE(RenderRun(run).find("  events by source              public.outbox 4000, "
+                                "public.outbox_b 3000, messages 3000; non-transactional "
+                                "messages of another prefix sent: 45\n"),
+            std::string::npos)
+      << RenderRun(run);
+}
+
+TEST(FaultReportTest, ShowsTheFiguresOfEachSource) {
+  CheckReport report;
+  SourceFigures& message = report.by_source[static_cast<size_t>(EventSource::kMessage)];
+  message = {3000, 2999, 1, 12, 2, 3, 4, 0};
+  report.cross_table_reorders = 5;
+  report.wrong_table_header = 6;
+  report.committed_wrong_source = 7;
+  Positions p{*Lsn::Parse("0/100"), *Lsn::Parse("0/100"), std::nullopt};
+  const std::string text = RenderCheck(report, p, 0);
+  for (const char* part : {
+           "  public.outbox                  0 / 0 / 0 / 0 / 0 / 0 / 0\n",
+           "  public.outbox_b                0 / 0 / 0 / 0 / 0 / 0 / 0\n",
+           "  message                        3000 / 2999 / 1 / 12 / 2 / 3 / 4\n",
+           "  foreign-message                0 / 0 / 0 / 0 / 0 / 0 / 0\n",
+           "between the two tables, which pgoutbox does not order: 5)\n",
+           "(wrong table header: 6)\n",
+           "0 rolled-back ids committed, 7 ids in another source\n",
+       }) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n---\n" << text;
+  }
+  EXPECT_EQ(text.find("  unknown "), std::string::npos);  // shown only when it has records
+}
+
 TEST(FaultReportTest, TakesTheLastErrorLineOfALog) {
   EXPECT_EQ(LastErrorMessage("2026-12-06T23:30:57.000+00:00 info streaming\n"
                              "2026-12-06T23:30:58.000+00:00 error first\n"
