@@ -206,6 +206,19 @@ Result<SetupStep> PlanPublication(pg::PgConnection& conn, const SetupNames& name
       table.exists = info.exists && info.Includes(t);
       table.exists_word = "included";
       table.created_word = "added";
+      if (!table.exists && info.exists) {
+        // Rows inserted before the table is in the publication are never
+        // streamed: say so, and how to publish them.
+        ASSIGN_OR_RETURN(pg::Rows held,
+                         conn.Query("SELECT count(*), now() FROM " + Qualified(t, quoting)));
+        if (!held.empty() && held.Get(0, 0) != "0") {
+          table.note = table.created_note =
+              "it already holds " + held.Get(0, 0) +
+              " rows, inserted before it was in the publication: they are not streamed; "
+              "publish them with pgoutbox replay --table " +
+              t.ToString() + " --until '" + held.Get(0, 1) + "'";
+        }
+      }
       step.items.push_back(table);
     }
   }

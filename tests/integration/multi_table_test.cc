@@ -52,11 +52,15 @@ std::string Quote(const std::string& s) {
 
 // The second layout: no headers, topic or created_at column; a bytea payload;
 // a bigint id; the columns in another order, one the mapping does not use.
-void CreateOtherLayout(Harness& h, const std::string& schema) {
-  ASSERT_TRUE(h.Exec("CREATE TABLE " + schema +
-                     ".outbox (payload bytea NOT NULL, note text, event_type text NOT NULL, "
-                     "aggregate_id text NOT NULL, id bigserial PRIMARY KEY, "
-                     "aggregate_type varchar(40) NOT NULL)"));
+// With `created_at`, a created_at column last (so that cleanup can delete its
+// rows).
+void CreateOtherLayout(Harness& h, const std::string& schema, bool created_at = false) {
+  ASSERT_TRUE(h.Exec(
+      "CREATE TABLE " + schema +
+      ".outbox (payload bytea NOT NULL, note text, event_type text NOT NULL, "
+      "aggregate_id text NOT NULL, id bigserial PRIMARY KEY, "
+      "aggregate_type varchar(40) NOT NULL" +
+      std::string(created_at ? ", created_at timestamptz NOT NULL DEFAULT now()" : "") + ")"));
 }
 
 struct Tenant {
@@ -245,7 +249,7 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
   ASSERT_TRUE(h.ok());
   const std::vector<Tenant> tenants = {{"tenant_a", true}};
   const Tenant late = {"tenant_d", false};
-  for (const std::string& topic : {"tenant_a.order", "tenant_d.order"}) {
+  for (const char* topic : {"tenant_a.order", "tenant_d.order"}) {
     h.kafka->CreateTopic(topic, kPartitions);
   }
   TopicConsumer consumer(h.kafka->bootstraps(), {"tenant_a.order", "tenant_d.order"});
@@ -294,6 +298,132 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
   EXPECT_EQ(*code, 0) << child->Output();
 }
 
+// Issue 15's first acceptance point in one run: three tenant tables of two
+// layouts, a fourth created and set up while pgoutbox runs; every committed
+// event of every table arrives once, per key in commit order, with the right
+// topic and table header; then cleanup deletes the old rows of all four.
+TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  std::vector<Tenant> tenants = {{"tenant_a", true}, {"tenant_b", false}, {"tenant_c", true}};
+  const Tenant late = {"tenant_d", false};
+  std::vector<std::string> topics;
+  for (const char* schema : {"tenant_a", "tenant_b", "tenant_c", "tenant_d"}) {
+    topics.push_back(std::string(schema) + ".order");
+    h.kafka->CreateTopic(topics.back(), kPartitions);
+  }
+  for (const Tenant& t : tenants) {
+    ASSERT_TRUE(h.Exec("CREATE SCHEMA " + t.schema));
+    if (t.canonical) {
+      ASSERT_NO_FATAL_FAILURE(h.CreateOutboxTable(t.schema + ".outbox"));
+    } else {
+      ASSERT_NO_FATAL_FAILURE(CreateOtherLayout(h, t.schema, /*created_at=*/true));
+    }
+  }
+  TopicConsumer consumer(h.kafka->bootstraps(), topics);
+  std::unique_ptr<ChildProcess> child =
+      h.Start({"--table", "tenant_*.outbox", "--topic", "{schema}.{aggregate_type}"});
+  ASSERT_TRUE(WaitForOutput(*child, "streaming from slot", 30s)) << child->Output();
+
+  std::mt19937 rng(1515);
+  std::map<std::string, std::map<std::string, std::vector<int>>> expected;
+  std::map<std::pair<std::string, std::string>, int> next_seq;
+  // Transactions over the tenants, some rolled back.
+  auto write = [&](int transactions) {
+    for (int t = 0; t < transactions; ++t) {
+      const bool rollback = t % 5 == 2;
+      std::string sql = "BEGIN;";
+      std::vector<std::tuple<std::string, std::string, int>> inserted;
+      const int rows = 1 + static_cast<int>(rng() % 4);
+      for (int i = 0; i < rows; ++i) {
+        const Tenant& tenant = tenants[rng() % tenants.size()];
+        const std::string key = "k" + std::to_string(rng() % 5);
+        const int seq = ++next_seq[{tenant.schema, key}];
+        sql += InsertSql(tenant, key, seq);
+        inserted.emplace_back(tenant.schema, key, seq);
+      }
+      ASSERT_TRUE(h.Exec(sql + (rollback ? "ROLLBACK;" : "COMMIT;")));
+      if (!rollback) {
+        for (const auto& [schema, key, seq] : inserted) expected[schema][key].push_back(seq);
+      }
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(write(30));
+
+  // The fourth tenant appears; `setup` adds it while pgoutbox runs.
+  ASSERT_TRUE(h.Exec("CREATE SCHEMA " + late.schema));
+  ASSERT_NO_FATAL_FAILURE(CreateOtherLayout(h, late.schema, /*created_at=*/true));
+  std::string setup_output;
+  ASSERT_EQ(RunToExit({PgoutboxBinary(), "setup", "--db", h.pg->ConnInfo(h.db), "--table",
+                       "tenant_*.outbox", "--publication", h.publication, "--slot", h.slot},
+                      &setup_output, 60s),
+            0)
+      << setup_output;
+  EXPECT_NE(setup_output.find("table tenant_d.outbox: added"), std::string::npos) << setup_output;
+  tenants.push_back(late);
+  ASSERT_NO_FATAL_FAILURE(write(40));
+
+  size_t count = 0;
+  for (const auto& [schema, keys] : expected) {
+    for (const auto& [key, seqs] : keys) count += seqs.size();
+  }
+  ASSERT_GT(expected[late.schema].size(), 0u);
+  ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
+      << "expected " << count << " records, got " << consumer.Count() << "\n"
+      << child->Output();
+  std::this_thread::sleep_for(kSettle);
+  ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), tenants, expected));
+  EXPECT_NE(child->Output().find("streaming outbox table tenant_d.outbox (new)"), std::string::npos)
+      << child->Output();
+
+  // Every table's rows are older than a second now: cleanup deletes them
+  // all, in all four tables.
+  std::this_thread::sleep_for(1100ms);
+  std::string cleanup_output;
+  EXPECT_EQ(RunToExit({PgoutboxBinary(), "cleanup", "--db", h.pg->ConnInfo(h.db), "--table",
+                       "tenant_*.outbox", "--retention", "1s"},
+                      &cleanup_output, 60s),
+            0)
+      << cleanup_output;
+  for (const Tenant& t : tenants) {
+    EXPECT_EQ(h.QueryValue("SELECT count(*) FROM " + t.schema + ".outbox"), "0") << t.schema << "\n"
+                                                                                 << cleanup_output;
+  }
+
+  child->Signal(SIGTERM);
+  const std::optional<int> code = child->Wait(30s);
+  ASSERT_TRUE(code.has_value()) << child->Output();
+  EXPECT_EQ(*code, 0) << child->Output();
+}
+
+// A table that already holds rows when setup adds it to the publication:
+// setup says they are not streamed and how to publish them.
+TEST(MultiTable, SetupSaysWhenAnAddedTableAlreadyHoldsRows) {
+  Harness h;
+  ASSERT_TRUE(h.ok());
+  const Tenant a = {"tenant_a", true};
+  const Tenant late = {"tenant_b", false};
+  ASSERT_TRUE(h.Exec("CREATE SCHEMA " + a.schema));
+  ASSERT_NO_FATAL_FAILURE(h.CreateOutboxTable(a.schema + ".outbox"));
+  auto setup = [&](std::string* output) {
+    return RunToExit({PgoutboxBinary(), "setup", "--db", h.pg->ConnInfo(h.db), "--table",
+                      "tenant_*.outbox", "--publication", h.publication, "--slot", h.slot},
+                     output, 60s);
+  };
+  std::string output;
+  ASSERT_EQ(setup(&output), 0) << output;
+  ASSERT_TRUE(h.Exec("CREATE SCHEMA " + late.schema));
+  ASSERT_NO_FATAL_FAILURE(CreateOtherLayout(h, late.schema, /*created_at=*/true));
+  ASSERT_TRUE(h.Exec(InsertSql(late, "k0", 1) + InsertSql(late, "k0", 2)));
+  output.clear();
+  ASSERT_EQ(setup(&output), 0) << output;
+  EXPECT_NE(output.find("table tenant_b.outbox: added (it already holds 2 rows, inserted before "
+                        "it was in the publication: they are not streamed; publish them with "
+                        "pgoutbox replay --table tenant_b.outbox --until '"),
+            std::string::npos)
+      << output;
+}
+
 // The newest state record of the harness's deployment with a delivered mark
 // whose insert position is at or after `lsn`; false if none.
 bool MarkRemembered(const Harness& h, const std::string& lsn) {
@@ -316,7 +446,7 @@ TEST(MultiTable, ARecoveryReadsEveryTenantTable) {
   Harness h;
   ASSERT_TRUE(h.ok());
   const std::vector<Tenant> tenants = {{"tenant_a", true}, {"tenant_b", false}};
-  for (const std::string& topic : {"tenant_a.order", "tenant_b.order"}) {
+  for (const char* topic : {"tenant_a.order", "tenant_b.order"}) {
     h.kafka->CreateTopic(topic, kPartitions);
   }
   TopicConsumer consumer(h.kafka->bootstraps(), {"tenant_a.order", "tenant_b.order"});
