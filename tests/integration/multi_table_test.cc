@@ -94,11 +94,15 @@ std::string MarkOf(const ConsumedRecord& r) {
   return r.value;  // the bytea payload, as its bytes
 }
 
+// What a test expects to arrive: schema -> key -> the committed seqs, in
+// commit order.
+using Expected = std::map<std::string, std::map<std::string, std::vector<int>>>;
+
 // Checks the records of `tenants`' topics: exactly the marks in `expected`
 // (schema -> key -> the committed seqs, in commit order), each once, in
 // order per key, with the right topic, key, table header and headers.
 void CheckRecords(const std::vector<ConsumedRecord>& records, const std::vector<Tenant>& tenants,
-                  const std::map<std::string, std::map<std::string, std::vector<int>>>& expected) {
+                  const Expected& expected) {
   std::map<std::string, bool> canonical;
   for (const Tenant& t : tenants) canonical[t.schema] = t.canonical;
   // (schema, key) -> seqs in the order they arrived (offset order within
@@ -143,6 +147,61 @@ void CheckRecords(const std::vector<ConsumedRecord>& records, const std::vector<
   EXPECT_EQ(records.size(), total);
 }
 
+// Writes `transactions` transactions of one to `max_rows` inserts into
+// random tenants and keys (of `keys`), every `rollback_every`-th one (from
+// the offset `rollback_at`) rolled back, and records the committed rows in
+// *expected. A rolled-back row's seq is never reused: it must not arrive.
+struct TransactionWriter {
+  explicit TransactionWriter(unsigned seed, int keys = 6, int max_rows = 5, int rollback_every = 7,
+                             int rollback_at = 3)
+      : rng(seed),
+        keys(keys),
+        max_rows(max_rows),
+        rollback_every(rollback_every),
+        rollback_at(rollback_at) {}
+
+  std::mt19937 rng;
+  int keys, max_rows, rollback_every, rollback_at;
+  std::map<std::pair<std::string, std::string>, int> next_seq;
+
+  void Write(Harness& h, const std::vector<Tenant>& tenants, int transactions, Expected* expected) {
+    for (int t = 0; t < transactions; ++t) {
+      const bool rollback = t % rollback_every == rollback_at;
+      std::string sql = "BEGIN;";
+      std::vector<std::tuple<std::string, std::string, int>> inserted;
+      const int rows = 1 + static_cast<int>(rng() % max_rows);
+      for (int i = 0; i < rows; ++i) {
+        const Tenant& tenant = tenants[rng() % tenants.size()];
+        const std::string key = "k" + std::to_string(rng() % keys);
+        const int seq = ++next_seq[{tenant.schema, key}];
+        sql += InsertSql(tenant, key, seq);
+        inserted.emplace_back(tenant.schema, key, seq);
+      }
+      ASSERT_TRUE(h.Exec(sql + (rollback ? "ROLLBACK;" : "COMMIT;")));
+      if (!rollback) {
+        for (const auto& [schema, key, seq] : inserted) (*expected)[schema][key].push_back(seq);
+      }
+    }
+  }
+};
+
+// How many records `expected` holds.
+size_t CountOf(const Expected& expected) {
+  size_t count = 0;
+  for (const auto& [schema, keys] : expected) {
+    for (const auto& [key, seqs] : keys) count += seqs.size();
+  }
+  return count;
+}
+
+// SIGTERM, then exit 0 within 30 s.
+void StopCleanly(ChildProcess& child) {
+  child.Signal(SIGTERM);
+  const std::optional<int> code = child.Wait(30s);
+  ASSERT_TRUE(code.has_value()) << child.Output();
+  EXPECT_EQ(*code, 0) << child.Output();
+}
+
 TEST(MultiTable, TenantTablesOfTwoLayoutsStreamOnceInOrder) {
   Harness h;
   ASSERT_TRUE(h.ok());
@@ -180,46 +239,20 @@ TEST(MultiTable, TenantTablesOfTwoLayoutsStreamOnceInOrder) {
       << started;
 
   // Transactions over one to three tenants, some rolled back.
-  std::mt19937 rng(15);
-  std::map<std::string, std::map<std::string, std::vector<int>>> expected;
-  std::map<std::pair<std::string, std::string>, int> next_seq;
-  constexpr int kTransactions = 60;
-  constexpr int kKeys = 6;
-  for (int t = 0; t < kTransactions; ++t) {
-    const bool rollback = t % 7 == 3;
-    std::string sql = "BEGIN;";
-    std::vector<std::tuple<std::string, std::string, int>> inserted;
-    const int rows = 1 + static_cast<int>(rng() % 5);
-    for (int i = 0; i < rows; ++i) {
-      const Tenant& tenant = tenants[rng() % tenants.size()];
-      const std::string key = "k" + std::to_string(rng() % kKeys);
-      // A rolled-back row's seq is never reused: it must not arrive.
-      const int seq = ++next_seq[{tenant.schema, key}];
-      sql += InsertSql(tenant, key, seq);
-      inserted.emplace_back(tenant.schema, key, seq);
-    }
-    ASSERT_TRUE(h.Exec(sql + (rollback ? "ROLLBACK;" : "COMMIT;")));
-    if (!rollback) {
-      for (const auto& [schema, key, seq] : inserted) expected[schema][key].push_back(seq);
-    }
-  }
+  Expected expected;
+  TransactionWriter writer(15);
+  ASSERT_NO_FATAL_FAILURE(writer.Write(h, tenants, 60, &expected));
   // A row of the table that is not an outbox table is not published.
   ASSERT_TRUE(h.Exec("INSERT INTO tenant_a.orders VALUES (1)"));
 
-  size_t count = 0;
-  for (const auto& [schema, keys] : expected) {
-    for (const auto& [key, seqs] : keys) count += seqs.size();
-  }
+  const size_t count = CountOf(expected);
   ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
       << "expected " << count << " records, got " << consumer.Count() << "\n"
       << child->Output();
   std::this_thread::sleep_for(kSettle);
   ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), tenants, expected));
 
-  child->Signal(SIGTERM);
-  const std::optional<int> code = child->Wait(30s);
-  ASSERT_TRUE(code.has_value()) << child->Output();
-  EXPECT_EQ(*code, 0) << child->Output();
+  ASSERT_NO_FATAL_FAILURE(StopCleanly(*child));
 }
 
 // Starts pgoutbox on `tenants` (created, each of its layout) with the
@@ -266,7 +299,7 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
                 &setup_output, 60s);
   ASSERT_EQ(setup_code, 0) << setup_output;
 
-  std::map<std::string, std::map<std::string, std::vector<int>>> expected;
+  Expected expected;
   for (int seq = 1; seq <= 3; ++seq) {
     ASSERT_TRUE(h.Exec("BEGIN;" + InsertSql(late, "k1", seq) + InsertSql(tenants[0], "k1", seq) +
                        "COMMIT;"));
@@ -292,14 +325,11 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
   EXPECT_NE(cleanup_output.find("tenant_d.outbox has no column created_at"), std::string::npos)
       << cleanup_output;
 
-  child->Signal(SIGTERM);
-  const std::optional<int> code = child->Wait(30s);
-  ASSERT_TRUE(code.has_value()) << child->Output();
-  EXPECT_EQ(*code, 0) << child->Output();
+  ASSERT_NO_FATAL_FAILURE(StopCleanly(*child));
 }
 
-// Issue 15's first acceptance point in one run: three tenant tables of two
-// layouts, a fourth created and set up while pgoutbox runs; every committed
+// Three tenant tables of two layouts and a fourth created and set up while
+// pgoutbox runs, in one run; every committed
 // event of every table arrives once, per key in commit order, with the right
 // topic and table header; then cleanup deletes the old rows of all four.
 TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
@@ -325,30 +355,9 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
       h.Start({"--table", "tenant_*.outbox", "--topic", "{schema}.{aggregate_type}"});
   ASSERT_TRUE(WaitForOutput(*child, "streaming from slot", 30s)) << child->Output();
 
-  std::mt19937 rng(1515);
-  std::map<std::string, std::map<std::string, std::vector<int>>> expected;
-  std::map<std::pair<std::string, std::string>, int> next_seq;
-  // Transactions over the tenants, some rolled back.
-  auto write = [&](int transactions) {
-    for (int t = 0; t < transactions; ++t) {
-      const bool rollback = t % 5 == 2;
-      std::string sql = "BEGIN;";
-      std::vector<std::tuple<std::string, std::string, int>> inserted;
-      const int rows = 1 + static_cast<int>(rng() % 4);
-      for (int i = 0; i < rows; ++i) {
-        const Tenant& tenant = tenants[rng() % tenants.size()];
-        const std::string key = "k" + std::to_string(rng() % 5);
-        const int seq = ++next_seq[{tenant.schema, key}];
-        sql += InsertSql(tenant, key, seq);
-        inserted.emplace_back(tenant.schema, key, seq);
-      }
-      ASSERT_TRUE(h.Exec(sql + (rollback ? "ROLLBACK;" : "COMMIT;")));
-      if (!rollback) {
-        for (const auto& [schema, key, seq] : inserted) expected[schema][key].push_back(seq);
-      }
-    }
-  };
-  ASSERT_NO_FATAL_FAILURE(write(30));
+  Expected expected;
+  TransactionWriter writer(1515, 5, 4, 5, 2);
+  ASSERT_NO_FATAL_FAILURE(writer.Write(h, tenants, 30, &expected));
 
   // The fourth tenant appears; `setup` adds it while pgoutbox runs.
   ASSERT_TRUE(h.Exec("CREATE SCHEMA " + late.schema));
@@ -361,13 +370,10 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
       << setup_output;
   EXPECT_NE(setup_output.find("table tenant_d.outbox: added"), std::string::npos) << setup_output;
   tenants.push_back(late);
-  ASSERT_NO_FATAL_FAILURE(write(40));
+  ASSERT_NO_FATAL_FAILURE(writer.Write(h, tenants, 40, &expected));
 
-  size_t count = 0;
-  for (const auto& [schema, keys] : expected) {
-    for (const auto& [key, seqs] : keys) count += seqs.size();
-  }
   ASSERT_GT(expected[late.schema].size(), 0u);
+  const size_t count = CountOf(expected);
   ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
       << "expected " << count << " records, got " << consumer.Count() << "\n"
       << child->Output();
@@ -390,10 +396,7 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
                                                                                  << cleanup_output;
   }
 
-  child->Signal(SIGTERM);
-  const std::optional<int> code = child->Wait(30s);
-  ASSERT_TRUE(code.has_value()) << child->Output();
-  EXPECT_EQ(*code, 0) << child->Output();
+  ASSERT_NO_FATAL_FAILURE(StopCleanly(*child));
 }
 
 // A table that already holds rows when setup adds it to the publication:
@@ -450,7 +453,7 @@ TEST(MultiTable, ARecoveryReadsEveryTenantTable) {
     h.kafka->CreateTopic(topic, kPartitions);
   }
   TopicConsumer consumer(h.kafka->bootstraps(), {"tenant_a.order", "tenant_b.order"});
-  std::map<std::string, std::map<std::string, std::vector<int>>> expected;
+  Expected expected;
   int seq = 0;
   auto insert_both = [&](const std::string& key) {
     ++seq;
