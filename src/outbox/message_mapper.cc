@@ -5,6 +5,7 @@
 #include <array>
 
 #include "common/text.h"
+#include "outbox/json_scalar.h"
 #include "outbox/mapper.h"
 
 namespace pgoutbox::outbox {
@@ -13,30 +14,12 @@ namespace {
 
 using simdjson::ondemand::json_type;
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
-                           text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-const char* TypeWord(json_type type) {
-  switch (type) {
-    case json_type::array:
-      return "an array";
-    case json_type::object:
-      return "an object";
-    case json_type::number:
-      return "a number";
-    case json_type::string:
-      return "a string";
-    case json_type::boolean:
-      return "a boolean";
-    case json_type::null:
-      return "null";
-  }
-  return "unknown";
+// The raw token of a number or boolean, checked (simdjson's on-demand
+// parser does not check it): false if it is not valid JSON.
+bool ScalarToken(simdjson::ondemand::value& value, json_type type, std::string_view* out) {
+  *out = TrimJsonWhitespace(value.raw_json_token());
+  if (type == json_type::number) return IsJsonNumber(*out);
+  return *out == "true" || *out == "false";
 }
 
 bool IsReserved(std::string_view name) {
@@ -119,6 +102,9 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
   auto bad = [&](const std::string& why) {
     return Status::InvalidArgument(MessageName(message) + ": " + why);
   };
+  auto bad_token = [&](std::string_view token) {
+    return bad("content is not valid JSON: bad token \"" + std::string(token.substr(0, 64)) + "\"");
+  };
   auto invalid = [&](simdjson::error_code error) {
     return bad(std::string("content is not valid JSON: ") + simdjson::error_message(error));
   };
@@ -158,8 +144,8 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
       seen[f] = true;
     }
     auto want = [&](const char* what) {
-      return bad("field \"" + std::string(key) + "\" is " + TypeWord(value_type) + "; it must be " +
-                 what);
+      return bad("field \"" + std::string(key) + "\" is " + JsonTypeName(value_type) +
+                 "; it must be " + what);
     };
     switch (f) {
       case kId:
@@ -178,7 +164,7 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
         if (value_type == json_type::string) {
           if ((error = value.get_string().get(out->key))) return invalid(error);
         } else if (value_type == json_type::number) {
-          out->key = Trim(value.raw_json_token());
+          if (!ScalarToken(value, value_type, &out->key)) return bad_token(out->key);
         } else {
           return want("a string or a number");
         }
@@ -206,7 +192,7 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
             break;
           }
           default:
-            out->payload = Trim(value.raw_json_token());
+            if (!ScalarToken(value, value_type, &out->payload)) return bad_token(out->payload);
             break;
         }
         break;
@@ -231,7 +217,9 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
               break;
             case json_type::number:
             case json_type::boolean:
-              header.value = Trim(header_value.raw_json_token());
+              if (!ScalarToken(header_value, header_type, &header.value)) {
+                return bad_token(header.value);
+              }
               break;
             case json_type::null:
               header.is_null = true;
@@ -239,7 +227,7 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
               break;
             default:
               return bad("headers field \"" + std::string(header.name) + "\" is " +
-                         TypeWord(header_type) +
+                         JsonTypeName(header_type) +
                          "; header values must be strings, numbers, booleans or null");
           }
           if (!IsReserved(header.name)) scratch.headers.push_back(header);
@@ -254,7 +242,9 @@ Status MessageMapper::MapContent(const pgoutput::LogicalMessage& message, Event*
           if ((error = value.get_string().get(text))) return invalid(error);
           scratch.fields.emplace_back(key, text);
         } else if (value_type == json_type::number) {
-          scratch.fields.emplace_back(key, Trim(value.raw_json_token()));
+          std::string_view token;
+          if (!ScalarToken(value, value_type, &token)) return bad_token(token);
+          scratch.fields.emplace_back(key, token);
         }
         break;
       }

@@ -141,6 +141,12 @@ TEST_F(MessageMapperTest, BadContentIsABadRowWithItsReason) {
       {R"({"aggregate_type": "a b", )" + rest + "}", BadRowReason::kTopic,
        "not a valid Kafka topic name"},
       {R"({"aggregate_type": "a", )" + rest + "} trailing", BadRowReason::kMessage, ""},
+      {R"({"aggregate_type": "a", "aggregate_id": 12abc, "event_type": "t", "payload": {}})",
+       BadRowReason::kMessage, "bad token \"12abc\""},
+      {R"({"aggregate_type": "a", "aggregate_id": "k", "event_type": "t", "payload": truth})",
+       BadRowReason::kMessage, "bad token"},
+      {R"({"aggregate_type": "a", "headers": {"n": 1.}, )" + rest + "}", BadRowReason::kHeaders,
+       "bad token \"1.\""},
   };
   for (const Case& c : cases) {
     const auto m = Message(c.content);
