@@ -432,13 +432,30 @@ void PeriodicCleaner::Disconnect(std::unique_ptr<pg::PgConnection>* conn) {
 }
 
 void PeriodicCleaner::Loop() {
-  const std::vector<pg::TableName> tables = Tables();
+  std::vector<pg::TableName> tables = Tables();
   std::unique_ptr<pg::PgConnection> conn;
   bool was_connected = false;
   while (!stop_.load()) {
     if (!EnsureConnected(&conn, &was_connected)) {
       if (!WaitFor(options_.reconnect_delay)) break;
       continue;
+    }
+    if (options_.selection) {
+      Result<CleanupTables> found =
+          FindCleanupTables(*conn, *options_.selection, options_.cleanup.created_at_column);
+      if (found.ok()) {
+        for (const pg::TableName& t : found->tables) {
+          if (std::find(tables.begin(), tables.end(), t) == tables.end()) {
+            spdlog::info("outbox cleanup: table {} matches --table {}: cleaning it too",
+                         t.ToString(), options_.selection->ToString());
+          }
+        }
+        if (!found->tables.empty()) tables = std::move(found->tables);
+      } else {
+        spdlog::warn("outbox cleanup: cannot look up the tables of --table {} ({}); cleaning {}",
+                     options_.selection->ToString(), found.status().message(),
+                     Counted(tables.size(), "known table"));
+      }
     }
     CleanupStats progress;
     Result<CleanupStats> pass =

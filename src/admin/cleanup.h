@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -149,6 +150,11 @@ struct PeriodicCleanerOptions {
   CleanupOptions cleanup;  // cleanup.table: ignored when `tables` is not empty
   // The tables each pass cleans, one after another; empty: cleanup.table.
   std::vector<pg::TableName> tables;
+  // Set: before each pass the tables are found again (FindCleanupTables with
+  // cleanup.created_at_column), so that a table the selection matches that
+  // appears while the daemon runs (a new tenant) is cleaned too; `tables`
+  // is what the first pass cleans if the lookup fails.
+  std::optional<pg::TableSelection> selection;
   // Time from the end of one pass to the start of the next. The first pass
   // runs right after Start().
   std::chrono::milliseconds interval = defaults::kCleanupInterval;
@@ -160,7 +166,9 @@ struct PeriodicCleanerOptions {
 // Runs a cleanup pass every interval on a thread of its own, with a
 // connection of its own (application_name "pgoutbox cleanup"). Each pass
 // cleans every table of options.tables one after another (RunCleanupPasses);
-// with none, options.cleanup.table.
+// with none, options.cleanup.table. With options.selection, each pass looks
+// the tables up again and logs one info line for each table it starts
+// cleaning; a failed lookup is logged and the pass cleans the tables it knew.
 //
 // Each pass that deleted something logs one info line (DescribePass) and adds
 // its rows to Metrics::CleanupDeleted. A failed pass is logged and the next

@@ -216,6 +216,7 @@ Status RunDaemon(const RunConfig& config, const std::atomic<int>* stop_requests)
     if (db.cleanup_enabled && !cleaner) {
       admin::PeriodicCleanerOptions cleanup = config.cleanup;
       cleanup.tables = db.cleanup_tables;
+      cleanup.selection = names.tables;  // a tenant that appears later is cleaned too
       cleaner = std::make_unique<admin::PeriodicCleaner>(std::move(cleanup), &metrics);
       RETURN_IF_ERROR(cleaner->Start());
     }

@@ -331,7 +331,8 @@ TEST(MultiTable, ATenantSetUpWhileRunningIsStreamedFromThen) {
 // Three tenant tables of two layouts and a fourth created and set up while
 // pgoutbox runs, in one run; every committed
 // event of every table arrives once, per key in commit order, with the right
-// topic and table header; then cleanup deletes the old rows of all four.
+// topic and table header; the daemon's cleanup takes the new table on, and
+// `pgoutbox cleanup` deletes the old rows of all four.
 TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
   Harness h;
   ASSERT_TRUE(h.ok());
@@ -351,8 +352,11 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
     }
   }
   TopicConsumer consumer(h.kafka->bootstraps(), topics);
+  // A short retention: the daemon's own cleanup runs while it streams (the
+  // WAL, not the table, is what it streams from).
   std::unique_ptr<ChildProcess> child =
-      h.Start({"--table", "tenant_*.outbox", "--topic", "{schema}.{aggregate_type}"});
+      h.Start({"--table", "tenant_*.outbox", "--topic", "{schema}.{aggregate_type}", "--retention",
+               "2s", "--cleanup-interval", "300ms"});
   ASSERT_TRUE(WaitForOutput(*child, "streaming from slot", 30s)) << child->Output();
 
   Expected expected;
@@ -382,8 +386,19 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
   EXPECT_NE(child->Output().find("streaming outbox table tenant_d.outbox (new)"), std::string::npos)
       << child->Output();
 
-  // Every table's rows are older than a second now: cleanup deletes them
-  // all, in all four tables.
+  // The running daemon's cleanup took the new table on, and deletes its rows
+  // once they are older than the retention.
+  EXPECT_TRUE(WaitForOutput(
+      *child, "outbox cleanup: table tenant_d.outbox matches --table tenant_*.outbox", 30s))
+      << child->Output();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (h.QueryValue("SELECT count(*) FROM tenant_d.outbox") != "0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(h.QueryValue("SELECT count(*) FROM tenant_d.outbox"), "0") << child->Output();
+
+  // And `pgoutbox cleanup` leaves no old row in any of the four tables.
   std::this_thread::sleep_for(1100ms);
   std::string cleanup_output;
   EXPECT_EQ(RunToExit({PgoutboxBinary(), "cleanup", "--db", h.pg->ConnInfo(h.db), "--table",
