@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "integration/harness.h"
+#include "integration/http_probe.h"
 #include "integration/workload.h"
 #include "support/tcp_proxy.h"
 
@@ -299,6 +300,16 @@ TEST(Faults, SigtermFlushesAndExitsZero) {
     if (!last_seen) std::this_thread::sleep_for(milliseconds(10));
   }
   ASSERT_TRUE(last_seen) << "the last transaction never arrived\n" << child->Output();
+  // An event is produced when its insert arrives, before its transaction's
+  // Commit message: wait until pgoutbox has received every commit too (a stop
+  // ends reading at once, and an uncommitted transaction is not confirmed).
+  const int port = HttpPort(*child);
+  while (Clock::now() < deadline &&
+         MetricValue(Metrics(port), "pgoutbox_transactions_total").value_or(0) < kTxns) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_GE(MetricValue(Metrics(port), "pgoutbox_transactions_total").value_or(0), kTxns)
+      << child->Output();
   const std::string confirmed_before = h.ConfirmedLsn();
   child->Signal(SIGTERM);
   EXPECT_EQ(child->Wait(seconds(30)), 0) << child->Output();
