@@ -194,6 +194,18 @@ size_t CountOf(const Expected& expected) {
   return count;
 }
 
+// Waits for every record of `expected`, lets a moment pass for extra ones,
+// then checks them all (CheckRecords).
+void ExpectArrived(TopicConsumer& consumer, ChildProcess& child, const std::vector<Tenant>& tenants,
+                   const Expected& expected) {
+  const size_t count = CountOf(expected);
+  ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
+      << "expected " << count << " records, got " << consumer.Count() << "\n"
+      << child.Output();
+  std::this_thread::sleep_for(kSettle);
+  ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), tenants, expected));
+}
+
 // SIGTERM, then exit 0 within 30 s.
 void StopCleanly(ChildProcess& child) {
   child.Signal(SIGTERM);
@@ -245,12 +257,7 @@ TEST(MultiTable, TenantTablesOfTwoLayoutsStreamOnceInOrder) {
   // A row of the table that is not an outbox table is not published.
   ASSERT_TRUE(h.Exec("INSERT INTO tenant_a.orders VALUES (1)"));
 
-  const size_t count = CountOf(expected);
-  ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
-      << "expected " << count << " records, got " << consumer.Count() << "\n"
-      << child->Output();
-  std::this_thread::sleep_for(kSettle);
-  ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), tenants, expected));
+  ASSERT_NO_FATAL_FAILURE(ExpectArrived(consumer, *child, tenants, expected));
 
   ASSERT_NO_FATAL_FAILURE(StopCleanly(*child));
 }
@@ -377,12 +384,7 @@ TEST(MultiTable, ThreeTenantsAndAFourthSetUpWhileRunningThenCleanedUp) {
   ASSERT_NO_FATAL_FAILURE(writer.Write(h, tenants, 40, &expected));
 
   ASSERT_GT(expected[late.schema].size(), 0u);
-  const size_t count = CountOf(expected);
-  ASSERT_TRUE(consumer.WaitForCount(count, kArrival))
-      << "expected " << count << " records, got " << consumer.Count() << "\n"
-      << child->Output();
-  std::this_thread::sleep_for(kSettle);
-  ASSERT_NO_FATAL_FAILURE(CheckRecords(consumer.Records(), tenants, expected));
+  ASSERT_NO_FATAL_FAILURE(ExpectArrived(consumer, *child, tenants, expected));
   EXPECT_NE(child->Output().find("streaming outbox table tenant_d.outbox (new)"), std::string::npos)
       << child->Output();
 
