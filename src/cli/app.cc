@@ -1,8 +1,14 @@
 #include "cli/app.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "cli/cleanup_command.h"
+#include "cli/config_file.h"
 #include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "cli/setup_command.h"
@@ -57,6 +63,12 @@ CommandLine::CommandLine()
                         "print the program name and version, then exit");
   app_.require_subcommand(1);
   app_.fallthrough();  // global flags may follow the subcommand
+  app_.set_config("--config", "",
+                  "read flags from this file (key = value, keys named like the flags); a flag "
+                  "or its environment variable wins over the file")
+      ->envname("PGOUTBOX_CONFIG")
+      ->type_name("FILE");
+  app_.config_formatter(std::make_shared<ConfigFileFormat>(&app_));
   app_.add_option("--log-level", log_level_,
                   "how much to log: trace, debug, info, warn, error, critical or off")
       ->envname("PGOUTBOX_LOG_LEVEL")
@@ -80,6 +92,19 @@ CommandLine::CommandLine()
 ParseOutcome CommandLine::Parse(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "help") return Help(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
+  // CLI11 reads the file before the environment: PGOUTBOX_CONFIG is given
+  // to it as the flag, unless the flag itself is there.
+  const char* config_env = std::getenv("PGOUTBOX_CONFIG");
+  if (config_env != nullptr && *config_env != '\0') {
+    bool given = false;
+    for (const std::string& arg : args) {
+      if (arg == "--config" || arg.rfind("--config=", 0) == 0) given = true;
+    }
+    if (!given) {
+      reversed.push_back(config_env);
+      reversed.push_back("--config");
+    }
+  }
   try {
     app_.parse(reversed);
   } catch (const CLI::ParseError& error) {
@@ -105,6 +130,10 @@ ParseOutcome CommandLine::Failed(const CLI::ParseError& error) {
     o.err = err.str();
     return o;
   }
+  if (dynamic_cast<const CLI::ConfigError*>(&error) != nullptr) {
+    return Usage(std::string(kProgram) + ": " + error.what() + "\n");
+  }
+  if (dynamic_cast<const CLI::FileError*>(&error) != nullptr) return ConfigFileMissing();
   // CLI11 keeps what it could not place (in order) whatever error it then
   // raised: look there first, a typo explains most other errors ("--db is
   // required" after "--dbb x").
@@ -128,6 +157,23 @@ ParseOutcome CommandLine::Failed(const CLI::ParseError& error) {
   }
   return Usage(std::string(kProgram) + ": " + error.what() + "\nRun '" + CommandName(subcommand) +
                " --help' for its flags.\n");
+}
+
+ParseOutcome CommandLine::ConfigFileMissing() const {
+  const CLI::Option* opt = app_.get_config_ptr();
+  const std::string path = opt != nullptr && opt->count() > 0 ? opt->as<std::string>() : "";
+  std::string reason = "cannot be read";
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    reason = std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    reason = "is a directory";
+  } else if (FILE* f = std::fopen(path.c_str(), "r"); f == nullptr) {
+    reason = std::strerror(errno);
+  } else {
+    std::fclose(f);
+  }
+  return Usage(std::string(kProgram) + ": config file " + path + ": " + reason + "\n");
 }
 
 ParseOutcome CommandLine::Help(const std::vector<std::string>& args) const {

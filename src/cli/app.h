@@ -1,7 +1,8 @@
 // CommandLine: the whole command line of pgoutbox, built once and shared by
-// main() and the tests: the CLI11 app with the global flags (--log-level,
-// --log-format, -V/--version, -h/--help), every subcommand (run, setup,
-// status, cleanup) and the messages for what does not parse.
+// main() and the tests: the CLI11 app with the global flags (--config,
+// --log-level, --log-format, -V/--version, -h/--help), every subcommand (run,
+// setup, status, cleanup, replay) and the messages for what does not parse.
+// --config (or PGOUTBOX_CONFIG) reads flags from a file (cli/config_file.h).
 //
 // Parse() never throws: CLI11's exceptions stay inside it and come out as a
 // ParseOutcome. Mistakes get exit code 2 and a message that names the
@@ -52,6 +53,7 @@ class CommandLine {
 
  private:
   ParseOutcome Failed(const CLI::ParseError& error);
+  ParseOutcome ConfigFileMissing() const;
   ParseOutcome Help(const std::vector<std::string>& args) const;
   ParseOutcome UnknownFlag(const CLI::App* subcommand, const std::string& word) const;
   ParseOutcome UnknownSubcommand(const std::string& word) const;

@@ -39,8 +39,17 @@ int ExitCodeFor(const Status& status);
 // The flags several commands share, each with its PGOUTBOX_* variable, so
 // names, variables and help read the same everywhere. --db is required; the
 // others show their default.
+// AddDbFlag declares --db and --db-password-file: after parsing, the
+// password read from the file (ReadPasswordFile) is added to `db`; a file
+// that cannot be read or a --db that already holds a password fails the
+// parse (exit 2).
 void AddDbFlag(CLI::App* cmd, std::string* db,
                const std::string& help = "libpq conninfo or URI of the database");
+// The password in the file at `path`: its content without the trailing
+// newline. InvalidArgument naming the file when it is missing, not a regular
+// file, accessible by every user (mode o+rwx: libpq refuses such a passfile
+// too), empty or of several lines.
+Result<std::string> ReadPasswordFile(const std::string& path);
 // --table: repeatable and comma-separated (PGOUTBOX_TABLE comma-separated
 // too); given entries replace the initial contents of `tables`, which are the
 // default shown (callers start it as {defaults::kTable}).

@@ -51,6 +51,16 @@ bool IsPasswordKeyword(std::string keyword) {
   return keyword == "password" || keyword == "sslpassword";
 }
 
+// A value for a key/value conninfo, inside single quotes.
+std::string EscapeConninfoValue(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::string PercentDecode(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -281,6 +291,43 @@ std::vector<std::pair<std::string, std::string>> ReplicationKeepalives(
     if (set.count(keyword) == 0 && known.count(keyword) != 0) out.emplace_back(keyword, value);
   }
   return out;
+}
+
+Result<std::string> AddPassword(const std::string& conninfo, const std::string& password) {
+  const bool uri = IsUri(conninfo);
+  if (!uri && conninfo.find('=') == std::string::npos) {
+    // A bare database name (libpq's rule for a string without "=").
+    return AddPassword("dbname='" + EscapeConninfoValue(conninfo) + "'", password);
+  }
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    std::string message = error != nullptr ? TrimMessage(error) : "out of memory";
+    if (error != nullptr) PQfreemem(error);
+    return Status::InvalidArgument("--db cannot be read: " + RedactSecrets(message, conninfo));
+  }
+  bool has_password = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) has_password = true;
+  }
+  PQconninfoFree(options);
+  if (has_password) {
+    return Status::InvalidArgument(
+        "--db already holds a password: give it there or in the password file, not both");
+  }
+  if (!uri) return conninfo + " password='" + EscapeConninfoValue(password) + "'";
+  std::string encoded;
+  for (unsigned char c : password) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      encoded += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 0xF];
+    }
+  }
+  return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + "password=" + encoded;
 }
 
 std::string RedactConninfo(const std::string& conninfo) {

@@ -89,6 +89,13 @@ class PgConnection {
 // itself is left out: the user's value wins. Pure.
 std::vector<std::pair<std::string, std::string>> ReplicationKeepalives(const std::string& conninfo);
 
+// `conninfo` (key/value string, URI or a bare database name, libpq's three
+// forms) with `password` added: ` password='...'` quoted for a key/value
+// string, `password=` %-encoded as a URI parameter. InvalidArgument when the
+// conninfo already holds a password (two would be ambiguous) or libpq cannot
+// read it (the message without secrets). Pure.
+Result<std::string> AddPassword(const std::string& conninfo, const std::string& password);
+
 // Removes trailing whitespace/newlines from a libpq message.
 std::string TrimMessage(const char* message);
 

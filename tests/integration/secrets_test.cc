@@ -1,7 +1,8 @@
 // End-to-end test that no secret ever leaves pgoutbox: runs the binary with
 // known, unique secrets in every place one can be given (the password of a
 // key/value conninfo, of a postgres:// URI, %-encoded or in a query
-// parameter, PGPASSWORD, -X sasl.password and -X ssl.key.password, also
+// parameter, PGPASSWORD, a --db-password-file named by a config file, -X
+// sasl.password and -X ssl.key.password, also
 // through PGOUTBOX_X), over runs that succeed and runs that fail (wrong
 // password, unreachable database or brokers, invalid -X values, a malformed
 // URI), with debug logging in text and JSON and librdkafka's debug=all, and
@@ -11,9 +12,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -45,6 +49,7 @@ const std::string kEnvPassword = "s3cr3t-env-pw-XYZ104";
 const std::string kSaslPassword = "s3cr3t-sasl-pw-XYZ105";
 const std::string kKeyPassword = "s3cr3t-sslkey-pw-XYZ106";
 const std::string kWrongPassword = "s3cr3t-wrong-pw-XYZ107";
+const std::string kFilePassword = "s3cr3t-file-pw-XYZ108";  // --db-password-file
 
 // Everything pgoutbox said or served, labelled by where it came from.
 using Captured = std::vector<std::pair<std::string, std::string>>;
@@ -98,9 +103,9 @@ void Scrape(int port, const std::string& path, Captured* captured) {
 // was captured from every source (an empty capture would pass vacuously).
 void ExpectNoSecrets(const Captured& captured) {
   const std::vector<std::string> secrets = {
-      kKvPassword,  kUriPassword,  kUriEncodedPassword, PercentEncode(kUriEncodedPassword),
-      kEnvPassword, kSaslPassword, kKeyPassword,        kWrongPassword,
-      kMarker};
+      kKvPassword,   kUriPassword,  kUriEncodedPassword, PercentEncode(kUriEncodedPassword),
+      kEnvPassword,  kSaslPassword, kKeyPassword,        kWrongPassword,
+      kFilePassword, kMarker};
   size_t total = 0;
   for (const auto& [label, text] : captured) {
     EXPECT_FALSE(text.empty()) << label << ": no output at all";
@@ -208,16 +213,41 @@ TEST(Secrets, NeverInOutputOfWorkingRunsOrHttp) {
       << captured.back().second;
   ExpectContains(captured, "-X sasl.password=***");
 
+  // A config file names the database and the password file, which holds
+  // the only copy of the password.
+  ASSERT_TRUE(h.Exec("ALTER ROLE pwuser PASSWORD '" + kFilePassword + "'"));
+  for (int tx = 9; tx < 11; ++tx) ASSERT_NE(InsertTransaction(conn.get(), tx, 10), "");
+  {
+    char dir_template[] = "/tmp/pgoutbox-secrets-XXXXXX";
+    const std::string dir = mkdtemp(dir_template);
+    const std::string password_file = dir + "/db.password";
+    const std::string config_file = dir + "/pgoutbox.conf";
+    std::ofstream(password_file) << kFilePassword << "\n";
+    ASSERT_EQ(chmod(password_file.c_str(), 0640), 0);
+    std::ofstream(config_file) << "db = \"" << h.pg->ConnInfo(h.db, "pwuser") << "\"\n"
+                               << "db-password-file = \"" << password_file << "\"\n"
+                               << "log-level = debug\n";
+    std::vector<std::string> argv = h.ArgsWith("--db", "", {"--exit-when-caught-up"});
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] == "--db") argv.erase(argv.begin() + i, argv.begin() + i + 2);
+    }
+    argv.insert(argv.end(), {"--config", config_file});
+    EXPECT_EQ(RunCaptured("config file run (--db-password-file, debug)", argv, {}, &captured), 0)
+        << captured.back().second;
+    ExpectContains(captured, "password=***");
+    std::filesystem::remove_all(dir);
+  }
+
   // `pgoutbox status` with the password in the conninfo.
   EXPECT_EQ(RunCaptured("status",
                         {PgoutboxBinary(), "status", "--db",
-                         h.pg->ConnInfo(h.db, "pwuser") + " password=" + kEnvPassword, "--slot",
+                         h.pg->ConnInfo(h.db, "pwuser") + " password=" + kFilePassword, "--slot",
                          h.slot, "--log-level", "debug"},
                         {}, &captured),
             0)
       << captured.back().second;
 
-  ASSERT_TRUE(WaitForQuiet(consumer, 90, seconds(20))) << consumer.Count();
+  ASSERT_TRUE(WaitForQuiet(consumer, 110, seconds(20))) << consumer.Count();
   ExpectAllArrivedExactlyOnce(consumer.Records(), OutboxRows(h));
   ExpectNoSecrets(captured);
 }
