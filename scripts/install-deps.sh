@@ -17,6 +17,10 @@ PACKAGES=(
   googletest
   postgresql-15
   kcat
+  # promtool, for the checks of docker/alerts.yml and the Grafana dashboard.
+  # On a host running systemd the package also starts a Prometheus service
+  # (systemctl disable --now prometheus if it is not wanted).
+  prometheus
 )
 
 missing=()

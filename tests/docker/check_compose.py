@@ -5,15 +5,17 @@ Reads docker/Dockerfile, docker/compose.yaml, docker/prometheus.yml,
 .dockerignore and scripts/install-deps.sh, runs the pgoutbox binary for its
 --help, and checks that they agree with each other:
 
-  - the four compose services exist with the expected images;
+  - the compose services exist with the expected images, and publish their
+    ports on 127.0.0.1 only;
   - every PGOUTBOX_* variable named in the Dockerfile, compose.yaml and the
     other files of docker/ (README.md, healthcheck.sh) is a flag's (Env:...)
     in `pgoutbox --help` or `pgoutbox run --help`;
   - the ports agree: PGOUTBOX_HTTP_ADDR, the published port, EXPOSE and
     Prometheus' target; PGOUTBOX_BROKERS and Kafka's listeners;
     PGOUTBOX_DB and the postgres service;
-  - every file mounted or built from the repository exists, and the init
-    scripts run in a working order;
+  - every file mounted or built from the repository exists, the init
+    scripts run in a working order, and prometheus mounts the rule files
+    prometheus.yml names where it looks for them;
   - the Dockerfile's build stage installs the build packages of
     scripts/install-deps.sh, its runtime stage the packages of the libraries
     the binary links, runs as a non-root user and starts `pgoutbox run`.
@@ -456,7 +458,8 @@ def needed_library_packages(binary: str) -> dict[str, str] | None:
 
 
 # Packages of scripts/install-deps.sh that only the tests and the demo need.
-TEST_ONLY_PACKAGES = {"libgtest-dev", "googletest", "postgresql-15", "kcat", "python3-yaml"}
+TEST_ONLY_PACKAGES = {"libgtest-dev", "googletest", "postgresql-15", "kcat", "python3-yaml",
+                      "prometheus"}
 # In every debian:bookworm(-slim) image.
 BASE_IMAGE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 
@@ -492,6 +495,7 @@ def main() -> int:
         "postgres": r"postgres:15(\.\d+)?(-.*)?",
         "kafka": r"apache/kafka(:.*)?",
         "prometheus": r"prom/prometheus(:.*)?",
+        "grafana": r"grafana/grafana(-oss)?:\d+\.\d+\.\d+",
     }
     for name, rx in expected_images.items():
         image = str((services.get(name) or {}).get("image", ""))
@@ -561,6 +565,10 @@ def main() -> int:
     c.check(f"pgoutbox:{http_port}" in targets, f"prometheus scrapes pgoutbox:{http_port}", f"targets: {targets}")
     c.check(paths and all(p == "/metrics" for p in paths), "prometheus scrapes /metrics", f"metrics_path: {paths}")
     c.check(9090 in published_container_ports(prom), "prometheus publishes port 9090")
+    for sname, svc in services.items():
+        for p in (svc or {}).get("ports") or []:
+            spec = f"{p.get('host_ip', '')}:{p.get('published', '')}" if isinstance(p, dict) else str(p)
+            c.check(spec.startswith("127.0.0.1:"), f"{sname} publishes {spec} on 127.0.0.1 only")
 
     kl = listeners(kafka_env.get("KAFKA_LISTENERS", ""))
     ka = listeners(kafka_env.get("KAFKA_ADVERTISED_LISTENERS", ""))
@@ -636,6 +644,18 @@ def main() -> int:
         "/etc/prometheus/prometheus.yml" in str(v) and "prometheus.yml" in str(v).split(":")[0]
         for v in prom.get("volumes") or []
     ), "prometheus mounts docker/prometheus.yml as its configuration")
+    # Prometheus reads a relative rule file next to its configuration: in the
+    # container /etc/prometheus/, in the repository docker/.
+    prom_mounts = {}
+    for vol in prom.get("volumes") or []:
+        spec = vol.get("source", "") + ":" + vol.get("target", "") if isinstance(vol, dict) else str(vol)
+        source, _, rest = spec.partition(":")
+        prom_mounts[rest.split(":")[0]] = (docker_dir / source).resolve()
+    for rule_file in prom_cfg.get("rule_files") or []:
+        target = str(rule_file) if str(rule_file).startswith("/") else f"/etc/prometheus/{rule_file}"
+        c.check(prom_mounts.get(target) == (docker_dir / str(rule_file)).resolve(),
+                f"prometheus mounts docker/{rule_file} on {target} (rule_files of prometheus.yml)",
+                f"mounts: {sorted(prom_mounts)}")
 
     # --- Dockerfile ----------------------------------------------------------
     print("== Dockerfile")
