@@ -9,6 +9,7 @@
 #include "admin/sql_template.h"
 #include "common/defaults.h"
 #include "common/text.h"
+#include "pg/column_info.h"
 #include "pg/table_selection.h"
 #include "sql/embedded_sql.h"
 
@@ -136,6 +137,9 @@ struct PlannedTables {
   std::vector<pg::TableName> all;
   std::vector<pg::TableName> exact;    // in the order given
   std::vector<pg::TableName> missing;  // exact entries setup creates
+  // Exact entries that exist without a created_at column (a Debezium-shaped
+  // table): sql/outbox.sql's index on it cannot be made, cleanup skips them.
+  std::vector<pg::TableName> without_created_at;
 };
 
 Result<PlannedTables> FindTables(pg::PgConnection& conn, const pg::TableSelection& selection) {
@@ -143,7 +147,11 @@ Result<PlannedTables> FindTables(pg::PgConnection& conn, const pg::TableSelectio
   ASSIGN_OR_RETURN(t.all, pg::ListTables(conn, selection));
   t.exact = selection.ExactTables();
   for (const pg::TableName& table : t.exact) {
-    if (std::find(t.all.begin(), t.all.end(), table) != t.all.end()) continue;
+    if (std::find(t.all.begin(), t.all.end(), table) != t.all.end()) {
+      ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(conn, table));
+      if (!pg::HasColumn(columns, "created_at")) t.without_created_at.push_back(table);
+      continue;
+    }
     // Missing, or something other than a table (a view, a partition).
     auto columns = pg::TableColumns(conn, table);
     if (columns.ok()) {
@@ -176,12 +184,20 @@ Result<SetupStep> PlanTable(const SetupNames& names, const PlannedTables& tables
     item.name = "table " + t.ToString();
     item.exists = !Contains(tables.missing, t);
     if (!Contains(tables.exact, t)) item.note = "matches --table " + names.tables.ToString();
+    if (Contains(tables.without_created_at, t)) {
+      item.note = "no created_at column: cleanup leaves it alone";
+    }
     step.items.push_back(item);
   }
   // The file for every exact entry (CREATE ... IF NOT EXISTS: a no-op for
-  // one that exists); a pattern creates nothing.
-  if (!tables.exact.empty()) {
-    ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, tables.exact, quoting));
+  // one that exists, but for the index on created_at where that column is
+  // missing); a pattern creates nothing.
+  std::vector<pg::TableName> rendered;
+  for (const pg::TableName& t : tables.exact) {
+    if (!Contains(tables.without_created_at, t)) rendered.push_back(t);
+  }
+  if (!rendered.empty()) {
+    ASSIGN_OR_RETURN(step.statements, SqlFileStatements(step.file, names, rendered, quoting));
   }
   return step;
 }

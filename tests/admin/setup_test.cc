@@ -492,6 +492,37 @@ TEST_F(SetupTest, SaysHowManyRowsAlreadyInTheTableAreNeverPublished) {
   EXPECT_EQ(out.output.find("note:"), std::string::npos) << out.output;
 }
 
+// A Debezium-shaped table has no created_at column: setup adds it to the
+// publication without the index sql/outbox.sql would put on that column, and
+// says that cleanup leaves it alone; once the column is added, setup makes
+// the index.
+TEST_F(SetupTest, ATableWithoutCreatedAtIsSetUpWithoutItsIndex) {
+  ASSERT_TRUE(pg_->Exec(db_,
+                        "CREATE TABLE public.outboxevent (id uuid PRIMARY KEY, aggregatetype "
+                        "varchar(255) NOT NULL, aggregateid varchar(255) NOT NULL, type "
+                        "varchar(255) NOT NULL, payload jsonb)"));
+  Outcome out = Setup({"--role", "", "--table", "public.outboxevent"});
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_NE(out.output.find(
+                "table public.outboxevent: exists (no created_at column: cleanup leaves it alone)"),
+            std::string::npos)
+      << out.output;
+  EXPECT_EQ(Value("SELECT string_agg(schemaname || '.' || tablename, ',') "
+                  "FROM pg_publication_tables WHERE pubname = 'pgoutbox'"),
+            "public.outboxevent");
+  EXPECT_EQ(Value("SELECT count(*) FROM pg_indexes WHERE tablename = 'outboxevent' "
+                  "AND indexname LIKE '%created_at%'"),
+            "0");
+  ASSERT_TRUE(pg_->Exec(db_,
+                        "ALTER TABLE public.outboxevent ADD COLUMN created_at timestamptz NOT "
+                        "NULL DEFAULT now()"));
+  out = Setup({"--role", "", "--table", "public.outboxevent"});
+  ASSERT_EQ(out.code, 0) << out.output;
+  EXPECT_EQ(out.output.find("no created_at column"), std::string::npos) << out.output;
+  EXPECT_EQ(Value("SELECT count(*) FROM pg_indexes WHERE indexname = 'outboxevent_created_at_idx'"),
+            "1");
+}
+
 TEST_F(SetupTest, DryRunWithDefaultNamesPrintsTheStatementsOfTheSqlFiles) {
   const Outcome dry = Setup({"--dry-run"});
   ASSERT_EQ(dry.code, 0) << dry.output;
