@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Debian package of pgoutbox and prints its path on the last line.
-# Installs the build dependencies only when missing (scripts/install-deps.sh),
-# configures a Release build of the pgoutbox binary alone (no tests, prefix
-# /usr) into build-release/, runs cpack there, and checks the package with
+# Installs the build dependencies only when missing (scripts/install-deps.sh;
+# dpkg-dev, file and systemd for the packaging tools), configures a Release
+# build of the pgoutbox binary alone (no tests, prefix /usr) into
+# build-release/, runs cpack there, and checks the package with
 # tests/packaging/check_package.sh (its contents, that Depends names the
 # package of every shared library the binary links, the maintainer scripts
 # and the unit file). Installs nothing else: scripts/packaging/check-install.sh
@@ -25,6 +26,20 @@ fi
 build_dir="${BUILD_DIR:-build-release}"
 
 scripts/install-deps.sh
+
+# The packaging tools, when missing: dpkg-shlibdeps and file for the Depends
+# cpack computes, systemd-analyze for the check of the unit.
+tools=()
+for tool in dpkg-shlibdeps:dpkg-dev file:file systemd-analyze:systemd; do
+  command -v "${tool%%:*}" >/dev/null || tools+=("${tool#*:}")
+done
+if [[ ${#tools[@]} -gt 0 ]]; then
+  sudo=()
+  [[ "$(id -u)" -eq 0 ]] || sudo=(sudo)
+  echo "package: installing ${tools[*]}"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${tools[@]}"
+fi
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi

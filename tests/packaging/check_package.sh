@@ -34,6 +34,16 @@ usage() {
   exit 2
 }
 
+# The tools it runs, with the packages that hold them.
+needs=(dpkg-deb:dpkg readelf:binutils ldd:libc-bin systemd-analyze:systemd)
+[[ "${1:-}" != --cpack ]] || needs+=(cpack:cmake dpkg-shlibdeps:dpkg-dev file:file)
+for tool in "${needs[@]}"; do
+  if ! command -v "${tool%%:*}" >/dev/null; then
+    echo "FAIL: ${tool%%:*} is not installed (apt-get install ${tool#*:}; scripts/package.sh installs it)" >&2
+    exit 1
+  fi
+done
+
 work="$(mktemp -d /tmp/pgoutbox-check-package.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
@@ -213,9 +223,7 @@ if [[ -n "$unit_path" ]]; then
   mkdir -p "$vroot/usr/lib/systemd/system"
   cp -a /usr/lib/systemd/system/. "$vroot/usr/lib/systemd/system/"
   cp -a "$root/." "$vroot/"
-  if ! command -v systemd-analyze >/dev/null; then
-    fail "systemd-analyze is not installed (apt-get install systemd)"
-  elif ! systemd-analyze verify --root="$vroot" pgoutbox@check.service >"$work/verify.out" 2>&1 ||
+  if ! systemd-analyze verify --root="$vroot" pgoutbox@check.service >"$work/verify.out" 2>&1 ||
     [[ -s "$work/verify.out" ]]; then
     fail "systemd-analyze verify pgoutbox@check.service:"
     cat "$work/verify.out"
