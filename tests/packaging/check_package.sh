@@ -118,7 +118,13 @@ if [[ "$binary_line" != "-rwxr-xr-x root/root "* ]]; then
 fi
 
 binary="$root/usr/bin/pgoutbox"
-if [[ -f "$binary" ]]; then
+elf=0
+if [[ ! -f "$binary" ]]; then
+  :
+elif ! readelf -h "$binary" >/dev/null 2>&1; then
+  fail "/usr/bin/pgoutbox is not an ELF program"
+else
+  elf=1
   if readelf -S "$binary" | grep -qE '\.symtab|\.debug_'; then
     fail "/usr/bin/pgoutbox is not stripped (it has a symbol table or debug sections)"
   else
@@ -169,7 +175,8 @@ provides() {
   dpkg-query -W -f='${Provides}' "$1" 2>/dev/null | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$'
 }
 
-needed="$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+needed=""
+[[ $elf -eq 0 ]] || needed="$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
 [[ -n "$needed" ]] || fail "readelf -d finds no NEEDED library in /usr/bin/pgoutbox"
 for lib in $needed; do
   path="$(ldd "$binary" | awk -v lib="$lib" '$1 == lib && $3 ~ /^\// { print $3 }')"
