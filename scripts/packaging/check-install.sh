@@ -165,12 +165,20 @@ step "The role pgoutbox logs in with a password (scram-sha-256 in pg_hba.conf)"
 } >"$WORK/pg_hba.conf"
 cat "$WORK/pg_hba.conf" >"$PG_DATA/pg_hba.conf"
 sql_value "SELECT pg_reload_conf()" >/dev/null
+head -n 2 "$PG_DATA/pg_hba.conf" | sed 's/^/    pg_hba.conf | /'
 
 step "pgoutbox setup (the installed binary, as the database's superuser)"
 show "$pgoutbox" setup --db "$PG_CONNINFO"
 password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 psql_q -c "ALTER ROLE pgoutbox PASSWORD '$password'"
 role_db="host=127.0.0.1 port=$PG_PORT dbname=postgres user=pgoutbox"
+printf '$ %s\n' "pgoutbox status --db '$role_db'   # without a password: refused"
+rc=0
+env -i HOME=/nonexistent "$pgoutbox" status --db "$role_db" >"$WORK/nopass.out" 2>&1 || rc=$?
+sed 's/^/    /' "$WORK/nopass.out"
+if [[ $rc -ne 1 ]] || ! grep -q 'password' "$WORK/nopass.out"; then
+  die "pgoutbox status without a password should fail on the password (exit 1), exited $rc"
+fi
 
 if "$pgoutbox" --help 2>&1 | grep -q -- '--config'; then
   with_config=1
