@@ -12,19 +12,17 @@
 #      a password, and a 3-broker mock Kafka cluster in a process of its own
 #      (pgoutbox-bench kafka, built into build/ if missing); runs the
 #      installed `pgoutbox setup`, writes /etc/pgoutbox/demo.conf and its
-#      password file as the README says, and runs ExecStart's command line,
-#      `/usr/bin/pgoutbox --config /etc/pgoutbox/demo.conf run`, as the user
-#      pgoutbox with no capabilities and no new privileges, on a file system
-#      that is read-only but for an empty /tmp (the unit's ProtectSystem,
-#      ProtectHome, PrivateTmp), and with the unit's environment; inserts
-#      events, waits until the slot confirms them, shows what kcat consumes
-#      and `pgoutbox --config /etc/pgoutbox/demo.conf status`; SIGTERM, exit 0;
+#      password file as the README says (a mistyped key in a config file is
+#      exit 2, which the unit does not restart on), and runs ExecStart's
+#      command line, `/usr/bin/pgoutbox --config /etc/pgoutbox/demo.conf run`,
+#      as the user pgoutbox with no capabilities and no new privileges, on
+#      a file system that is read-only but for an empty /tmp (the unit's
+#      ProtectSystem, ProtectHome, PrivateTmp), and with the unit's
+#      environment; inserts events, waits until the slot confirms them,
+#      shows what kcat consumes and `pgoutbox --config
+#      /etc/pgoutbox/demo.conf status`; SIGTERM, exit 0;
 #   5. dpkg -r (the program goes, /etc/pgoutbox and the user stay), removes
 #      the demo's files, dpkg -P (the directory, the user and the group go).
-#
-# A pgoutbox without --config runs step 4 with the same settings as
-# PGOUTBOX_* environment variables and libpq's password file instead, and
-# says so.
 #
 #   scripts/packaging/check-install.sh [DEB]
 #
@@ -74,7 +72,7 @@ install_cleanup "$repo_root/build-release/check-install"
 finish() {
   cleanup
   if [[ "$installed" -eq 1 ]]; then
-    rm -f /etc/pgoutbox/demo.conf /etc/pgoutbox/demo.password /etc/pgoutbox/demo.pgpass
+    rm -f /etc/pgoutbox/demo.conf /etc/pgoutbox/demo.password /etc/pgoutbox/typo.conf
     dpkg -P pgoutbox >>"$LOGS/dpkg.log" 2>&1 || true
   fi
 }
@@ -104,7 +102,7 @@ as_service() {
   local run=(setpriv --reuid=pgoutbox --regid=pgoutbox --init-groups --no-new-privs
     --inh-caps=-all --bounding-set=-all
     env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent USER=pgoutbox LOGNAME=pgoutbox
-    SHELL=/usr/sbin/nologin LANG=C.UTF-8 "${service_env[@]}" "$@")
+    SHELL=/usr/sbin/nologin LANG=C.UTF-8 "$@")
   if [[ "$sandbox" -eq 0 ]]; then exec "${run[@]}"; fi
   # shellcheck disable=SC2016  # expanded by the inner shell
   exec unshare --mount --propagation private sh -c '
@@ -116,7 +114,6 @@ as_service() {
     mount -t tmpfs -o mode=0700,ro tmpfs /root
     exec "$@"' sandbox "${run[@]}"
 }
-service_env=()
 
 # ------------------------------------------------------------- the package
 
@@ -180,13 +177,11 @@ if [[ $rc -ne 1 ]] || ! grep -q 'password' "$WORK/nopass.out"; then
   die "pgoutbox status without a password should fail on the password (exit 1), exited $rc"
 fi
 
-if "$pgoutbox" --help 2>&1 | grep -q -- '--config'; then
-  with_config=1
-  step "Writing $conf and its password file (root:pgoutbox, 0640)"
-  install -m 0640 -o root -g pgoutbox /dev/null /etc/pgoutbox/demo.password
-  printf '%s\n' "$password" >/etc/pgoutbox/demo.password
-  install -m 0640 -o root -g pgoutbox /dev/null "$conf"
-  cat >"$conf" <<EOF
+step "Writing $conf and its password file (root:pgoutbox, 0640)"
+install -m 0640 -o root -g pgoutbox /dev/null /etc/pgoutbox/demo.password
+printf '%s\n' "$password" >/etc/pgoutbox/demo.password
+install -m 0640 -o root -g pgoutbox /dev/null "$conf"
+cat >"$conf" <<EOF
 # The demo of scripts/packaging/check-install.sh.
 db = "$role_db"
 db-password-file = "/etc/pgoutbox/demo.password"
@@ -194,34 +189,34 @@ brokers = "$KAFKA_BROKERS"
 no-create = true
 http-addr = "127.0.0.1:0"
 EOF
-  show ls -l /etc/pgoutbox
-  show cat "$conf"
-  run_args=(--config "$conf" run)
-  status_args=(--config "$conf" status)
-else
-  with_config=0
-  step "This pgoutbox has no --config: the same settings as PGOUTBOX_* variables, the password in libpq's passfile"
-  echo "NOTE: $pgoutbox --help lists no --config option; $conf is not used."
-  install -m 0600 -o pgoutbox -g pgoutbox /dev/null /etc/pgoutbox/demo.pgpass
-  printf '127.0.0.1:%s:*:pgoutbox:%s\n' "$PG_PORT" "$password" >/etc/pgoutbox/demo.pgpass
-  service_env=("PGOUTBOX_DB=$role_db passfile=/etc/pgoutbox/demo.pgpass" "PGOUTBOX_BROKERS=$KAFKA_BROKERS"
-    PGOUTBOX_NO_CREATE=true PGOUTBOX_HTTP_ADDR=127.0.0.1:0)
-  printf '    %s\n' "${service_env[@]}"
-  show ls -l /etc/pgoutbox
-  run_args=(run)
-  status_args=(status)
+show ls -l /etc/pgoutbox
+show cat "$conf"
+
+# A mistake in the file is exit 2, which the unit does not restart on
+# (RestartPreventExitStatus=2).
+typo=/etc/pgoutbox/typo.conf
+install -m 0640 -o root -g pgoutbox /dev/null "$typo"
+printf 'retenion = "7d"\n' >"$typo"
+printf '$ %s\n' "pgoutbox --config $typo run   # a key mistyped"
+rc=0
+(as_service "$pgoutbox" --config "$typo" run) >"$WORK/typo.out" 2>&1 || rc=$?
+rm -f "$typo"
+sed 's/^/    /' "$WORK/typo.out"
+if [[ $rc -ne 2 ]] || ! grep -q retenion "$WORK/typo.out"; then
+  die "a mistyped key in the config file should exit 2 naming it, exited $rc"
 fi
+echo "    (exit 2)"
 
 # ---------------------------------------------------------------- streaming
 
-step "Running the unit's command as the user pgoutbox: $pgoutbox ${run_args[*]}"
+step "Running the unit's command as the user pgoutbox: $pgoutbox --config $conf run"
 if [[ "$sandbox" -eq 1 ]]; then
   echo "(read-only file system, empty /tmp, /home and /root; no capabilities, no new privileges)"
 else
   echo "NOTE: no mount namespace here: the file system is not made read-only"
 fi
 : >"$LOGS/pgoutbox.log"
-as_service "$pgoutbox" "${run_args[@]}" >>"$LOGS/pgoutbox.log" 2>&1 &
+as_service "$pgoutbox" --config "$conf" run >>"$LOGS/pgoutbox.log" 2>&1 &
 pgoutbox_pid=$!
 wait_ready "$LOGS/pgoutbox.log" 'streaming from slot' 60 "$pgoutbox_pid" "pgoutbox run"
 sed 's/^/    pgoutbox | /' "$LOGS/pgoutbox.log"
@@ -256,9 +251,9 @@ done
 [[ "$(wc -l <"$WORK/consumed")" -eq 3 ]] || die "expected 3 records, kcat read $(wc -l <"$WORK/consumed")"
 log "3 records, as inserted"
 
-step "pgoutbox ${status_args[*]} (as the user pgoutbox, the same settings)"
+step "pgoutbox --config $conf status (as the user pgoutbox: the same file serves status)"
 rc=0
-(as_service "$pgoutbox" --log-level warn "${status_args[@]}") >"$WORK/status.out" 2>&1 || rc=$?
+(as_service "$pgoutbox" --log-level warn --config "$conf" status) >"$WORK/status.out" 2>&1 || rc=$?
 sed 's/^/    status | /' "$WORK/status.out"
 [[ $rc -eq 0 ]] || die "pgoutbox status exited with $rc"
 
@@ -282,7 +277,7 @@ show ls -ld /etc/pgoutbox
 show id pgoutbox
 
 step "dpkg -P pgoutbox, after removing the demo's files: the directory, the user and the group go"
-rm -f /etc/pgoutbox/demo.conf /etc/pgoutbox/demo.password /etc/pgoutbox/demo.pgpass
+rm -f /etc/pgoutbox/demo.conf /etc/pgoutbox/demo.password
 show dpkg -P pgoutbox
 installed=0
 [[ ! -e /etc/pgoutbox ]] || die "/etc/pgoutbox is still there after the purge"
@@ -294,8 +289,4 @@ printf '$ dpkg -s pgoutbox\n'
 sed 's/^/    /' "$WORK/dpkg-s.out"
 
 echo
-if [[ "$with_config" -eq 1 ]]; then
-  echo "check-install: passed: installed, verified, streamed with $conf as the user pgoutbox, removed, purged"
-else
-  echo "check-install: passed: installed, verified, streamed as the user pgoutbox (PGOUTBOX_* variables: this pgoutbox has no --config), removed, purged"
-fi
+echo "check-install: passed: installed, verified, streamed with $conf as the user pgoutbox, removed, purged"

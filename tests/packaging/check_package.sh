@@ -15,8 +15,8 @@
 #   - the unit template: `systemd-analyze verify` of an instance, clean, in
 #     a root made of this machine's units and the package's files; its stop
 #     timeout above the binary's default --shutdown-timeout;
-#   - the example config: every key is a flag of a pgoutbox subcommand (only
-#     with a binary that has --config; said when skipped).
+#   - the example config: `run` and `status` read it, as shipped and with
+#     every commented-out key set, without a config error.
 #
 #   tests/packaging/check_package.sh build-release/pgoutbox_0.1.0-1_amd64.deb
 #   tests/packaging/check_package.sh --cpack BUILD_DIR   # packages BUILD_DIR first
@@ -266,23 +266,36 @@ fi
 
 # --- The example config ------------------------------------------------------
 
+# pgoutbox reads the example as shipped, and with every commented-out key set
+# to the default it shows, for `run` and for `status`: both go on to connect
+# to the database (--db on the command line points at a closed port) and exit
+# 1, where a mistake in the file (an unknown key, a value that does not
+# parse) is exit 2. The example's password file and -X line name files of a
+# real set-up; a temp file and a plain property stand in for them.
 example="$root/usr/share/pgoutbox/pgoutbox.conf.example"
-if [[ ! -f "$example" ]]; then
-  :
-elif ! "$binary" --help 2>/dev/null | grep -q -- '--config'; then
-  echo "note: this pgoutbox has no --config option: the keys of the example config are not checked"
-else
-  # Every long flag of the program and of each subcommand.
-  flags="$("$binary" --help 2>/dev/null
-    for sub in run setup status cleanup replay; do "$binary" "$sub" --help 2>/dev/null; done)"
-  # The option lines of --help: "  --db TEXT ...", "  -X TEXT ...", "  -h,--help".
-  flags="$(sed -nE 's/^  (-[A-Za-z],)?--?([A-Za-z][A-Za-z0-9-]*).*/\2/p' <<<"$flags" | sort -u)"
-  keys="$(sed -nE 's/^[#[:space:]]*([A-Za-z][A-Za-z0-9-]*)[[:space:]]*=.*/\1/p' "$example" | sort -u)"
-  unknown=0
-  for key in $keys; do
-    grep -qxF "$key" <<<"$flags" || { fail "the example config's key $key is no flag of pgoutbox"; unknown=1; }
+if [[ -f "$example" && $elf -eq 1 ]]; then
+  install -m 0600 /dev/null "$work/password"
+  echo secret >"$work/password"
+  sed -E 's/^# ?([A-Za-z][A-Za-z0-9-]* = .*)$/\1/; s/^# ?(\[[a-z]+\])$/\1/' "$example" |
+    sed -E "s|^db-password-file = .*|db-password-file = \"$work/password\"|; s|^X = .*|X = [\"acks=all\"]|" \
+      >"$work/example-all.conf"
+  closed_db="host=127.0.0.1 port=1 dbname=check connect_timeout=5"
+  read_ok=1
+  for conf in "$example" "$work/example-all.conf"; do
+    for sub in run status; do
+      args=(--config "$conf" "$sub" --db "$closed_db")
+      [[ "$sub" != run ]] || args+=(--http-addr '')
+      rc=0
+      env -i HOME=/nonexistent timeout 60 "$binary" "${args[@]}" >"$work/example.out" 2>&1 || rc=$?
+      if [[ $rc -ne 1 ]] || ! grep -q 'cannot connect to the database' "$work/example.out"; then
+        fail "pgoutbox --config $(basename "$conf") $sub exited $rc, not 1 at the database:"
+        head -n 5 "$work/example.out"
+        read_ok=0
+      fi
+    done
   done
-  [[ $unknown -eq 1 ]] || ok "the example config's $(wc -w <<<"$keys") keys are flags of pgoutbox"
+  [[ $read_ok -eq 0 ]] ||
+    ok "run and status read the example config, as shipped and with its $(grep -cE '^[A-Za-z][A-Za-z0-9-]* = ' "$work/example-all.conf") keys set"
 fi
 
 if [[ $failures -gt 0 ]]; then
