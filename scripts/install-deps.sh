@@ -21,6 +21,11 @@ PACKAGES=(
   # On a host running systemd the package also starts a Prometheus service
   # (systemctl disable --now prometheus if it is not wanted).
   prometheus
+  # For the check of the Debian package (tests/packaging/check_package.sh):
+  # cpack's dpkg-shlibdeps, file, and systemd-analyze for the unit.
+  dpkg-dev
+  file
+  systemd
 )
 
 missing=()

@@ -459,7 +459,7 @@ def needed_library_packages(binary: str) -> dict[str, str] | None:
 
 # Packages of scripts/install-deps.sh that only the tests and the demo need.
 TEST_ONLY_PACKAGES = {"libgtest-dev", "googletest", "postgresql-15", "kcat", "python3-yaml",
-                      "prometheus"}
+                      "prometheus", "dpkg-dev", "file", "systemd"}
 # In every debian:bookworm(-slim) image.
 BASE_IMAGE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 
