@@ -4,31 +4,12 @@
 #include <stdlib.h>
 
 #include "admin/cleanup.h"
+#include "cli/scoped_env.h"
 
 namespace pgoutbox::cli {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Sets an environment variable for one scope, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // Parses a `run` command line the way main() does.
 Result<app::RunConfig> Parse(std::vector<std::string> args) {
