@@ -15,6 +15,7 @@
 #   headers         the headers column's JSON, against simdjson's DOM parser
 #   topic_template  --topic template parsing, rendering, Kafka's topic name rule
 #   options         --db conninfo redaction, -X properties, durations, byte sizes
+#   config_text     the config file's syntax, read back from a canonical form
 # The test suite replays both corpus folders through every target (ctest -R
 # fuzz, built with g++ and no libFuzzer).
 #
@@ -24,7 +25,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-all_targets=(decoder frame mapper headers topic_template options)
+all_targets=(decoder frame mapper headers topic_template options config_text)
 seconds="${1:-600}"
 shift || true
 targets=("$@")
@@ -51,6 +52,7 @@ declare -A sources=(
   [topic_template]="tests/fuzz/topic_template_fuzz.cc $outbox"
   [options]="tests/fuzz/options_fuzz.cc src/pg/connection.cc src/kafka/publisher.cc
              src/common/duration.cc src/common/byte_size.cc"
+  [config_text]="tests/fuzz/config_text_fuzz.cc src/cli/config_file.cc src/cli/suggest.cc"
 )
 # Include paths, definitions and libraries beyond the common ones.
 declare -A extra=(
@@ -74,9 +76,12 @@ for target in "${targets[@]}"; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   echo "==> fuzzing $target for ${seconds}s"
+  inputs=("$corpus" "$repo_root/tests/fuzz/corpus/$target")
+  # A target that never found a bug has no regressions folder.
+  [[ -d "$repo_root/tests/fuzz/regressions/$target" ]] &&
+    inputs+=("$repo_root/tests/fuzz/regressions/$target")
   if ! (cd "$out" && "./${target}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-          -print_final_stats=1 "$corpus" "$repo_root/tests/fuzz/corpus/$target" \
-          "$repo_root/tests/fuzz/regressions/$target" >"$out/$target.log" 2>&1); then
+          -print_final_stats=1 "${inputs[@]}" >"$out/$target.log" 2>&1); then
     echo "FAIL: $target found a problem; see $out/$target.log and the crash-*/timeout-* file in $out" >&2
     tail -n 40 "$out/$target.log" >&2
     failed=1

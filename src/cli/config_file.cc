@@ -1,5 +1,6 @@
 #include "cli/config_file.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -46,6 +47,12 @@ class TextParser {
   explicit TextParser(std::string_view text) : text_(text) {}
 
   Result<std::vector<ConfigEntry>> Parse() {
+    // A NUL would cut a value short where it is handed on as a C string.
+    if (const size_t nul = text_.find('\0'); nul != std::string_view::npos) {
+      const auto line = 1 + std::count(text_.begin(), text_.begin() + nul, '\n');
+      return Status::InvalidArgument("line " + std::to_string(line) +
+                                     ": a NUL byte (is this a text file?)");
+    }
     std::vector<ConfigEntry> entries;
     std::string section;
     while (true) {

@@ -113,6 +113,7 @@ TEST(ConfigTextTest, SyntaxErrorsNameTheLine) {
       {"[]\n", "line 1: expected a section name"},
       {"= 1\n", "line 1: expected a key"},
       {"slot = 'x\n", "line 1: the string opened with ' is not closed"},
+      {std::string("a = 1\nslot = x\0y\n", 17), "line 2: a NUL byte"},
   };
   for (const auto& [text, message] : cases) {
     auto entries = ParseConfigText(text);
