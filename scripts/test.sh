@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs missing dependencies, builds (scripts/build.sh), installs the
 # PostgreSQL versions the version tests run on (scripts/install-pg-versions.sh:
-# 14 to 18 into build/pg/, downloaded once) and runs every test with ctest.
+# 14 to 18 into build/pg/, downloaded once) and Grafana's dashboard types for
+# the dashboard check (scripts/install-node-tools.sh: build/node-tools/), and
+# runs every test with ctest.
 # Arguments are passed on to ctest (e.g. -R integration).
 #
 # PGOUTBOX_TEST_PG_VERSION=17 (for example) runs every test that takes the
@@ -32,6 +34,7 @@ if [[ "${1:-}" == --sanitize ]]; then
 fi
 BUILD_DIR="$build_dir" scripts/build.sh
 scripts/install-pg-versions.sh
+scripts/install-node-tools.sh
 
 timeout --kill-after=30 "${TEST_TIMEOUT:-3000}" \
   ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j2 "$@"

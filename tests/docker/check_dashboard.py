@@ -25,6 +25,13 @@ and against each other:
     where Grafana reads them (check_compose.py checks that every published
     port is on 127.0.0.1 and every mounted file exists).
 
+With --grafana-types DIR (scripts/install-node-tools.sh installs it, pinned
+to the Grafana version compose.yaml runs), each dashboard is also
+type-checked by tsc against Grafana's own types of the model
+(@grafana/schema's Dashboard, an enum's value standing for the enum): a
+field of the wrong type or a key the model lacks, at any depth the types
+describe, fails.
+
 --self-test then breaks a copy of the dashboard in one way at a time (a
 duplicated panel id, an overlap, a misspelt key, an unknown panel type, ...)
 and fails unless each copy is refused: the checks are shown to fail.
@@ -33,7 +40,7 @@ Prints one line per check and exits 1 if any failed, 2 on a file it cannot
 read. Standard library only; the YAML files must stay in the subset
 check_compose.py parses.
 
-  check_dashboard.py --repo . [--promtool promtool] [--self-test]
+  check_dashboard.py --repo . [--promtool promtool] [--grafana-types DIR] [--self-test]
 """
 
 from __future__ import annotations
@@ -450,12 +457,63 @@ def self_test(dash: dict, ds_uid: str | None, promtool: str | None) -> bool:
     return all_caught
 
 
+# The TypeScript the dashboard is checked as: its JSON as a value of
+# @grafana/schema's Dashboard, where JSON carries a string enum's value
+# rather than the enum.
+TYPES_PRELUDE = """import type { Dashboard } from '@grafana/schema';
+type Json<T> = T extends string ? `${T}` : T extends number | boolean | null | undefined ? T
+  : T extends Array<infer U> ? Array<Json<U>>
+  : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+export const dashboard: Json<Dashboard> = """
+
+
+def typecheck(dash: Any, types_dir: Path) -> tuple[bool, str]:
+    """tsc's verdict on the dashboard as a Dashboard of @grafana/schema."""
+    with tempfile.TemporaryDirectory(dir=types_dir) as tmp:
+        source = Path(tmp) / "dashboard.ts"
+        source.write_text(TYPES_PRELUDE + json.dumps(dash, indent=1) + ";\n")
+        r = subprocess.run([str(types_dir / "node_modules" / ".bin" / "tsc"), "--noEmit", "--strict",
+                            "--moduleResolution", "bundler", "--module", "esnext",
+                            "--target", "es2020", "--skipLibCheck", str(source)],
+                           capture_output=True, text=True, timeout=120)
+        return r.returncode == 0, (r.stdout + r.stderr).replace(str(source), "dashboard")
+
+
+def _panels_with_defaults(dash: dict) -> list[dict]:
+    return [p for p in dash.get("panels", [])
+            if isinstance(p, dict) and isinstance(p.get("fieldConfig", {}).get("defaults"), dict)]
+
+
+def _bad_threshold_mode(dash: dict) -> bool:
+    for p in _panels_with_defaults(dash):
+        thresholds = p["fieldConfig"]["defaults"].get("thresholds")
+        if isinstance(thresholds, dict) and "mode" in thresholds:
+            thresholds["mode"] = "absolut"
+            return True
+    return False
+
+
+def _bad_field_config(dash: dict) -> bool:
+    for p in _panels_with_defaults(dash):
+        defaults = p["fieldConfig"]["defaults"]
+        if "unit" in defaults:
+            defaults["units"] = defaults.pop("unit")
+            return True
+    return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repo", required=True, help="the repository root")
     ap.add_argument("--promtool", help="promtool, to parse the exprs as PromQL ('auto': from PATH)")
+    ap.add_argument("--grafana-types", help="where scripts/install-node-tools.sh installed "
+                    "@grafana/schema and tsc, to type-check the dashboards")
     ap.add_argument("--self-test", action="store_true", help="also check that broken copies fail")
     opts = ap.parse_args()
+    types_dir = Path(opts.grafana_types).resolve() if opts.grafana_types else None
+    if types_dir and not (types_dir / "node_modules" / ".bin" / "tsc").exists():
+        print(f"FAIL  no tsc in {types_dir} (scripts/install-node-tools.sh installs it)")
+        return 2
     repo = Path(opts.repo).resolve()
     promtool = shutil.which("promtool") if opts.promtool == "auto" else opts.promtool
     if opts.promtool and not promtool:
@@ -475,11 +533,27 @@ def main() -> int:
             c.check(False, f"{path.name} parses as JSON", str(e))
             continue
         check_dashboard(c, path.name, loaded[path], ds_uid, promtool)
+        if types_dir:
+            ok, out = typecheck(loaded[path], types_dir)
+            c.check(ok, f"{path.name}: a Dashboard of Grafana's types (@grafana/schema, tsc)", out)
     uids = [d.get("uid") for d in loaded.values() if isinstance(d, dict)]
     c.check(len(uids) == len(set(uids)), "dashboard uids are unique")
     ok = True
     if opts.self_test and loaded:
         ok = self_test(next(iter(loaded.values())), ds_uid, promtool)
+        if types_dir:
+            # Shapes the hand-written checks do not look into, which
+            # Grafana's types refuse.
+            for what, breaks in (("a threshold mode that is no mode", _bad_threshold_mode),
+                                 ("a misspelt key in a panel's fieldConfig", _bad_field_config)):
+                broken = copy.deepcopy(next(iter(loaded.values())))
+                if not breaks(broken):
+                    print(f"FAIL  self-test: the dashboard has nothing to break for {what}")
+                    ok = False
+                    continue
+                refused = not typecheck(broken, types_dir)[0]
+                print(f"{'ok' if refused else 'FAIL'}    self-test: tsc refuses {what}")
+                ok = ok and refused
     print(f"check_dashboard: {c.passed + c.failed} checks, {c.failed} failed"
           + ("" if ok else "; the self-test let a broken dashboard pass"))
     return 1 if c.failed or not ok else 0
