@@ -149,7 +149,9 @@ Result<PlannedTables> FindTables(pg::PgConnection& conn, const pg::TableSelectio
   for (const pg::TableName& table : t.exact) {
     if (std::find(t.all.begin(), t.all.end(), table) != t.all.end()) {
       ASSIGN_OR_RETURN(std::vector<pg::ColumnInfo> columns, pg::TableColumns(conn, table));
-      if (!pg::HasColumn(columns, "created_at")) t.without_created_at.push_back(table);
+      if (!pg::HasColumn(columns, std::string(defaults::kCreatedAtColumn))) {
+        t.without_created_at.push_back(table);
+      }
       continue;
     }
     // Missing, or something other than a table (a view, a partition).

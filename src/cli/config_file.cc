@@ -376,14 +376,16 @@ Result<std::vector<CLI::ConfigItem>> PlaceConfigEntries(const CLI::App& root,
                                                         const CLI::App& chosen,
                                                         const std::vector<ConfigEntry>& entries) {
   const std::vector<const CLI::App*> subs = Subcommands(root);
-  std::vector<std::string> all_keys = ConfigKeys(root);
-  for (const CLI::App* sub : subs) {
-    for (std::string& key : ConfigKeys(*sub)) all_keys.push_back(std::move(key));
-  }
   std::map<std::pair<std::string, std::string>, int> seen;  // (section, key) -> line
-  // What applies, by key: a section's entry replaces a top-level one.
-  std::map<std::string, std::pair<const ConfigEntry*, const CLI::App*>> chosen_entries;
-  std::vector<std::string> order;
+  // The entries that apply, in file order; a section's entry replaces a
+  // top-level one of the same key.
+  struct Applied {
+    std::string key;
+    const CLI::App* owner;
+    const CLI::Option* opt;
+    std::vector<std::string> inputs;
+  };
+  std::vector<Applied> applied;
   for (const ConfigEntry& e : entries) {
     if (e.key == "config") {
       return LineError(e, "config cannot be set in a config file (it names the file)");
@@ -397,21 +399,27 @@ Result<std::vector<CLI::ConfigItem>> PlaceConfigEntries(const CLI::App& root,
     const CLI::Option* opt = nullptr;
     if (!e.section.empty()) {
       const CLI::App* section_app = nullptr;
-      std::vector<std::string> names;
       for (const CLI::App* sub : subs) {
-        names.push_back(sub->get_name());
         if (sub->get_name() == e.section) section_app = sub;
       }
       if (section_app == nullptr) {
+        std::vector<std::string> names;
         std::string list;
-        for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+        for (const CLI::App* sub : subs) {
+          names.push_back(sub->get_name());
+          list += (list.empty() ? "" : ", ") + sub->get_name();
+        }
         std::string message = "[" + e.section + "] is not a subcommand";
-        if (auto match = ClosestMatch(e.section, names))
+        if (auto match = ClosestMatch(e.section, names)) {
           message += "; did you mean [" + *match + "]?";
+        }
         return LineError(e, message + " (sections: " + list + ")");
       }
-      opt = FindKey(*section_app, e.key);
-      if (opt == nullptr) opt = FindKey(root, e.key);
+      const CLI::App* app = section_app;
+      if ((opt = FindKey(*section_app, e.key)) == nullptr) {
+        app = &root;
+        opt = FindKey(root, e.key);
+      }
       if (opt == nullptr) {
         std::vector<std::string> keys = ConfigKeys(*section_app);
         for (std::string& key : ConfigKeys(root)) keys.push_back(std::move(key));
@@ -419,47 +427,44 @@ Result<std::vector<CLI::ConfigItem>> PlaceConfigEntries(const CLI::App& root,
         if (auto match = ClosestMatch(e.key, keys)) message += "; did you mean " + *match + "?";
         return LineError(e, message);
       }
-      if (section_app == &chosen) owner = FindKey(chosen, e.key) != nullptr ? &chosen : &root;
+      if (section_app == &chosen) owner = app;
+    } else if ((opt = FindKey(chosen, e.key)) != nullptr) {
+      owner = &chosen;
+    } else if ((opt = FindKey(root, e.key)) != nullptr) {
+      owner = &root;
     } else {
-      opt = FindKey(chosen, e.key);
-      if (opt != nullptr) {
-        owner = &chosen;
-      } else if ((opt = FindKey(root, e.key)) != nullptr) {
-        owner = &root;
-      } else {
+      for (const CLI::App* sub : subs) {
+        if ((opt = FindKey(*sub, e.key)) != nullptr) break;
+      }
+      if (opt == nullptr) {
+        std::vector<std::string> keys = ConfigKeys(root);
         for (const CLI::App* sub : subs) {
-          if ((opt = FindKey(*sub, e.key)) != nullptr) break;
+          for (std::string& key : ConfigKeys(*sub)) keys.push_back(std::move(key));
         }
-        if (opt == nullptr) {
-          std::string message = "unknown key " + e.key;
-          if (auto match = ClosestMatch(e.key, all_keys)) {
-            message += "; did you mean " + *match + "?";
-          }
-          return LineError(e, message);
-        }
+        std::string message = "unknown key " + e.key;
+        if (auto match = ClosestMatch(e.key, keys)) message += "; did you mean " + *match + "?";
+        return LineError(e, message);
       }
     }
     // Checked whether or not it applies, so a file that works for one
     // subcommand works for all.
-    RETURN_IF_ERROR(InputsFor(opt, e).status());
+    ASSIGN_OR_RETURN(std::vector<std::string> inputs, InputsFor(opt, e));
     if (owner == nullptr) continue;
-    auto existing = chosen_entries.find(e.key);
-    if (existing == chosen_entries.end()) {
-      order.push_back(e.key);
-      chosen_entries[e.key] = {&e, owner};
+    auto same = std::find_if(applied.begin(), applied.end(),
+                             [&e](const Applied& a) { return a.key == e.key; });
+    if (same == applied.end()) {
+      applied.push_back({e.key, owner, opt, std::move(inputs)});
     } else if (!e.section.empty()) {
-      existing->second = {&e, owner};
+      *same = {e.key, owner, opt, std::move(inputs)};
     }
   }
   std::vector<CLI::ConfigItem> items;
-  for (const std::string& key : order) {
-    const auto& [e, owner] = chosen_entries[key];
-    const CLI::Option* opt = FindKey(*owner, key);
-    if (SetByEnvironment(opt)) continue;
+  for (Applied& a : applied) {
+    if (SetByEnvironment(a.opt)) continue;
     CLI::ConfigItem item;
-    if (owner != &root) item.parents = {owner->get_name()};
-    item.name = key;
-    ASSIGN_OR_RETURN(item.inputs, InputsFor(opt, *e));
+    if (a.owner != &root) item.parents = {a.owner->get_name()};
+    item.name = std::move(a.key);
+    item.inputs = std::move(a.inputs);
     items.push_back(std::move(item));
   }
   return items;

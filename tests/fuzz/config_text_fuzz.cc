@@ -16,48 +16,14 @@
 #include <vector>
 
 #include "cli/config_file.h"
+#include "common/json_escape.h"
 
 namespace {
 
 using pgoutbox::cli::ConfigEntry;
 
-std::string Quote(const std::string& value) {
-  std::string out = "\"";
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04X", c);
-          out += escaped;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+// A "basic string": JSON's escapes are a subset of those the parser reads.
+std::string Quote(const std::string& value) { return "\"" + pgoutbox::JsonEscape(value) + "\""; }
 
 std::string Canonical(const std::vector<ConfigEntry>& entries) {
   std::string text;
