@@ -71,7 +71,8 @@ Streamer::Streamer(const StreamerOptions& options, kafka::EventSink* sink,
       stop_requests_(stop_requests),
       observer_(observer),
       state_keeper_(state_keeper),
-      dead_letter_target_{options.dead_letter_topic, mapper->options().tables.ToString()} {
+      dead_letter_target_{options.dead_letter_topic, mapper->options().tables.ToString()},
+      pacer_(options.min_send_interval, options.max_send_interval) {
   sink_->set_delivery_handler(this);
 }
 
@@ -138,6 +139,13 @@ Status Streamer::RunLoop() {
       continue;
     }
 
+    // A batch waiting for its interval: the stream is left alone until then,
+    // so that what the server sends meanwhile is read in one burst.
+    if (!SendIsDue()) {
+      if (Status st = WaitToSend(); !st.ok()) return Shutdown(st);
+      continue;
+    }
+
     // Handle everything libpq has buffered, in one burst.
     int handled = 0;
     while (handled < kMaxBurst && !reached_end_) {
@@ -168,24 +176,18 @@ Status Streamer::RunLoop() {
       continue;
     }
     // Nothing more to produce for now: what was produced goes out as one
-    // batch, unless the last one left less than min_send_interval ago (not
-    // while catching up: the naps below gather the batches then).
+    // batch, unless the pacer says it is too early (not while catching up:
+    // the naps below gather the batches then). Until then the loop wakes
+    // for acks only: what the server sends meanwhile is read when the wait
+    // ends and goes out in the same batch, without a wake-up per message.
     if (unsent_) {
-      const auto now = Clock::now();
-      const auto due = last_send_ + options_.min_send_interval;
-      if (!catching_up_ && now < due) {
-        const auto timeout =
-            TimeUntilFeedback(now, last_feedback_, options_.feedback_interval, kMaxSleep);
-        if (Status st = WaitForInput(std::min<Clock::duration>(timeout, due - now),
-                                     /*include_stream=*/true);
-            !st.ok()) {
-          return Shutdown(st);
-        }
+      if (!SendIsDue()) {
+        if (Status st = WaitToSend(); !st.ok()) return Shutdown(st);
         continue;
       }
       sink_->Send();
       unsent_ = false;
-      last_send_ = Clock::now();  // after the flush: the interval is from its end
+      pacer_.Sent(Clock::now());  // after the send: the interval is from its end
     }
     if (Status st = CheckServerSilence(); !st.ok()) return Shutdown(st);
     if (catching_up_ && ++empty_naps_ > kMaxEmptyNaps) catching_up_ = false;
@@ -201,6 +203,25 @@ Status Streamer::RunLoop() {
     }
     if (Status st = WaitForInput(timeout, /*include_stream=*/true); !st.ok()) return Shutdown(st);
   }
+}
+
+bool Streamer::SendIsDue() const {
+  return !unsent_ || catching_up_ || Clock::now() >= pacer_.Due();
+}
+
+Status Streamer::WaitToSend() {
+  const auto now = Clock::now();
+  const auto timeout =
+      TimeUntilFeedback(now, last_feedback_, options_.feedback_interval, kMaxSleep);
+  RETURN_IF_ERROR(WaitForInput(std::min<Clock::duration>(timeout, pacer_.Due() - now),
+                               /*include_stream=*/false));
+  sink_->Poll(0);
+  return Status::Ok();
+}
+
+void Streamer::MarkUnsent() {
+  unsent_ = true;
+  pacer_.Produced();
 }
 
 void Streamer::Nap(Clock::duration duration) {
@@ -482,7 +503,7 @@ Result<kafka::ProduceResult> Streamer::ProduceWithBackpressure(const outbox::Eve
       case kafka::ProduceOutcome::kQueued:
         tracker_->AddEvent();
         ++events_in_txn_;
-        unsent_ = true;
+        MarkUnsent();
         // The stream was not read while waiting: the server's silence is
         // measured again from now.
         if (waited) last_heard_ = Clock::now();
@@ -634,7 +655,7 @@ void Streamer::ProducePendingDeadLetters() {
       continue;
     }
     if (produced->outcome == kafka::ProduceOutcome::kQueueFull) return;  // later
-    if (produced->outcome == kafka::ProduceOutcome::kQueued) unsent_ = true;
+    if (produced->outcome == kafka::ProduceOutcome::kQueued) MarkUnsent();
     if (produced->outcome == kafka::ProduceOutcome::kRefused) {
       OnFailed(pending.opaque, pending.record.id(),
                Status::Aborted(pending.record.error() +
@@ -715,7 +736,7 @@ void Streamer::WriteStateIfDue(Clock::time_point now) {
   event.key = state_keeper_->key();
   event.payload = state_value_;
   auto result = sink_->Produce(event, 0, kStateTag);
-  if (result.ok() && result->outcome == kafka::ProduceOutcome::kQueued) unsent_ = true;
+  if (result.ok() && result->outcome == kafka::ProduceOutcome::kQueued) MarkUnsent();
   if (!result.ok() || result->outcome != kafka::ProduceOutcome::kQueued) {
     state_keeper_->NotWritten();
     if (!result.ok() || result->outcome == kafka::ProduceOutcome::kRefused) {

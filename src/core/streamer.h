@@ -8,7 +8,8 @@
 // sleeps in poll() on both the replication socket and the Kafka wake-up fd,
 // so it reacts at once to new data and to delivery reports. What it produced
 // goes out as one batch (EventSink::Send()) once the stream has nothing more
-// buffered, at most once per StreamerOptions::min_send_interval.
+// buffered, paced by core::SendPacer (StreamerOptions::min_send_interval and
+// max_send_interval); while it waits to send, only delivery reports wake it.
 //
 // Message events: with a message mapper (set_message_mapper), a logical
 // decoding message with the events' prefix is mapped by
@@ -81,6 +82,7 @@
 #include "core/bad_row.h"
 #include "core/dead_letter.h"
 #include "core/refused_batch.h"
+#include "core/send_pacer.h"
 #include "core/state_keeper.h"
 #include "core/stream_observer.h"
 #include "kafka/event_sink.h"
@@ -107,14 +109,17 @@ struct StreamerOptions {
   // a keepalive, or a commit younger than a second, or two naps that find
   // nothing new end catching up. Zero disables it.
   std::chrono::microseconds catch_up_nap{20000};
-  // The shortest time between two batches sent at once (EventSink::Send()).
-  // An event arriving after a quiet spell goes out at once; under load the
-  // events of this span go out together, as one request per partition,
-  // instead of a request per few events: on a busy machine those requests'
-  // CPU (here and in the broker) is what delays everyone. Not applied
-  // while catching up (catch_up_nap gathers the batches then). Zero: a batch
+  // The time between two batches sent at once (EventSink::Send()), from
+  // min_send_interval up to max_send_interval as the event rate grows
+  // (core/send_pacer.h: 1 ms at 1,000 events/s, 5 ms at 5,000). An event
+  // arriving after a quiet spell goes out at once; under load the events of
+  // the interval go out together, as one request per partition, instead of
+  // a request per few events: those requests' CPU (here and in the broker)
+  // is what delays everyone on a busy machine. Not applied while catching up
+  // (catch_up_nap gathers the batches then). min_send_interval zero: a batch
   // whenever the stream has nothing more buffered.
   std::chrono::microseconds min_send_interval{1000};
+  std::chrono::microseconds max_send_interval{5000};
   BadRowAction on_bad_row = BadRowAction::kHalt;
   // Where kDeadLetter sends bad rows (core::DeadLetter describes the records).
   std::string dead_letter_topic{defaults::kDeadLetterTopic};
@@ -251,6 +256,14 @@ class Streamer : public kafka::DeliveryHandler {
   // carrying its original event's tag; those that do not fit in the queue
   // stay pending. A refusal of a dead-letter record becomes a delivery failure.
   void ProducePendingDeadLetters();
+  // An event was queued for Kafka: it goes out with the next batch.
+  void MarkUnsent();
+  // Whether what was produced may go out now: nothing waits, or the pacer's
+  // interval has passed, or the loop is catching up (no pacing then).
+  bool SendIsDue() const;
+  // Until the batch is due (or feedback is due): sleeps, waking only for
+  // delivery reports, which it serves. The stream is not read meanwhile.
+  Status WaitToSend();
   void CountBadRow(const BadRowCause& cause);
   // Sleeps until the Kafka wake-up fd (and with `include_stream` the
   // replication socket, then read) is readable, or `timeout` passes.
@@ -300,10 +313,10 @@ class Streamer : public kafka::DeliveryHandler {
   std::chrono::milliseconds receive_timeout_{0};
   Clock::time_point last_heard_{};
   bool ping_sent_ = false;
-  // Whether events were produced since the last batch was sent, and when
-  // that was (min_send_interval).
+  // Whether events were produced since the last batch was sent (MarkUnsent()),
+  // and when the next one may go (min_send_interval, max_send_interval).
   bool unsent_ = false;
-  Clock::time_point last_send_{};
+  SendPacer pacer_;
   bool reached_end_ = false;
   bool stopping_ = false;  // a stop request interrupted backpressure
   Status delivery_failure_;

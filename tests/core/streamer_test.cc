@@ -271,6 +271,33 @@ TEST_F(StreamLoopTest, BatchesGoOutAtMostOncePerMinSendInterval) {
   EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "c1"}));
 }
 
+// While a batch waits for its interval the loop does not wake for the
+// stream: what the server sends meanwhile is read when the interval ends,
+// and goes out in that batch.
+TEST_F(StreamLoopTest, WhileABatchWaitsTheStreamIsReadOnlyWhenItIsDue) {
+  options_.min_send_interval = milliseconds(150);
+  std::optional<std::chrono::steady_clock::time_point> second_read, third_read;
+  Transaction(1, {Good("a1")});
+  source_.WaitUntil("the first batch sent", [&] { return sink_.sends.size() >= 1; });
+  source_.Then([&] { second_read = std::chrono::steady_clock::now(); });
+  Transaction(2, {Good("b1")});
+  // The next transaction reaches the socket 5 ms later.
+  source_.WaitUntil("5 ms later", [&] {
+    return std::chrono::steady_clock::now() - *second_read >= milliseconds(5);
+  });
+  source_.Then([&] { third_read = std::chrono::steady_clock::now(); });
+  Transaction(3, {Good("c1")});
+  source_.WaitUntil("the second batch sent", [&] { return sink_.sends.size() >= 2; });
+  source_.Then([&] { stop_ = 1; });
+  ASSERT_OK(Run());
+  ASSERT_GE(sink_.sends.size(), 2u);
+  ASSERT_TRUE(second_read && third_read);
+  EXPECT_LT(*second_read - sink_.sends[0].at, milliseconds(100));  // nothing waited then
+  EXPECT_GE(*third_read - sink_.sends[0].at, milliseconds(150));   // read when due
+  EXPECT_EQ(sink_.sends[1].records, 3u);
+  EXPECT_EQ(sink_.IdsOn(kTopic), (std::vector<std::string>{"a1", "b1", "c1"}));
+}
+
 TEST_F(StreamLoopTest, WithoutAMinSendIntervalEachDrainedStreamIsABatch) {
   options_.min_send_interval = milliseconds(0);
   Transaction(1, {Good("a1")});
