@@ -26,11 +26,12 @@ constexpr std::pair<const char*, const char*> kDefaults[] = {
     // when the producer is created: set here, the value the guard reads
     // (kafka/producer_guard.h) is the one that runs.
     {"max.in.flight.requests.per.connection", "5"},
-    // Batches are cut by Send(), called whenever the streamer has handed
-    // over everything it had; linger.ms only bounds how long an event waits
-    // if the streamer is busy for longer. With linger.ms=0 a steady stream
-    // becomes one request per few events and librdkafka's broker threads
-    // spin sending them.
+    // Batches are cut by Send(), which the streamer calls when its pacer
+    // says (core/send_pacer.h); linger.ms bounds how long an event waits if
+    // the streamer is busy for longer, or if a broker thread wakes only after
+    // Send() returned. With linger.ms=0 to 2 a steady stream becomes one
+    // request per few events and librdkafka's broker threads spin sending
+    // them (docs/performance.md).
     {"linger.ms", "5"},
     // Reconnect within about a second once brokers are back (default 10 s).
     {"reconnect.backoff.max.ms", "1000"},
@@ -256,13 +257,13 @@ void Publisher::Send() {
   if (unsent_ == 0) return;
   unsent_ = 0;
   // rd_kafka_flush() makes the broker threads send what is queued without
-  // waiting for linger.ms, but only while it runs: it wakes them and serves
-  // the delivery reports already waiting, on this thread. It does not wait
-  // for the acks: a loop blocked here reads nothing, and on a busy machine
-  // that cost more than it saved. A broker thread that wakes only after the
-  // call has returned sends the batch after linger.ms instead.
+  // waiting for linger.ms, but only while it runs: it wakes them and waits
+  // (1 ms at most, less once everything is acked) so that they see the
+  // flag, serving delivery reports meanwhile, on this thread. With no wait
+  // they almost never see it; a longer one keeps the loop from reading.
+  // A broker thread that wakes later sends the batch after linger.ms.
   DrainWakeup();
-  rd_kafka_flush(rk_.get(), 0);
+  rd_kafka_flush(rk_.get(), 1);
 }
 
 int Publisher::Flush(std::chrono::milliseconds timeout) {

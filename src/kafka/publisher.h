@@ -95,10 +95,9 @@ class Publisher : public EventSink {
   // Sends every event produced so far now, as one batch per partition,
   // instead of after linger.ms: call it when there is nothing more to
   // produce for the moment. This is how batches form from what is waiting,
-  // without a timer. Does not block: it serves the delivery reports already
-  // waiting and returns (a batch can still wait up to linger.ms when a broker
-  // thread wakes late); does nothing if nothing was produced since the last
-  // call.
+  // without a timer. Blocks up to 1 ms (for the acks, which it serves; a
+  // batch can still wait up to linger.ms when a broker thread wakes later
+  // than that); does nothing if nothing was produced since the last call.
   void Send() override;
   // Waits until every queued event is delivered or failed, or `timeout`
   // passes; serves delivery reports. Returns how many are still undelivered.

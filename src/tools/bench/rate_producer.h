@@ -1,8 +1,8 @@
 // RateProducer: the latency floor. Produces outbox-like records straight to
 // Kafka at a fixed rate with pgoutbox's own Publisher (same librdkafka
-// settings: idempotent, acks=all, linger.ms=0), each value carrying "ts", the
-// epoch microseconds when it was produced, so LatencyConsumer measures what
-// the broker and the consumer alone cost.
+// settings: idempotent, acks=all, linger.ms=5; -X changes them), each value
+// carrying "ts", the epoch microseconds when it was produced, so
+// LatencyConsumer measures what the broker and the consumer alone cost.
 //
 // Thread safety: one thread. Failure: non-OK status if the producer cannot
 // be built or a record fails.
