@@ -86,7 +86,7 @@ for linger in "${lingers[@]}"; do
     -X "linger.ms=$linger" >"$work/produce.out" 2>&1
   after="$(cpu_ticks "$kafka_pid")"
   wait "$consumer_pid"
-  q() { sed -n "s/^$1=//p" "$work/consume.out"; }
+  q() { grep -o "\b$1=[^ ]*" "$work/consume.out" | cut -d= -f2; }
   printf '| %s | %s / %s / %s | %s |\n' "$linger" "$(q p50_ms)" "$(q p99_ms)" "$(q p999_ms)" \
     "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')"
   kill "$kafka_pid"
