@@ -124,16 +124,6 @@ record_quantiles() {
   for q in "$@"; do record "$phase" "${name}_${q}_ms" "${kv[${q}_ms]}" "ms"; done
 }
 
-# cpu_ticks PID: the CPU time PID used so far, utime + stime (fields 14 and
-# 15 of /proc/PID/stat, counted after the command name, which may hold
-# spaces), in clock ticks.
-cpu_ticks() {
-  local stat fields
-  stat="$(<"/proc/$1/stat")" || die "no process $1 to read the CPU time of"
-  read -r -a fields <<<"${stat##*) }"
-  echo $((fields[11] + fields[12]))
-}
-
 # ---------------------------------------------------------------- workload
 
 settings() {

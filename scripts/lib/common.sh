@@ -158,6 +158,16 @@ commit_id() {
   printf '%s%s' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$dirty"
 }
 
+# cpu_ticks PID: the CPU time PID used so far, utime + stime (fields 14 and
+# 15 of /proc/PID/stat, counted after the command name, which may hold
+# spaces), in clock ticks.
+cpu_ticks() {
+  local stat fields
+  stat="$(<"/proc/$1/stat")" || die "no process $1 to read the CPU time of"
+  read -r -a fields <<<"${stat##*) }"
+  echo $((fields[11] + fields[12]))
+}
+
 # usage SCRIPT: the script's header comment, from its second line up to the
 # "# shellcheck" line, without the "# ".
 usage() {

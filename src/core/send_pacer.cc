@@ -20,14 +20,10 @@ SendPacer::SendPacer(std::chrono::microseconds min, std::chrono::microseconds ma
 
 void SendPacer::Sent(Clock::time_point now) {
   const auto span = now - last_send_;
-  if (last_send_ == Clock::time_point{} || span >= kQuiet) {
-    rate_ = last_send_ == Clock::time_point{}
-                ? 0
-                : static_cast<double>(unsent_) / std::chrono::duration<double>(span).count();
-  } else if (span > Clock::duration::zero()) {
+  if (last_send_ != Clock::time_point{} && span > Clock::duration::zero()) {
     const double latest =
         static_cast<double>(unsent_) / std::chrono::duration<double>(span).count();
-    rate_ = (1 - kRateWeight) * rate_ + kRateWeight * latest;
+    rate_ = span >= kQuiet ? latest : (1 - kRateWeight) * rate_ + kRateWeight * latest;
   }
   unsent_ = 0;
   last_send_ = now;

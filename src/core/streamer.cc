@@ -177,14 +177,10 @@ Status Streamer::RunLoop() {
     }
     // Nothing more to produce for now: what was produced goes out as one
     // batch, unless the pacer says it is too early (not while catching up:
-    // the naps below gather the batches then). Until then the loop wakes
-    // for acks only: what the server sends meanwhile is read when the wait
-    // ends and goes out in the same batch, without a wake-up per message.
+    // the naps below gather the batches then); the wait for it is at the top
+    // of the loop.
     if (unsent_) {
-      if (!SendIsDue()) {
-        if (Status st = WaitToSend(); !st.ok()) return Shutdown(st);
-        continue;
-      }
+      if (!SendIsDue()) continue;
       sink_->Send();
       unsent_ = false;
       pacer_.Sent(Clock::now());  // after the send: the interval is from its end
